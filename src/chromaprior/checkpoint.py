@@ -1,0 +1,82 @@
+"""Model checkpoints: ``model.safetensors`` (weights) + ``model.json`` (the model card).
+
+The JSON holds everything needed to rebuild and trust the model: the network config,
+the noise ladder, the lift, the task's operator, the training recipe (data, size,
+iterations, time) and measured quality. Both files are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .io import atomic_write
+from .nets import ScoreNet, ScoreNetConfig
+
+__all__ = ["save_model", "load_model", "read_card", "resolve_model_path", "DEFAULT_MODELS", "FORMAT"]
+
+FORMAT = "chromaprior-model/1"
+#: Shipped weights inside the package, by task.
+DEFAULT_MODELS = {"colorize": "jgm-colorize"}
+
+
+def resolve_model_path(path: str | Path | None, task: str = "colorize") -> Path:
+    """The folder (or ``.safetensors``/``.json`` file) of a model; ``None`` = the shipped default."""
+    if path is None:
+        return Path(str(resources.files("chromaprior") / "weights" / DEFAULT_MODELS[task]))
+    p = Path(path)
+    if p.is_dir():
+        return p
+    if p.suffix in (".safetensors", ".json") and p.with_suffix(".json").exists():
+        return p.parent if p.name in ("model.safetensors", "model.json") else p
+    raise FileNotFoundError(f"no model at {p} (expected a folder with model.safetensors + model.json)")
+
+
+def _files(path: Path) -> tuple[Path, Path]:
+    if path.is_dir():
+        return path / "model.safetensors", path / "model.json"
+    return path.with_suffix(".safetensors"), path.with_suffix(".json")
+
+
+def read_card(path: str | Path | None, task: str = "colorize") -> dict:
+    """The model card (``model.json``) of a model."""
+    _, card = _files(resolve_model_path(path, task))
+    if not card.exists():
+        raise FileNotFoundError(f"model card not found: {card}")
+    try:
+        meta = json.loads(card.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"model card {card} is not valid JSON: {e}") from None
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{card} is not a chromaprior model card (format {meta.get('format')!r})")
+    return meta
+
+
+def save_model(folder: str | Path, net: ScoreNet, state_dict: dict, card: dict) -> None:
+    """Write ``state_dict`` (e.g. EMA weights of ``net``) and the card into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    card = dict(card, format=FORMAT, net=net.config.to_dict(), sigmas=net.sigmas.tolist())
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    atomic_write(folder / "model.safetensors", lambda f: save_file(tensors, f))
+    atomic_write(folder / "model.json", lambda f: Path(f).write_text(json.dumps(card, indent=2) + "\n"))
+
+
+def load_model(path: str | Path | None, task: str = "colorize") -> tuple[ScoreNet, dict]:
+    """Rebuild the score network of a saved model; returns ``(net in eval mode, card)``."""
+    folder = resolve_model_path(path, task)
+    weights, _ = _files(folder)
+    card = read_card(folder, task)
+    net = ScoreNet(ScoreNetConfig(**card["net"]), torch.tensor(card["sigmas"]))
+    try:
+        state = load_file(str(weights))
+    except Exception as e:  # safetensors raises its own error types
+        raise ValueError(f"cannot read weights {weights}: {e}") from None
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"weights {weights} do not match the card (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    return net.eval(), card

@@ -1,0 +1,241 @@
+"""The ``chromaprior`` command line (click).
+
+Every user-facing failure ends as one line ``chromaprior: error: ...`` on stderr and a
+non-zero exit code; warnings are one line ``chromaprior: warning: ...``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+from . import __version__
+from .io import MAX_PIXELS, OUTPUT_SUFFIXES, InputError, read_image, write_image
+from .sampling import PRESETS
+
+EXIT_ERROR = 1
+
+
+def _warn_line(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
+    click.echo(f"chromaprior: warning: {message}", err=True)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"chromaprior: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def user_errors(fn):
+    """Turn expected failures into one-line errors (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        warnings.showwarning = _warn_line
+        try:
+            return fn(*args, **kwargs)
+        except (InputError, FileNotFoundError, FileExistsError, ValueError, NotADirectoryError) as e:
+            _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        except KeyboardInterrupt:
+            _fail("interrupted")
+        except RuntimeError as e:  # e.g. out of memory, CUDA unavailable
+            _fail(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+
+    return wrapper
+
+
+def _device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for but no CUDA device is available")
+    return torch.device(name)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chromaprior")
+def main() -> None:
+    """Restore color with learned score priors (JGM colorization)."""
+
+
+# ---------------------------------------------------------------------------------- colorize
+def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path]]:
+    """Pair every input file with its output path (folders mirror their names)."""
+    from .data import IMAGE_SUFFIXES
+
+    out = Path(output)
+    many = len(inputs) > 1 or any(Path(i).is_dir() for i in inputs)
+    pairs: list[tuple[Path, Path]] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            files = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not files:
+                raise InputError(f"{item}: no images in this folder")
+            pairs += [(f, out / f.relative_to(item)) for f in files]
+        elif many or out.is_dir():
+            pairs.append((item, out / item.name))
+        else:
+            pairs.append((item, out))
+    if many and out.exists() and not out.is_dir():
+        raise InputError(f"{out}: several inputs need an output folder, but this is a file")
+    fixed = []
+    for src, dst in pairs:
+        if dst.suffix.lower() not in OUTPUT_SUFFIXES:
+            if many or out.is_dir():
+                dst = dst.with_suffix(".png")
+            else:
+                raise InputError(f"{dst}: unsupported output format; use one of {', '.join(OUTPUT_SUFFIXES)}")
+        fixed.append((src, dst))
+    return fixed
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output file, or folder for several inputs.")
+@click.option("--method", type=click.Choice(["jgm"]), default="jgm", show_default=True, help="Colorization method.")
+@click.option("--model", type=click.Path(), default=None, help="Model folder (default: the shipped weights).")
+@click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True, help="Sampler preset.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (the same for every image).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--gray", "gray", type=click.Choice(["mean", "bt601"]), default="mean", show_default=True,
+              help="Gray operator: mean (r+g+b)/3 as JGM, or BT.601 luma (blind colorization).")
+@click.option("--work-size", type=click.IntRange(16, 1024), default=None, help="Short side of the sampling grid.")
+@click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True, help="Refuse larger inputs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@user_errors
+def colorize(inputs, output, method, model, preset, seed, device, gray, work_size, max_pixels, quiet):  # noqa: ARG001
+    """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
+    from tqdm import tqdm
+
+    from .colorize import Colorizer
+    from .data import is_near_gray
+
+    pairs = _plan_outputs(inputs, output)
+    col = Colorizer(model, device=_device(device), gray=gray)
+    protect = tuple(src for src, _ in pairs)
+    failures = 0
+    nfe = col.nfe(preset)
+    bar = tqdm(total=len(pairs) * nfe, disable=quiet, unit="nfe", desc="colorize")
+    for src, dst in pairs:
+        try:
+            pic = read_image(src, max_pixels=max_pixels)
+            if pic.is_color:
+                rgb = torch.from_numpy(np.ascontiguousarray(pic.pixels)).permute(2, 0, 1)[None]
+                if not is_near_gray(np.rint(pic.pixels * 255).astype(np.uint8)):
+                    warnings.warn(f"{src}: input is in colour; colorizing its luminance ({gray})")
+                y = col.luminance(rgb)
+            else:
+                y = torch.from_numpy(np.ascontiguousarray(pic.pixels))[None, None]
+            if dst.exists() and dst.resolve() in {p.resolve() for p in protect}:
+                raise InputError(f"{dst}: refusing to overwrite an input file")
+            bar.set_postfix_str(src.name)
+            out = col(y, preset=preset, seed=seed, work_size=work_size, callback=lambda *_: bar.update(1))
+            write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect)
+        except InputError as e:
+            failures += 1
+            bar.clear()
+            click.echo(f"chromaprior: error: {e}", err=True)
+    bar.close()
+    if failures:
+        _fail(f"{failures} of {len(pairs)} images failed")
+    if not quiet:
+        click.echo(f"wrote {len(pairs)} image(s) to {output}", err=True)
+
+
+# ------------------------------------------------------------------------------------- train
+@main.command()
+@click.option("--method", type=click.Choice(["jgm", "rgb"]), default="jgm", show_default=True,
+              help="jgm: intensity+gradient prior (9 channels); rgb: plain 3-channel prior (ablation).")
+@click.option("--data", "data", multiple=True, required=True, type=click.Path(), help="Image folder (repeatable).")
+@click.option("--out", required=True, type=click.Path(), help="Run folder (weights, card, state, log).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out (after a kill or to train longer).")
+@click.option("--size", type=int, default=64, show_default=True)
+@click.option("--batch-size", type=int, default=16, show_default=True)
+@click.option("--iterations", type=int, default=10_000, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--lr-halve-every", type=int, default=0, show_default=True)
+@click.option("--ngf", type=int, default=32, show_default=True, help="Network width (32: ~1.5M params, 64: ~6M).")
+@click.option("--levels", type=int, default=10, show_default=True)
+@click.option("--sigma-max", type=float, default=1.0, show_default=True)
+@click.option("--sigma-min", type=float, default=0.01, show_default=True)
+@click.option("--checkpoint-every", type=int, default=500, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("-q", "--quiet", is_flag=True)
+@user_errors
+def train(method, data, out, resume, size, batch_size, iterations, lr, lr_halve_every, ngf, levels, sigma_max,
+          sigma_min, checkpoint_every, seed, device, quiet):
+    """Train a score prior by denoising score matching on folders of photos."""
+    from .training import TrainConfig
+    from .training import train as run
+
+    config = TrainConfig(
+        method=method, size=size, batch_size=batch_size, iterations=iterations, lr=lr,
+        lr_halve_every=lr_halve_every, ngf=ngf, num_levels=levels, sigma_max=sigma_max, sigma_min=sigma_min,
+        checkpoint_every=checkpoint_every, seed=seed, data=[str(d) for d in data],
+    )
+    run(config, out, resume=resume, device=_device(device), progress=not quiet)
+    click.echo(f"model written to {out}", err=True)
+
+
+# ---------------------------------------------------------------------------------- evaluate
+@main.command()
+@click.option("--task", type=click.Choice(["colorize"]), default="colorize", show_default=True)
+@click.option("--data", required=True, type=click.Path(), help="Folder of ground-truth colour images.")
+@click.option("--size", type=int, default=128, show_default=True, help="Evaluation size (centre crop).")
+@click.option("--model", type=click.Path(), default=None)
+@click.option("--preset", "presets", multiple=True, type=click.Choice(list(PRESETS)), help="Repeatable; default fast.")
+@click.option("--gray", type=click.Choice(["mean", "bt601"]), default="mean", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--limit", type=int, default=None, help="Only the first N images.")
+@click.option("--report", type=click.Path(), default=None, help="Write the result as .json or .csv.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@user_errors
+def evaluate(task, data, size, model, presets, gray, seed, limit, report, device):  # noqa: ARG001
+    """Benchmark a model on held-out images, beside the trivial baseline."""
+    from tqdm import tqdm
+
+    from .colorize import Colorizer
+    from .evaluation import evaluate_colorize, format_table, write_report
+
+    col = Colorizer(model, device=_device(device), gray=gray)
+    presets = presets or ("fast",)
+    rows = {f"jgm ({p}, {col.nfe(p)} NFE)": (col, p) for p in presets}
+    bar = tqdm(desc="evaluate", unit="img")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(1)
+
+    result = evaluate_colorize(data, rows, size=size, seed=seed, limit=limit, progress=progress)
+    bar.close()
+    click.echo(format_table(result))
+    if report:
+        write_report(result, report)
+
+
+# -------------------------------------------------------------------------------------- info
+@main.command()
+@click.option("--model", type=click.Path(), default=None, help="Model folder (default: the shipped weights).")
+@user_errors
+def info(model):
+    """Print the model card of a model."""
+    from .checkpoint import read_card, resolve_model_path
+
+    card = read_card(model)
+    t = card.get("training", {})
+    click.echo(f"model: {resolve_model_path(model)}")
+    click.echo(
+        f"method: {card.get('method')}  lift: {card.get('lift', {}).get('name')}  "
+        f"parameters: {t.get('parameters')}  trained: {t.get('steps')} steps x {t.get('batch_size')} "
+        f"at {t.get('size')}px on {t.get('images')} images ({t.get('seconds', 0) / 3600:.1f} h, {t.get('device')})"
+    )
+    click.echo(json.dumps(card, indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,130 @@
+"""Colorization of grayscale photos with a JGM score prior, at full resolution.
+
+The prior is sampled at the model's working size (the short side resized to it), which
+gives chroma; the chroma (the part of the colour in the null space of the gray
+operator, ``A c = 0``) is upsampled to the input's size and added to the input's own
+full-resolution gray. The result reproduces the input gray exactly (``A x = y``) and is
+brought into the RGB cube by shrinking chroma, never by changing the luminance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from . import operators
+from .checkpoint import load_model
+from .lifts import make_lift
+from .sampling import Preset, get_preset, sample, seeded_generators
+
+__all__ = ["Colorizer", "gamut_clamp", "working_size", "GRAY_WEIGHTS"]
+
+#: Named gray operators for (blind) colorization, Eq. (18) and (19) of the JGM paper.
+GRAY_WEIGHTS = {"mean": operators.MEAN_WEIGHTS, "bt601": operators.BT601_WEIGHTS}
+
+
+def gamut_clamp(gray: Tensor, chroma: Tensor) -> Tensor:
+    """``gray + t * chroma`` with the largest ``t`` in ``[0, 1]`` per pixel that stays in ``[0, 1]``.
+
+    Args:
+        gray: ``(B, 1, H, W)`` in ``[0, 1]``.
+        chroma: ``(B, 3, H, W)`` with ``w . chroma = 0`` for the gray weights ``w``.
+    Returns:
+        ``(B, 3, H, W)`` in ``[0, 1]`` with the same gray (``sum w = 1``) and hue.
+    """
+    gray = gray.clamp(0, 1)
+    room = torch.where(chroma > 0, (1 - gray) / chroma.clamp_min(1e-12), gray / (-chroma).clamp_min(1e-12))
+    room = torch.where(chroma.abs() > 1e-12, room, torch.ones_like(room))
+    t = room.amin(dim=1, keepdim=True).clamp(0, 1)
+    return (gray + t * chroma).clamp(0, 1)
+
+
+def working_size(height: int, width: int, short: int, max_aspect: float = 4.0) -> tuple[int, int]:
+    """Size (multiples of 8) at which the prior is sampled: short side ``short``."""
+    s = short / min(height, width)
+    h = min(round(height * s), round(short * max_aspect))
+    w = min(round(width * s), round(short * max_aspect))
+    return max(8, round(h / 8) * 8), max(8, round(w / 8) * 8)
+
+
+class Colorizer:
+    """Automatic colorization with a JGM (or RGB) score prior.
+
+    Args:
+        model: folder of ``model.safetensors`` + ``model.json``; None = the shipped model.
+        device: torch device to run on.
+        gray: name of the gray operator (``mean``, as the prior's training, or ``bt601``)
+            or explicit weights; they are normalised to sum to 1.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        device: str | torch.device = "cpu",
+        gray: str | Sequence[float] = "mean",
+    ):
+        self.net, self.card = load_model(model, task="colorize")
+        self.device = torch.device(device)
+        self.net.to(self.device)
+        self.lift = make_lift(self.card["lift"])
+        self.size = int(self.card["training"]["size"])
+        weights = GRAY_WEIGHTS[gray] if isinstance(gray, str) else tuple(gray)
+        total = float(sum(weights))
+        if abs(total) < 1e-8:
+            raise ValueError(f"gray weights must not sum to 0: {weights}")
+        self.weights = tuple(float(w) / total for w in weights)
+        self.operator = operators.gray(self.weights)
+
+    def nfe(self, preset: str | Preset) -> int:
+        """Network evaluations per image with this preset."""
+        preset = get_preset(preset) if isinstance(preset, str) else preset
+        return preset.nfe(len(self.net.sigmas))
+
+    def luminance(self, rgb: Tensor) -> Tensor:
+        """``(B, 3, H, W) -> (B, 1, H, W)``: the gray this colorizer reproduces."""
+        return self.operator.forward(rgb)
+
+    def __call__(
+        self,
+        gray: Tensor,
+        preset: str | Preset = "fast",
+        seed: int = 0,
+        work_size: int | None = None,
+        callback: Callable[[int, int], None] | None = None,
+    ) -> Tensor:
+        """Colorize one gray image.
+
+        Args:
+            gray: ``(1, 1, H, W)`` or ``(H, W)`` in ``[0, 1]``.
+            preset: sampler preset or its name.
+            seed: seed of this image's generator.
+            work_size: short side of the sampling grid (default: the model's training size).
+        Returns:
+            ``(1, 3, H, W)`` in ``[0, 1]`` whose gray equals the input.
+        """
+        if gray.ndim == 2:
+            gray = gray[None, None]
+        if gray.ndim != 4 or gray.shape[:2] != (1, 1):
+            raise ValueError(f"gray must be (H, W) or (1, 1, H, W), got {tuple(gray.shape)}")
+        preset = get_preset(preset) if isinstance(preset, str) else preset
+        gray = gray.float().clamp(0, 1).to(self.device)
+        height, width = gray.shape[-2:]
+        h, w = working_size(height, width, work_size or self.size)
+        small = F.interpolate(gray, size=(h, w), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+        x = sample(
+            self.net,
+            self.operator,
+            small,
+            preset,
+            generator=seeded_generators(seed, 1),
+            lift=self.lift,
+            init=small.expand(-1, 3, -1, -1),
+            callback=callback,
+        )
+        chroma = x - self.operator.forward(x)  # A chroma = 0 since the weights sum to 1
+        chroma = F.interpolate(chroma, size=(height, width), mode="bilinear", align_corners=False)
+        return gamut_clamp(gray, chroma)

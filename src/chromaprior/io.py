@@ -1,0 +1,167 @@
+"""Reading, validating and writing images; atomic file writes.
+
+:func:`read_image` turns whatever a user hands us into a float array in ``[0, 1]`` or
+raises :class:`InputError` with a one-line reason: missing or unreadable files,
+non-images, unsupported modes, images above the pixel limit. EXIF orientation is
+applied, palettes are expanded, CMYK is converted (with a warning), 16-bit data keep
+their precision, an alpha channel is carried through to the output.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = ["atomic_write", "InputError", "Picture", "read_image", "write_image", "MAX_PIXELS", "OUTPUT_SUFFIXES"]
+
+#: Largest accepted input (pixels), about a 12000 x 8000 scan; raise with ``max_pixels``.
+MAX_PIXELS = 100_000_000
+OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+_ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
+
+
+class InputError(ValueError):
+    """A user-facing problem with an input or output file (message is one line)."""
+
+
+def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_path)`` and move the result onto ``path`` in one step.
+
+    The temporary file lives in the destination folder, so the final ``os.replace`` is
+    atomic: readers see the old file or the complete new one, never a partial file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class Picture:
+    """A decoded image.
+
+    Attributes:
+        pixels: ``(H, W)`` gray or ``(H, W, 3)`` RGB, float32 in ``[0, 1]``.
+        alpha: ``(H, W)`` float32 in ``[0, 1]`` or None.
+        bits: 8 or 16, the source precision.
+    """
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None = None
+    bits: int = 8
+
+    @property
+    def is_color(self) -> bool:
+        return self.pixels.ndim == 3
+
+
+def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Picture:
+    """Read and validate an image file; raises :class:`InputError` with a one-line reason."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not an image")
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                raise InputError(
+                    f"{path}: {w}x{h} is {w * h / 1e6:.0f} MP, above the limit of {max_pixels / 1e6:.0f} MP "
+                    "(downscale it, or raise --max-pixels)"
+                )
+            im = ImageOps.exif_transpose(im)
+            return _decode(im, path)
+    except InputError:
+        raise
+    except UnidentifiedImageError:
+        raise InputError(f"{path}: not an image (unrecognised format)") from None
+    except Image.DecompressionBombError as e:
+        raise InputError(f"{path}: refused as a decompression bomb ({e})") from None
+    except (OSError, ValueError, SyntaxError) as e:
+        raise InputError(f"{path}: corrupt or truncated image ({e})") from None
+
+
+def _decode(im: Image.Image, path: Path) -> Picture:
+    mode = im.mode
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        mode = im.mode
+    if mode == "PA":
+        im = im.convert("RGBA")
+        mode = "RGBA"
+    if mode == "1":
+        im = im.convert("L")
+        mode = "L"
+    if mode == "CMYK":
+        warnings.warn(f"{path}: CMYK image converted to RGB without a colour profile")
+        im = im.convert("RGB")
+        mode = "RGB"
+    if mode in ("YCbCr", "LAB", "HSV"):
+        im = im.convert("RGB")
+        mode = "RGB"
+    if mode == "L":
+        return Picture(np.asarray(im, dtype=np.float32) / 255)
+    if mode == "LA":
+        a = np.asarray(im, dtype=np.float32) / 255
+        return Picture(a[..., 0], a[..., 1])
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        a = np.asarray(im).astype(np.float64)
+        top = 65535.0 if mode.startswith("I;16") or a.max() > 255 else 255.0
+        if a.min() < 0 or a.max() > 65535:
+            raise InputError(f"{path}: 32-bit integer image with values outside 0..65535")
+        return Picture((a / top).astype(np.float32), bits=16 if top > 255 else 8)
+    if mode == "RGB":
+        return Picture(np.asarray(im, dtype=np.float32) / 255)
+    if mode == "RGBA":
+        a = np.asarray(im, dtype=np.float32) / 255
+        return Picture(a[..., :3], a[..., 3])
+    raise InputError(f"{path}: unsupported image mode {mode!r} (floating-point or multi-band)")
+
+
+def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, *, protect: tuple = ()) -> None:
+    """Write ``rgb`` ``(H, W, 3)`` (or ``(H, W)``) in ``[0, 1]`` as 8-bit, atomically.
+
+    ``protect``: input paths that must never be overwritten. Alpha is kept for PNG, TIFF
+    and WebP and dropped (with a warning) for formats without it.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise InputError(f"{path}: unsupported output format {suffix or '(none)'}; use one of {', '.join(OUTPUT_SUFFIXES)}")
+    resolved = path.resolve()
+    for p in protect:
+        if Path(p).resolve() == resolved:
+            raise InputError(f"{path}: refusing to overwrite an input file")
+    a8 = np.clip(np.rint(np.asarray(rgb, dtype=np.float64) * 255), 0, 255).astype(np.uint8)
+    im = Image.fromarray(a8)
+    if alpha is not None:
+        if suffix in _ALPHA_SUFFIXES:
+            al = Image.fromarray(np.clip(np.rint(alpha * 255), 0, 255).astype(np.uint8))
+            im = im.convert("RGBA" if a8.ndim == 3 else "LA")
+            im.putalpha(al)
+        else:
+            warnings.warn(f"{path}: {suffix} has no alpha channel; transparency dropped")
+    fmt = Image.registered_extensions()[suffix]
+    kwargs = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+
+    def _save(tmp: str) -> None:
+        im.save(tmp, format=fmt, **kwargs)
+
+    atomic_write(path, _save)

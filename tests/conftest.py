@@ -1,0 +1,32 @@
+"""Shared fixtures: tiny dummy models and synthetic images (no data from ../shared)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from chromaprior.checkpoint import save_model
+from helpers import synthetic_rgb
+from chromaprior.training import TrainConfig, make_net
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """A JGM model folder with a few-thousand-parameter random network."""
+    folder = tmp_path_factory.mktemp("tiny_model")
+    config = TrainConfig(ngf=4, size=16, num_levels=4, sigma_min=0.05)
+    torch.manual_seed(0)
+    net = make_net(config)
+    card = {"method": "jgm", "task": "colorize", "lift": config.lift().to_config(),
+            "training": {"size": config.size, "steps": 0, "parameters": sum(p.numel() for p in net.parameters())}}
+    save_model(folder, net, net.state_dict(), card)
+    return str(folder)
+
+
+@pytest.fixture
+def gray_png(tmp_path) -> str:
+    path = tmp_path / "gray.png"
+    Image.fromarray(synthetic_rgb().mean(axis=2).astype(np.uint8)).save(path)
+    return str(path)

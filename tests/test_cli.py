@@ -1,0 +1,115 @@
+"""The command line end to end, in a subprocess as a user runs it."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import synthetic_rgb
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "chromaprior.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def _one_line_error(r):
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("chromaprior: error:")]
+    assert errors, r.stderr
+
+
+def test_colorize_file_keeps_size_and_gray(tiny_model, gray_png, tmp_path):
+    out = tmp_path / "out.png"
+    r = run("colorize", gray_png, "-o", out, "--model", tiny_model, "--preset", "preview", "-q")
+    assert r.returncode == 0, r.stderr
+    a = np.asarray(Image.open(out)).astype(float)
+    g = np.asarray(Image.open(gray_png)).astype(float)
+    assert a.shape == g.shape + (3,)
+    assert np.abs(a.mean(axis=2) - g).max() <= 1.0  # A x = y up to 8-bit rounding
+
+
+def test_colorize_folder_mirrors_names_and_reports_bad_files(tiny_model, tmp_path):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    Image.fromarray(synthetic_rgb(24, 32).mean(axis=2).astype(np.uint8)).save(src / "a.png")
+    Image.fromarray(synthetic_rgb(20, 20, seed=1).mean(axis=2).astype(np.uint8)).save(src / "sub" / "b.jpg")
+    (src / "broken.png").write_bytes(b"\x89PNG garbage")
+    r = run("colorize", src, "-o", tmp_path / "out", "--model", tiny_model, "--preset", "preview", "-q")
+    _one_line_error(r)
+    assert "broken.png" in r.stderr
+    assert (tmp_path / "out" / "a.png").exists() and (tmp_path / "out" / "sub" / "b.jpg").exists()
+    assert not (tmp_path / "out" / "broken.png").exists()
+
+
+def test_color_input_warns_and_alpha_is_kept(tiny_model, tmp_path):
+    rgba = np.dstack([synthetic_rgb(16, 24), np.full((16, 24), 99, np.uint8)])
+    Image.fromarray(rgba).save(tmp_path / "c.png")
+    r = run("colorize", tmp_path / "c.png", "-o", tmp_path / "o.png", "--model", tiny_model, "--preset", "preview",
+            "-q")
+    assert r.returncode == 0, r.stderr
+    assert "warning" in r.stderr and "colour" in r.stderr
+    out = np.asarray(Image.open(tmp_path / "o.png"))
+    assert out.shape == (16, 24, 4) and (out[..., 3] == 99).all()
+
+
+@pytest.mark.parametrize("case", ["missing", "text", "overwrite", "bad-suffix", "huge", "bad-model"])
+def test_bad_inputs_fail_cleanly(case, tiny_model, gray_png, tmp_path):
+    args = ["colorize", gray_png, "-o", tmp_path / "o.png", "--model", tiny_model, "-q"]
+    if case == "missing":
+        args[1] = tmp_path / "nope.jpg"
+    elif case == "text":
+        (tmp_path / "t.jpg").write_text("hello")
+        args[1] = tmp_path / "t.jpg"
+    elif case == "overwrite":
+        args[3] = gray_png
+    elif case == "bad-suffix":
+        args[3] = tmp_path / "o.xyz"
+    elif case == "huge":
+        args += ["--max-pixels", "100"]
+    elif case == "bad-model":
+        args[5] = tmp_path
+    before = open(gray_png, "rb").read()
+    r = run(*args)
+    _one_line_error(r)
+    assert open(gray_png, "rb").read() == before
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_info_prints_the_card(tiny_model):
+    r = run("info", "--model", tiny_model)
+    assert r.returncode == 0, r.stderr
+    card = json.loads(r.stdout[r.stdout.index("{"):])
+    assert card["method"] == "jgm" and card["format"] == "chromaprior-model/1"
+
+
+def test_train_then_colorize(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(3):
+        Image.fromarray(synthetic_rgb(24, 24, seed=i)).save(data / f"{i}.png")
+    r = run("train", "--data", data, "--out", tmp_path / "run", "--size", 16, "--ngf", 4, "--levels", 3,
+            "--iterations", 4, "--batch-size", 2, "--checkpoint-every", 2, "-q")
+    assert r.returncode == 0, r.stderr
+    r = run("train", "--data", data, "--out", tmp_path / "run", "--iterations", 6, "--resume", "-q")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "run" / "model.json").read_text())["training"]["steps"] == 6
+    r = run("train", "--data", tmp_path / "none", "--out", tmp_path / "run2", "-q")
+    _one_line_error(r)
+
+
+def test_evaluate_prints_baseline_row(tiny_model, tmp_path):
+    data = tmp_path / "eval"
+    data.mkdir()
+    for i in range(2):
+        Image.fromarray(synthetic_rgb(40, 48, seed=i)).save(data / f"{i}.png")
+    r = run("evaluate", "--data", data, "--size", 32, "--model", tiny_model, "--preset", "preview",
+            "--report", tmp_path / "r.json")
+    assert r.returncode == 0, r.stderr
+    assert "gray (baseline)" in r.stdout and "jgm (preview" in r.stdout
+    rows = json.loads((tmp_path / "r.json").read_text())["rows"]
+    assert rows[0]["colorfulness"] == 0 and rows[1]["nfe"] == 13  # 4 levels x 3 steps + 1 denoising step

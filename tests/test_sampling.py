@@ -1,0 +1,86 @@
+import pytest
+import torch
+
+from chromaprior import operators as ops
+from chromaprior.checkpoint import load_model
+from chromaprior.colorize import Colorizer, gamut_clamp, working_size
+from chromaprior.lifts import GradientLift, make_lift
+from chromaprior.sampling import PRESETS, Preset, get_preset, sample, seeded_generators
+
+
+def test_sampler_meets_data_consistency(tiny_model):
+    net, card = load_model(tiny_model)
+    lift = make_lift(card["lift"])
+    op = ops.gray()
+    y = torch.rand(2, 1, 16, 24)
+    calls = []
+    x = sample(net, op, y, Preset("t", steps=2, eps=1e-3), generator=seeded_generators(0, 2), lift=lift,
+               callback=lambda done, total: calls.append((done, total)))
+    assert x.shape == (2, 3, 16, 24)
+    assert torch.allclose(op.forward(x), y, atol=1e-5)
+    assert calls[-1] == (9, 9) == (len(calls), Preset("t", steps=2, eps=1e-3).nfe(4))
+
+
+def test_batch_equals_one_by_one(tiny_model):
+    net, card = load_model(tiny_model)
+    lift, op, preset = make_lift(card["lift"]), ops.gray(), Preset("t", steps=2, eps=1e-3)
+    y = torch.rand(2, 1, 16, 16)
+    both = sample(net, op, y, preset, generator=seeded_generators(5, 2), lift=lift)
+    first = sample(net, op, y[:1], preset, generator=seeded_generators(5, 1), lift=lift)
+    second = sample(net, op, y[1:], preset, generator=seeded_generators(6, 1), lift=lift)
+    assert torch.allclose(both, torch.cat([first, second]), atol=1e-5)
+
+
+def test_gradient_dc_changes_the_result(tiny_model):
+    net, card = load_model(tiny_model)
+    lift, op = make_lift(card["lift"]), ops.gray()
+    y = torch.rand(1, 1, 16, 16)
+    a = sample(net, op, y, Preset("a", steps=2, eps=1e-3), generator=seeded_generators(0, 1), lift=lift)
+    b = sample(net, op, y, Preset("b", steps=2, eps=1e-3, gradient_dc=False), generator=seeded_generators(0, 1),
+               lift=lift)
+    assert not torch.allclose(a, b)
+    assert torch.allclose(op.forward(b), y, atol=1e-5)
+
+
+def test_presets():
+    assert PRESETS["paper"].nfe(10) == 1001 and PRESETS["paper"].steps == 100
+    assert all(p.nfe(10) < 1001 for n, p in PRESETS.items() if n != "paper")
+    assert Preset("s", steps=1, eps=1e-4, level_stride=3).levels(10) == [0, 3, 6, 9]
+    with pytest.raises(ValueError, match="unknown preset"):
+        get_preset("nope")
+    with pytest.raises(ValueError, match="dc_weight"):
+        Preset("bad", steps=1, eps=1e-4, dc_weight=0)
+
+
+def test_gamut_clamp_keeps_gray_and_range():
+    g = torch.Generator().manual_seed(0)
+    gray = torch.rand(1, 1, 8, 8, generator=g)
+    chroma = torch.randn(1, 3, 8, 8, generator=g)
+    chroma = chroma - chroma.mean(1, keepdim=True)
+    x = gamut_clamp(gray, chroma)
+    assert x.min() >= 0 and x.max() <= 1
+    assert torch.allclose(x.mean(1, keepdim=True), gray, atol=1e-6)
+
+
+def test_working_size():
+    assert working_size(321, 481, 64) == (64, 96)
+    assert working_size(100, 1000, 64) == (64, 256)  # aspect capped at 4
+
+
+def test_colorizer_full_resolution_keeps_gray(tiny_model):
+    col = Colorizer(tiny_model)
+    y = torch.rand(1, 1, 37, 53)
+    out = col(y, preset=Preset("t", steps=1, eps=1e-3), seed=3)
+    assert out.shape == (1, 3, 37, 53)
+    assert out.min() >= 0 and out.max() <= 1
+    assert torch.allclose(col.luminance(out), y, atol=1e-5)
+    again = col(y, preset=Preset("t", steps=1, eps=1e-3), seed=3)
+    assert torch.equal(out, again)
+
+
+def test_blind_colorization_uses_its_own_operator(tiny_model):
+    col = Colorizer(tiny_model, gray="bt601")
+    y = torch.rand(1, 1, 16, 16)
+    out = col(y, preset=Preset("t", steps=1, eps=1e-3))
+    w = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    assert torch.allclose((out * w).sum(1, keepdim=True), y, atol=1e-5)

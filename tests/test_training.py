@@ -1,0 +1,73 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from chromaprior.checkpoint import load_model
+from chromaprior.training import TrainConfig, dsm_loss, make_net, train
+
+from helpers import synthetic_rgb
+
+
+def test_dsm_loss_falls_on_toy_data():
+    """A tiny score net learns flat colour patches: its DSM loss drops clearly."""
+    torch.manual_seed(0)
+    config = TrainConfig(ngf=4, size=16, num_levels=4, sigma_min=0.05)
+    net = make_net(config)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(0)
+    lift = config.lift()
+
+    def batch():
+        colors = torch.rand(16, 3, 1, 1, generator=g)
+        return lift.lift(colors.expand(-1, -1, 16, 16))
+
+    with torch.no_grad():
+        before = np.mean([dsm_loss(net, batch(), g).item() for _ in range(10)])
+    for _ in range(150):
+        loss = dsm_loss(net, batch(), g)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        after = np.mean([dsm_loss(net, batch(), g).item() for _ in range(10)])
+    assert after < 0.6 * before
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(6):
+        Image.fromarray(synthetic_rgb(30, 40, seed=i)).save(folder / f"img{i}.png")
+    Image.fromarray(np.full((30, 40), 128, np.uint8)).convert("RGB").save(folder / "gray.png")
+    return folder
+
+
+def _config(folder, iterations):
+    return TrainConfig(ngf=4, size=16, num_levels=4, batch_size=4, iterations=iterations,
+                       checkpoint_every=5, log_every=5, data=[str(folder)])
+
+
+def test_resume_after_kill_is_exact(image_folder, tmp_path):
+    straight = train(_config(image_folder, 10), tmp_path / "a", progress=False)
+    train(_config(image_folder, 5), tmp_path / "b", progress=False)  # "killed" after step 5
+    resumed = train(_config(image_folder, 10), tmp_path / "b", resume=True, progress=False)
+    wa = load_file(str(straight / "model.safetensors"))
+    wb = load_file(str(resumed / "model.safetensors"))
+    assert wa.keys() == wb.keys()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    card = json.loads((resumed / "model.json").read_text())
+    assert card["training"]["steps"] == 10
+    assert card["training"]["skipped_gray"] == 1  # the flat gray image was skipped
+    net, _ = load_model(resumed)
+    assert net.config.ngf == 4
+
+
+def test_refuses_to_clobber_a_run(image_folder, tmp_path):
+    train(_config(image_folder, 5), tmp_path / "a", progress=False)
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(_config(image_folder, 5), tmp_path / "a", progress=False)
