@@ -65,14 +65,14 @@ def main() -> None:
 # ---------------------------------------------------------------------------------- colorize
 def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path]]:
     """Pair every input file with its output path (folders mirror their names)."""
-    from .data import IMAGE_SUFFIXES
+    from .data import list_images
 
     out = Path(output)
     many = len(inputs) > 1 or any(Path(i).is_dir() for i in inputs)
     pairs: list[tuple[Path, Path]] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            files = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            files = list_images([item])
             if not files:
                 raise InputError(f"{item}: no images in this folder")
             pairs += [(f, out / f.relative_to(item)) for f in files]
@@ -200,6 +200,7 @@ def evaluate(task, data, size, model, presets, gray, seed, limit, report, device
     from tqdm import tqdm
 
     from .colorize import Colorizer
+    from .data import list_images
     from .evaluation import evaluate_colorize, format_table, write_report
 
     col = Colorizer(model, device=_device(device), gray=gray)
@@ -211,7 +212,10 @@ def evaluate(task, data, size, model, presets, gray, seed, limit, report, device
         bar.total = total
         bar.update(1)
 
-    result = evaluate_colorize(data, rows, size=size, seed=seed, limit=limit, progress=progress)
+    paths = list_images([data])
+    if not paths:
+        raise InputError(f"{data}: no images in this folder")
+    result = evaluate_colorize(paths, rows, size=size, seed=seed, limit=limit, progress=progress)
     bar.close()
     click.echo(format_table(result))
     if report:

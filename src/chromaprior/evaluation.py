@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .colorize import Colorizer
-from .data import list_images
 from .io import atomic_write, read_image
 from .metrics import colorfulness, psnr, ssim
 
@@ -73,7 +72,7 @@ class MethodScores:
 
 
 def evaluate_colorize(
-    data: str | Path,
+    paths: list[Path],
     colorizers: dict[str, tuple[Colorizer, str]],
     *,
     size: int = 128,
@@ -84,7 +83,7 @@ def evaluate_colorize(
     """Colorization benchmark.
 
     Args:
-        data: folder of colour ground-truth images.
+        paths: colour ground-truth images.
         colorizers: ``{row name: (colorizer, preset name)}``.
         size: evaluation size (square).
         seed: the one seed (image ``i`` uses ``seed + i``).
@@ -92,9 +91,9 @@ def evaluate_colorize(
     Returns:
         ``{"rows": [...], "ground_truth_colorfulness": ..., "images": n, ...}``.
     """
-    paths = list_images([data])[:limit]
+    paths = list(paths)[:limit]
     if not paths:
-        raise ValueError(f"no images in {data}")
+        raise ValueError("no images to evaluate")
     gray_row = MethodScores("gray (baseline)")
     rows = {name: MethodScores(name) for name in colorizers}
     gt_color = []
@@ -114,7 +113,7 @@ def evaluate_colorize(
             progress(i + 1, len(paths))
     return {
         "task": "colorize",
-        "data": str(data),
+        "data": str(Path(paths[0]).parent),
         "size": size,
         "seed": seed,
         "images": len(paths),
