@@ -71,3 +71,18 @@ def test_refuses_to_clobber_a_run(image_folder, tmp_path):
     train(_config(image_folder, 5), tmp_path / "a", progress=False)
     with pytest.raises(FileExistsError, match="--resume"):
         train(_config(image_folder, 5), tmp_path / "a", progress=False)
+
+
+def test_loss_curve_png(tmp_path):
+    from chromaprior.plots import plot_loss
+
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(json.dumps({"step": s, "loss": 1.0 / s}) + "\n" for s in range(1, 20)))
+    plot_loss(log, tmp_path / "loss.png")
+    im = np.asarray(Image.open(tmp_path / "loss.png").convert("RGB")).astype(int)
+    red = (im[..., 0] > 150) & (im[..., 1] < 100)
+    assert red.sum() > 100  # the curve is drawn
+    cols = np.nonzero(red.any(axis=0))[0]
+    first_rows = np.nonzero(red[:, cols[0]])[0]
+    last_rows = np.nonzero(red[:, cols[-1]])[0]
+    assert first_rows.mean() < last_rows.mean()  # falling loss: starts high (small row index)

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 from torch import Tensor
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from .checkpoint import save_model
@@ -27,6 +30,7 @@ from .data import ImageCache, list_images
 from .io import atomic_write
 from .lifts import GradientLift, IdentityLift, Lift
 from .nets import ScoreNet, ScoreNetConfig
+from .plots import plot_loss
 
 __all__ = ["TrainConfig", "geometric_sigmas", "dsm_loss", "train", "make_net"]
 
@@ -85,15 +89,28 @@ def dsm_loss(net: ScoreNet, z: Tensor, generator: torch.Generator | None = None)
     Returns:
         scalar: ``mean |sigma s(z + sigma n, sigma) + n|^2 / 2`` over levels drawn uniformly.
     """
-    levels = torch.randint(0, len(net.sigmas), (z.shape[0],), generator=generator).to(z.device)
-    sigma = net.sigmas[levels].view(-1, 1, 1, 1)
+    sigmas = getattr(net, "module", net).sigmas  # the network itself, or wrapped in DDP
+    levels = torch.randint(0, len(sigmas), (z.shape[0],), generator=generator).to(z.device)
+    sigma = sigmas[levels].view(-1, 1, 1, 1)
     noise = torch.randn(z.shape, generator=generator).to(z)
     score = net(z + sigma * noise, levels)
     return 0.5 * ((sigma * score + noise) ** 2).mean()
 
 
-def _rng_state() -> dict:
-    return {"torch": torch.get_rng_state()}
+def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
+    """Join the process group when started by ``torchrun`` (``WORLD_SIZE`` > 1).
+
+    Returns ``(rank, world_size, device)``; gloo on CPU, NCCL on CUDA (one GPU per rank).
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, device
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size(), device
 
 
 def train(
@@ -104,10 +121,15 @@ def train(
     device: str | torch.device = "cpu",
     progress: bool = True,
 ) -> Path:
-    """Train (or resume) a score prior; returns the output folder."""
+    """Train (or resume) a score prior; returns the output folder.
+
+    Under ``torchrun --nproc_per_node N`` the run is data-parallel
+    (DistributedDataParallel): ``batch_size`` is the global batch, split over the ranks,
+    each rank draws its own crops, and rank 0 writes the checkpoints. On CUDA the forward
+    pass runs in bfloat16 autocast.
+    """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    device = torch.device(device)
+    rank, world, device = _distributed(torch.device(device))
     state_path = out / "state.pt"
     if resume and state_path.exists():
         state = torch.load(state_path, map_location="cpu", weights_only=False)
@@ -116,6 +138,10 @@ def train(
         raise FileExistsError(f"{out} already holds a training run; pass --resume to continue it")
     else:
         state = None
+    if config.batch_size % world:
+        raise ValueError(f"batch size {config.batch_size} does not split over {world} processes")
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
 
     paths = list_images(config.data)
     cache = ImageCache.build(paths, config.size, skip_gray=True, split="train")
@@ -123,16 +149,19 @@ def train(
     net = make_net(config).to(device)
     ema = {k: v.detach().clone() for k, v in net.state_dict().items()}
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
-    gen = torch.Generator().manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed + 1_000_003 * rank)
     step, seconds = 0, 0.0
     if state is not None:
+        if len(state["generators"]) != world:
+            raise ValueError(f"the run was trained on {len(state['generators'])} processes, not {world}")
         net.load_state_dict(state["model"])
         ema = {k: v.to(device) for k, v in state["ema"].items()}
         opt.load_state_dict(state["optimizer"])
-        gen.set_state(state["generator"])
-        torch.set_rng_state(state["rng"]["torch"])
+        gen.set_state(state["generators"][rank])
         step, seconds = state["step"], state["seconds"]
+    model = DistributedDataParallel(net) if world > 1 else net
     lift = config.lift()
+    local_batch = config.batch_size // world
 
     def card() -> dict:
         return {
@@ -147,35 +176,44 @@ def train(
                 "steps": step,
                 "seconds": round(seconds, 1),
                 "device": device.type,
+                "processes": world,
                 "parameters": sum(p.numel() for p in net.parameters()),
             },
         }
 
     def checkpoint() -> None:
+        generators: list = [None] * world
+        if world > 1:
+            dist.all_gather_object(generators, gen.get_state())
+        else:
+            generators = [gen.get_state()]
+        if rank:
+            return
         save_model(out, net, ema, card())
         payload = {
             "config": asdict(config),
             "model": net.state_dict(),
             "ema": ema,
             "optimizer": opt.state_dict(),
-            "generator": gen.get_state(),
-            "rng": _rng_state(),
+            "generators": generators,
             "step": step,
             "seconds": seconds,
         }
         atomic_write(state_path, lambda f: torch.save(payload, f))
+        plot_loss(out / "log.jsonl", out / "loss.png")
 
-    bar = tqdm(total=config.iterations, initial=step, disable=not progress, desc="train", unit="it")
-    log = (out / "log.jsonl").open("a")
-    net.train()
+    bar = tqdm(total=config.iterations, initial=step, disable=not progress or rank > 0, desc="train", unit="it")
+    log = (out / "log.jsonl").open("a") if rank == 0 else None
+    model.train()
     try:
         while step < config.iterations:
             t0 = time.perf_counter()
             if config.lr_halve_every:
                 for g in opt.param_groups:
                     g["lr"] = config.lr * 0.5 ** (step // config.lr_halve_every)
-            x = cache.sample(config.batch_size, gen).to(device)
-            loss = dsm_loss(net, lift.lift(x), gen)
+            x = cache.sample(local_batch, gen).to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                loss = dsm_loss(model, lift.lift(x), gen)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -189,12 +227,13 @@ def train(
             seconds += time.perf_counter() - t0
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}")
-            if step % config.log_every == 0 or step == config.iterations:
+            if log and (step % config.log_every == 0 or step == config.iterations):
                 log.write(json.dumps({"step": step, "loss": loss.item(), "seconds": round(seconds, 2)}) + "\n")
                 log.flush()
             if step % config.checkpoint_every == 0 or step == config.iterations:
                 checkpoint()
     finally:
         bar.close()
-        log.close()
+        if log:
+            log.close()
     return out

@@ -1,0 +1,42 @@
+"""Tune sampler step sizes on the *training* validation split (never on eval/).
+
+    python bench/tune_presets.py --model runs/jgm64 --data ../shared/data/train --images 24
+
+For each (steps, eps) pair prints PSNR / SSIM / colorfulness of one seeded run on the
+held-out files of the training folders (the deterministic hash split of
+``chromaprior.data.is_validation``), beside the gray baseline and the ground truth's
+colorfulness. Choose presets from this table, then report them on eval/ once.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from chromaprior.colorize import Colorizer
+from chromaprior.data import is_validation, list_images
+from chromaprior.evaluation import evaluate_colorize, format_table
+from chromaprior.sampling import Preset
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--data", nargs="+", default=["../shared/data/train"])
+    ap.add_argument("--images", type=int, default=24)
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--grid", nargs="+", default=["3:1e-4", "3:2e-4", "10:5e-5", "10:1e-4", "10:2e-4"],
+                    help="steps:eps pairs")
+    args = ap.parse_args()
+    paths = [p for p in list_images(args.data) if is_validation(p)][: args.images]
+    col = Colorizer(args.model)
+    rows = {}
+    for item in args.grid:
+        steps, eps = item.split(":")
+        preset = Preset(f"s{steps}-e{eps}", steps=int(steps), eps=float(eps))
+        rows[f"{steps} steps, eps {eps}"] = (col, preset)
+    result = evaluate_colorize(paths, rows, size=args.size, seed=0)
+    print(format_table(result))
+
+
+if __name__ == "__main__":
+    main()
