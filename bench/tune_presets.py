@@ -24,16 +24,17 @@ def main() -> None:
     ap.add_argument("--data", nargs="+", default=["../shared/data/train"])
     ap.add_argument("--images", type=int, default=24)
     ap.add_argument("--size", type=int, default=128)
-    ap.add_argument("--grid", nargs="+", default=["3:1e-4", "3:2e-4", "10:5e-5", "10:1e-4", "10:2e-4"],
-                    help="steps:eps pairs")
+    ap.add_argument("--grid", nargs="+", default=["3:1e-4", "3:2e-4", "10:5e-5", "10:1e-4", "0:1e-4:pc", "2:1e-4:pc"],
+                    help="steps:eps[:pc][:fN] (pc: an ancestral predictor step per level; fN: start at level N)")
     args = ap.parse_args()
     paths = [p for p in list_images(args.data) if is_validation(p)][: args.images]
     col = Colorizer(args.model)
     rows = {}
     for item in args.grid:
-        steps, eps = item.split(":")
-        preset = Preset(f"s{steps}-e{eps}", steps=int(steps), eps=float(eps))
-        rows[f"{steps} steps, eps {eps}"] = (col, preset)
+        steps, eps, *flags = item.split(":")
+        first = next((int(f[1:]) for f in flags if f.startswith("f")), 0)
+        preset = Preset(item, steps=int(steps), eps=float(eps), predictor="pc" in flags, first_level=first)
+        rows[item] = (col, preset)
     result = evaluate_colorize(paths, rows, size=args.size, seed=0)
     print(format_table(result))
 

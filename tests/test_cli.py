@@ -1,6 +1,7 @@
 """The command line end to end, in a subprocess as a user runs it."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -107,9 +108,13 @@ def test_evaluate_prints_baseline_row(tiny_model, tmp_path):
     data.mkdir()
     for i in range(2):
         Image.fromarray(synthetic_rgb(40, 48, seed=i)).save(data / f"{i}.png")
-    r = run("evaluate", "--data", data, "--size", 32, "--model", tiny_model, "--preset", "preview",
-            "--report", tmp_path / "r.json")
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    r = run("evaluate", "--data", data, "--size", 32, "--model", model, "--preset", "preview",
+            "--report", tmp_path / "r.json", "--record")
     assert r.returncode == 0, r.stderr
     assert "gray (baseline)" in r.stdout and "jgm (preview" in r.stdout
     rows = json.loads((tmp_path / "r.json").read_text())["rows"]
-    assert rows[0]["colorfulness"] == 0 and rows[1]["nfe"] == 13  # 4 levels x 3 steps + 1 denoising step
+    assert rows[0]["colorfulness"] == 0 and rows[1]["nfe"] == 4  # 4 levels x 1 ancestral step
+    card = json.loads((model / "model.json").read_text())
+    assert card["quality"]["colorize/eval/32px"]["rows"] == rows

@@ -21,6 +21,17 @@ def test_sampler_meets_data_consistency(tiny_model):
     assert calls[-1] == (9, 9) == (len(calls), Preset("t", steps=2, eps=1e-3).nfe(4))
 
 
+def test_predictor_corrector_meets_data_consistency(tiny_model):
+    net, card = load_model(tiny_model)
+    op, y = ops.gray(), torch.rand(1, 1, 16, 16)
+    preset = Preset("pc", steps=1, eps=1e-3, predictor=True)
+    calls = []
+    x = sample(net, op, y, preset, generator=seeded_generators(0, 1), lift=make_lift(card["lift"]),
+               callback=lambda done, total: calls.append(total))
+    assert torch.allclose(op.forward(x), y, atol=1e-5)
+    assert len(calls) == preset.nfe(4) == 8
+
+
 def test_batch_equals_one_by_one(tiny_model):
     net, card = load_model(tiny_model)
     lift, op, preset = make_lift(card["lift"]), ops.gray(), Preset("t", steps=2, eps=1e-3)
@@ -46,6 +57,10 @@ def test_presets():
     assert PRESETS["paper"].nfe(10) == 1001 and PRESETS["paper"].steps == 100
     assert all(p.nfe(10) < 1001 for n, p in PRESETS.items() if n != "paper")
     assert Preset("s", steps=1, eps=1e-4, level_stride=3).levels(10) == [0, 3, 6, 9]
+    assert Preset("pc", steps=0, eps=1e-4, predictor=True).nfe(10) == 10
+    assert Preset("pc", steps=2, eps=1e-4, predictor=True, level_stride=2).nfe(10) == 15
+    with pytest.raises(ValueError, match="steps"):
+        Preset("none", steps=0, eps=1e-4)
     with pytest.raises(ValueError, match="unknown preset"):
         get_preset("nope")
     with pytest.raises(ValueError, match="dc_weight"):

@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from .io import atomic_write
 from .nets import ScoreNet, ScoreNetConfig
 
-__all__ = ["save_model", "load_model", "read_card", "resolve_model_path", "DEFAULT_MODELS", "FORMAT"]
+__all__ = ["save_model", "load_model", "read_card", "record_quality", "resolve_model_path", "DEFAULT_MODELS", "FORMAT"]
 
 FORMAT = "chromaprior-model/1"
 #: Shipped weights inside the package, by task.
@@ -64,6 +64,15 @@ def save_model(folder: str | Path, net: ScoreNet, state_dict: dict, card: dict) 
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
     atomic_write(folder / "model.safetensors", lambda f: save_file(tensors, f))
     atomic_write(folder / "model.json", lambda f: Path(f).write_text(json.dumps(card, indent=2) + "\n"))
+
+
+def record_quality(path: str | Path, key: str, value: dict, task: str = "colorize") -> None:
+    """Store a measured result in the model card under ``quality[key]`` (atomic rewrite)."""
+    folder = resolve_model_path(path, task)
+    _, card_path = _files(folder)
+    card = read_card(folder, task)
+    card.setdefault("quality", {})[key] = value
+    atomic_write(card_path, lambda f: Path(f).write_text(json.dumps(card, indent=2) + "\n"))
 
 
 def load_model(path: str | Path | None, task: str = "colorize") -> tuple[ScoreNet, dict]:

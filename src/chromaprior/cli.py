@@ -193,9 +193,10 @@ def train(method, data, out, resume, size, batch_size, iterations, lr, lr_halve_
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N images.")
 @click.option("--report", type=click.Path(), default=None, help="Write the result as .json or .csv.")
+@click.option("--record", is_flag=True, help="Also store the result in the model card (quality).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @user_errors
-def evaluate(task, data, size, model, presets, gray, seed, limit, report, device):  # noqa: ARG001
+def evaluate(task, data, size, model, presets, gray, seed, limit, report, record, device):
     """Benchmark a model on held-out images, beside the trivial baseline."""
     from tqdm import tqdm
 
@@ -220,6 +221,11 @@ def evaluate(task, data, size, model, presets, gray, seed, limit, report, device
     click.echo(format_table(result))
     if report:
         write_report(result, report)
+    if record:
+        from .checkpoint import record_quality
+
+        key = f"{task}/{Path(data).name}/{size}px" + (f"/first{limit}" if limit else "")
+        record_quality(model, key, {k: result[k] for k in ("images", "seed", "rows", "ground_truth_colorfulness")})
 
 
 # -------------------------------------------------------------------------------------- info

@@ -217,10 +217,11 @@ def train(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            decay = min(config.ema, (1 + step) / (10 + step))  # warm-up: no memory of the random init
             with torch.no_grad():
                 for k, v in net.state_dict().items():
                     if v.dtype.is_floating_point:
-                        ema[k].mul_(config.ema).add_(v, alpha=1 - config.ema)
+                        ema[k].mul_(decay).add_(v, alpha=1 - decay)
                     else:
                         ema[k].copy_(v)
             step += 1
