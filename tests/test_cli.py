@@ -115,6 +115,6 @@ def test_evaluate_prints_baseline_row(tiny_model, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "gray (baseline)" in r.stdout and "jgm (preview" in r.stdout
     rows = json.loads((tmp_path / "r.json").read_text())["rows"]
-    assert rows[0]["colorfulness"] == 0 and rows[1]["nfe"] == 4  # 4 levels x 1 ancestral step
+    assert rows[0]["colorfulness"] == 0 and rows[1]["nfe"] == 2  # levels 3 and 4 of the tiny ladder, 1 ancestral step each
     card = json.loads((model / "model.json").read_text())
     assert card["quality"]["colorize/eval/32px"]["rows"] == rows
