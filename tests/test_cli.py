@@ -110,11 +110,15 @@ def test_evaluate_prints_baseline_row(tiny_model, tmp_path):
         Image.fromarray(synthetic_rgb(40, 48, seed=i)).save(data / f"{i}.png")
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
+    from test_metrics import export_tiny
+
+    export_tiny(tmp_path / "feat.pt2")
     r = run("evaluate", "--data", data, "--size", 32, "--model", model, "--preset", "preview",
-            "--report", tmp_path / "r.json", "--record")
+            "--report", tmp_path / "r.json", "--record", "--fid-weights", tmp_path / "feat.pt2")
     assert r.returncode == 0, r.stderr
-    assert "gray (baseline)" in r.stdout and "jgm (preview" in r.stdout
+    assert "gray (baseline)" in r.stdout and "jgm (preview" in r.stdout and "FID" in r.stdout
     rows = json.loads((tmp_path / "r.json").read_text())["rows"]
     assert rows[0]["colorfulness"] == 0 and rows[1]["nfe"] == 2  # levels 3 and 4 of the tiny ladder, 1 ancestral step each
+    assert all(row["fid"] >= 0 for row in rows)
     card = json.loads((model / "model.json").read_text())
     assert card["quality"]["colorize/eval/32px"]["rows"] == rows

@@ -193,10 +193,12 @@ def train(method, data, out, resume, size, batch_size, iterations, lr, lr_halve_
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N images.")
 @click.option("--report", type=click.Path(), default=None, help="Write the result as .json or .csv.")
+@click.option("--fid-weights", type=click.Path(), default=None,
+              help="torch.export feature network (.pt2) for FID, (B,3,H,W) in [0,1] -> (B,D); adds an FID column.")
 @click.option("--record", is_flag=True, help="Also store the result in the model card (quality).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @user_errors
-def evaluate(task, data, size, model, presets, gray, seed, limit, report, record, device):
+def evaluate(task, data, size, model, presets, gray, seed, limit, fid_weights, report, record, device):
     """Benchmark a model on held-out images, beside the trivial baseline."""
     from tqdm import tqdm
 
@@ -216,7 +218,12 @@ def evaluate(task, data, size, model, presets, gray, seed, limit, report, record
     paths = list_images([data])
     if not paths:
         raise InputError(f"{data}: no images in this folder")
-    result = evaluate_colorize(paths, rows, size=size, seed=seed, limit=limit, progress=progress)
+    features = None
+    if fid_weights:
+        from .metrics import FeatureNet
+
+        features = FeatureNet(fid_weights, device=_device(device))
+    result = evaluate_colorize(paths, rows, size=size, seed=seed, limit=limit, features=features, progress=progress)
     bar.close()
     click.echo(format_table(result))
     if report:

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from .colorize import Colorizer
 from .io import atomic_write, read_image
-from .metrics import colorfulness, psnr, ssim
+from .metrics import FeatureNet, colorfulness, frechet_distance, psnr, ssim
 
 __all__ = ["load_eval_image", "quantize", "MethodScores", "evaluate_colorize", "format_table", "write_report"]
 
@@ -52,15 +52,21 @@ class MethodScores:
     ssim: list[float] = field(default_factory=list)
     colorfulness: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    features: list[Tensor] = field(default_factory=list)
 
-    def add(self, out: Tensor, ref: Tensor, seconds: float) -> None:
+    def add(self, out: Tensor, ref: Tensor, seconds: float, features: FeatureNet | None = None) -> None:
+        if features is not None:
+            self.features.append(features(out))
         self.psnr.append(float(psnr(out, ref)))
         self.ssim.append(float(ssim(out, ref)))
         self.colorfulness.append(float(colorfulness(out)))
         self.seconds.append(seconds)
 
-    def summary(self) -> dict:
-        return {
+    def summary(self, reference_features: list[Tensor] | None = None) -> dict:
+        extra = {}
+        if reference_features:
+            extra["fid"] = frechet_distance(torch.cat(self.features), torch.cat(reference_features))
+        return extra | {
             "method": self.name,
             "psnr": float(np.mean(self.psnr)),
             "ssim": float(np.mean(self.ssim)),
@@ -78,6 +84,7 @@ def evaluate_colorize(
     size: int = 128,
     seed: int = 0,
     limit: int | None = None,
+    features: FeatureNet | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Colorization benchmark.
@@ -88,6 +95,7 @@ def evaluate_colorize(
         size: evaluation size (square).
         seed: the one seed (image ``i`` uses ``seed + i``).
         limit: evaluate only the first ``limit`` images (sorted by name).
+        features: a FID feature network; adds a ``fid`` column (against the ground truths).
     Returns:
         ``{"rows": [...], "ground_truth_colorfulness": ..., "images": n, ...}``.
     """
@@ -96,19 +104,21 @@ def evaluate_colorize(
         raise ValueError("no images to evaluate")
     gray_row = MethodScores("gray (baseline)")
     rows = {name: MethodScores(name) for name in colorizers}
-    gt_color = []
+    gt_color, gt_features = [], []
     for i, path in enumerate(paths):
         ref = load_eval_image(path, size)
         gt_color.append(float(colorfulness(ref)))
+        if features is not None:
+            gt_features.append(features(ref))
         for name, (col, preset) in colorizers.items():
             y = quantize(col.luminance(ref))
             t0 = time.perf_counter()
             out = col(y, preset=preset, seed=seed + i)
-            rows[name].add(quantize(out.cpu()), ref, time.perf_counter() - t0)
+            rows[name].add(quantize(out.cpu()), ref, time.perf_counter() - t0, features)
             rows[name].nfe = col.nfe(preset)
         first = next(iter(colorizers.values()))[0]
         y = quantize(first.luminance(ref))
-        gray_row.add(y.expand(-1, 3, -1, -1), ref, 0.0)
+        gray_row.add(y.expand(-1, 3, -1, -1), ref, 0.0, features)
         if progress:
             progress(i + 1, len(paths))
     return {
@@ -118,13 +128,14 @@ def evaluate_colorize(
         "seed": seed,
         "images": len(paths),
         "ground_truth_colorfulness": float(np.mean(gt_color)),
-        "rows": [gray_row.summary()] + [r.summary() for r in rows.values()],
+        "rows": [r.summary(gt_features) for r in [gray_row, *rows.values()]],
     }
 
 
 def format_table(result: dict) -> str:
     """A plain-text table of an evaluation result."""
-    head = f"{'method':<28}{'PSNR':>8}{'SSIM':>8}{'colorful':>10}{'NFE':>7}{'s/img':>8}"
+    fid = "fid" in result["rows"][0]
+    head = f"{'method':<28}{'PSNR':>8}{'SSIM':>8}{'colorful':>10}" + (f"{'FID':>9}" if fid else "") + f"{'NFE':>7}{'s/img':>8}"
     lines = [
         f"task={result['task']} data={result['data']} size={result['size']} images={result['images']} seed={result['seed']}",
         head,
@@ -132,7 +143,9 @@ def format_table(result: dict) -> str:
     ]
     for r in result["rows"]:
         lines.append(
-            f"{r['method']:<28}{r['psnr']:>8.2f}{r['ssim']:>8.4f}{r['colorfulness']:>10.1f}{r['nfe']:>7d}{r['seconds_per_image']:>8.2f}"
+            f"{r['method']:<28}{r['psnr']:>8.2f}{r['ssim']:>8.4f}{r['colorfulness']:>10.1f}"
+            + (f"{r['fid']:>9.2f}" if fid else "")
+            + f"{r['nfe']:>7d}{r['seconds_per_image']:>8.2f}"
         )
     lines.append(f"{'ground truth':<28}{'':>8}{'':>8}{result['ground_truth_colorfulness']:>10.1f}")
     return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 PSNR and SSIM (Gaussian window 11, sigma 1.5, as Wang et al. 2004) are per image,
 averaged over channels for SSIM; colorfulness is Hasler and Suesstrunk's (2003) M on
-the 0..255 scale (0 for a gray image, about 20-60 for ordinary photos).
+the 0..255 scale (0 for a gray image, about 20-60 for ordinary photos); FID is the
+Fréchet distance between feature statistics of a user-supplied exported network.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["psnr", "ssim", "colorfulness"]
+__all__ = ["psnr", "ssim", "colorfulness", "frechet_distance", "FeatureNet"]
 
 
 def _check(a: Tensor, b: Tensor) -> None:
@@ -62,3 +63,54 @@ def colorfulness(x: Tensor) -> Tensor:
     std = torch.sqrt(rg.var(dim=1, unbiased=False) + yb.var(dim=1, unbiased=False))
     mean = torch.sqrt(rg.mean(dim=1) ** 2 + yb.mean(dim=1) ** 2)
     return (std + 0.3 * mean).float()
+
+
+def frechet_distance(feats_a: Tensor, feats_b: Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets ``(N, D)`` and ``(M, D)``.
+
+    ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2)``, computed in float64
+    with symmetric eigen-decompositions (no scipy).
+    """
+    if feats_a.ndim != 2 or feats_b.ndim != 2 or feats_a.shape[1] != feats_b.shape[1]:
+        raise ValueError(f"expected (N, D) and (M, D) features, got {tuple(feats_a.shape)} and {tuple(feats_b.shape)}")
+    if min(len(feats_a), len(feats_b)) < 2:
+        raise ValueError("need at least 2 feature vectors per set")
+    a, b = feats_a.double(), feats_b.double()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = torch.cov(a.T).reshape(a.shape[1], -1), torch.cov(b.T).reshape(b.shape[1], -1)
+
+    def sqrt_psd(m: Tensor) -> Tensor:
+        w, v = torch.linalg.eigh((m + m.T) / 2)
+        return (v * w.clamp_min(0).sqrt()) @ v.T
+
+    root_a = sqrt_psd(cov_a)
+    middle = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp_min(0).sqrt().sum()
+    return float(((mu_a - mu_b) ** 2).sum() + torch.trace(cov_a) + torch.trace(cov_b) - 2 * middle)
+
+
+class FeatureNet:
+    """A feature extractor for FID, loaded from a ``torch.export`` program (``.pt2``).
+
+    The program must map float images ``(B, 3, H, W)`` in ``[0, 1]`` to features ``(B, D)``
+    (for the standard FID, an InceptionV3 pool3 network, resizing to 299 inside, exported
+    with ``torch.export.export(..., dynamic_shapes=...)`` and ``torch.export.save``). Images
+    are fed at the evaluation size. No weights are downloaded.
+    """
+
+    def __init__(self, path: str, device: str | torch.device = "cpu"):
+        try:
+            self.module = torch.export.load(path).module()
+        except Exception as e:  # torch.export raises many types for a bad file
+            raise ValueError(f"cannot load FID feature network {path}: {str(e).splitlines()[0]}") from None
+        self.device = torch.device(device)
+        self.module.to(self.device)
+
+    @torch.no_grad()
+    def __call__(self, images: Tensor) -> Tensor:
+        try:
+            feats = self.module(images.to(self.device).float())
+        except Exception as e:  # shape guards of the exported program, etc.
+            raise ValueError(
+                f"FID feature network failed on a batch of shape {tuple(images.shape)}: {str(e).splitlines()[0]}"
+            ) from None
+        return feats.flatten(1).double().cpu()
