@@ -114,11 +114,15 @@ def test_evaluate_prints_baseline_row(tiny_model, tmp_path):
 
     export_tiny(tmp_path / "feat.pt2")
     r = run("evaluate", "--data", data, "--size", 32, "--model", model, "--preset", "preview",
-            "--report", tmp_path / "r.json", "--record", "--fid-weights", tmp_path / "feat.pt2")
+            "--report", tmp_path / "r.json", "--record", "--fid-weights", tmp_path / "feat.pt2", "--variants",
+            "--compare", f"again={tiny_model}")
     assert r.returncode == 0, r.stderr
     assert "gray (baseline)" in r.stdout and "jgm (preview" in r.stdout and "FID" in r.stdout
     rows = json.loads((tmp_path / "r.json").read_text())["rows"]
     assert rows[0]["colorfulness"] == 0 and rows[1]["nfe"] == 2  # levels 3 and 4 of the tiny ladder, 1 ancestral step each
     assert all(row["fid"] >= 0 for row in rows)
+    names = [row["method"] for row in rows]
+    assert names[2].startswith("again (preview") and "no gradient DC" in names[3] and "blind" in names[4]
+    assert rows[1]["psnr"] == rows[2]["psnr"]  # the same model and seed give the same numbers
     card = json.loads((model / "model.json").read_text())
     assert card["quality"]["colorize/eval/32px"]["rows"] == rows

@@ -30,3 +30,24 @@ def test_compact_size_is_about_two_million_or_less():
     net = ScoreNet(ScoreNetConfig(ngf=32), geometric_sigmas(1, 0.01, 10))
     n = sum(p.numel() for p in net.parameters())
     assert 1_000_000 < n < 2_500_000
+
+
+def test_divided_net_keeps_groups_independent():
+    from chromaprior.nets import ScoreNetConfig, build_score_net
+
+    net = build_score_net(ScoreNetConfig(in_channels=9, ngf=4, num_levels=3, groups=[3, 6]), geometric_sigmas(1, 0.1, 3))
+    z = torch.randn(1, 9, 16, 16)
+    level = torch.tensor([1])
+    out = net(z, level)
+    z2 = z.clone()
+    z2[:, 3:] += 1.0  # change only the gradient group
+    out2 = net(z2, level)
+    assert out.shape == z.shape
+    assert torch.equal(out[:, :3], out2[:, :3]) and not torch.equal(out[:, 3:], out2[:, 3:])
+
+
+def test_group_sizes_must_add_up():
+    import pytest
+
+    with pytest.raises(ValueError, match="add up"):
+        ScoreNetConfig(in_channels=9, groups=[3, 3])

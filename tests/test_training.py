@@ -86,3 +86,18 @@ def test_loss_curve_png(tmp_path):
     first_rows = np.nonzero(red[:, cols[0]])[0]
     last_rows = np.nonzero(red[:, cols[-1]])[0]
     assert first_rows.mean() < last_rows.mean()  # falling loss: starts high (small row index)
+
+
+@pytest.mark.parametrize("method,channels", [("jgm-divide", 9), ("rgb", 3)])
+def test_variant_methods_train_save_and_colorize(method, channels, image_folder, tmp_path):
+    from chromaprior.colorize import Colorizer
+
+    config = TrainConfig(method=method, ngf=4, size=16, num_levels=3, batch_size=2, iterations=2,
+                         checkpoint_every=2, data=[str(image_folder)])
+    train(config, tmp_path / method, progress=False)
+    net, card = load_model(tmp_path / method)
+    assert card["method"] == method and net.config.in_channels == channels
+    col = Colorizer(tmp_path / method)
+    y = torch.rand(1, 1, 20, 28)
+    out = col(y, preset="preview")
+    assert torch.allclose(col.luminance(out), y, atol=1e-5)

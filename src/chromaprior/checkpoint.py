@@ -15,7 +15,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .io import atomic_write
-from .nets import ScoreNet, ScoreNetConfig
+from torch import nn
+
+from .nets import ScoreNetConfig, build_score_net
 
 __all__ = ["save_model", "load_model", "read_card", "record_quality", "resolve_model_path", "DEFAULT_MODELS", "FORMAT"]
 
@@ -56,7 +58,7 @@ def read_card(path: str | Path | None, task: str = "colorize") -> dict:
     return meta
 
 
-def save_model(folder: str | Path, net: ScoreNet, state_dict: dict, card: dict) -> None:
+def save_model(folder: str | Path, net: nn.Module, state_dict: dict, card: dict) -> None:
     """Write ``state_dict`` (e.g. EMA weights of ``net``) and the card into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -75,12 +77,12 @@ def record_quality(path: str | Path, key: str, value: dict, task: str = "coloriz
     atomic_write(card_path, lambda f: Path(f).write_text(json.dumps(card, indent=2) + "\n"))
 
 
-def load_model(path: str | Path | None, task: str = "colorize") -> tuple[ScoreNet, dict]:
+def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Module, dict]:
     """Rebuild the score network of a saved model; returns ``(net in eval mode, card)``."""
     folder = resolve_model_path(path, task)
     weights, _ = _files(folder)
     card = read_card(folder, task)
-    net = ScoreNet(ScoreNetConfig(**card["net"]), torch.tensor(card["sigmas"]))
+    net = build_score_net(ScoreNetConfig(**card["net"]), torch.tensor(card["sigmas"]))
     try:
         state = load_file(str(weights))
     except Exception as e:  # safetensors raises its own error types

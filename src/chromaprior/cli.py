@@ -148,8 +148,9 @@ def colorize(inputs, output, method, model, preset, seed, device, gray, work_siz
 
 # ------------------------------------------------------------------------------------- train
 @main.command()
-@click.option("--method", type=click.Choice(["jgm", "rgb"]), default="jgm", show_default=True,
-              help="jgm: intensity+gradient prior (9 channels); rgb: plain 3-channel prior (ablation).")
+@click.option("--method", type=click.Choice(["jgm", "jgm-divide", "rgb"]), default="jgm", show_default=True,
+              help="jgm: joint intensity+gradient prior (9 channels); jgm-divide: separate networks for image "
+                   "and gradients; rgb: plain 3-channel prior (ablation).")
 @click.option("--data", "data", multiple=True, required=True, type=click.Path(), help="Image folder (repeatable).")
 @click.option("--out", required=True, type=click.Path(), help="Run folder (weights, card, state, log).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out (after a kill or to train longer).")
@@ -189,7 +190,12 @@ def train(method, data, out, resume, size, batch_size, iterations, lr, lr_halve_
 @click.option("--size", type=int, default=128, show_default=True, help="Evaluation size (centre crop).")
 @click.option("--model", type=click.Path(), default=None)
 @click.option("--preset", "presets", multiple=True, type=click.Choice(list(PRESETS)), help="Repeatable; default fast.")
-@click.option("--gray", type=click.Choice(["mean", "bt601"]), default="mean", show_default=True)
+@click.option("--gray", type=click.Choice(["mean", "bt601"]), default="mean", show_default=True,
+              help="Gray operator the colorizer assumes (inputs are always made with the mean).")
+@click.option("--variants", is_flag=True,
+              help="Add the paper's ablations: no gradient consistency, blind (BT.601) colorization.")
+@click.option("--compare", multiple=True, metavar="LABEL=MODEL",
+              help="Another model to evaluate in the same table, e.g. jgm-divide=runs/divide (repeatable).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N images.")
 @click.option("--report", type=click.Path(), default=None, help="Write the result as .json or .csv.")
@@ -198,7 +204,8 @@ def train(method, data, out, resume, size, batch_size, iterations, lr, lr_halve_
 @click.option("--record", is_flag=True, help="Also store the result in the model card (quality).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @user_errors
-def evaluate(task, data, size, model, presets, gray, seed, limit, fid_weights, report, record, device):
+def evaluate(task, data, size, model, presets, gray, variants, compare, seed, limit, fid_weights, report, record,
+             device):
     """Benchmark a model on held-out images, beside the trivial baseline."""
     from tqdm import tqdm
 
@@ -206,9 +213,23 @@ def evaluate(task, data, size, model, presets, gray, seed, limit, fid_weights, r
     from .data import list_images
     from .evaluation import evaluate_colorize, format_table, write_report
 
-    col = Colorizer(model, device=_device(device), gray=gray)
+    from .sampling import get_preset
+
+    dev = _device(device)
+    col = Colorizer(model, device=dev, gray=gray)
     presets = presets or ("fast",)
-    rows = {f"jgm ({p}, {col.nfe(p)} NFE)": (col, p) for p in presets}
+    name = col.card.get("method", "jgm")
+    rows = {f"{name} ({p}, {col.nfe(p)} NFE)": (col, p) for p in presets}
+    for item in compare:
+        label, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"--compare takes LABEL=MODEL, got {item!r}")
+        other = Colorizer(path, device=dev, gray=gray)
+        rows.update({f"{label} ({p}, {other.nfe(p)} NFE)": (other, p) for p in presets})
+    if variants:
+        p = presets[0]
+        rows[f"{name} no gradient DC ({p})"] = (col, get_preset(p, gradient_dc=False))
+        rows[f"{name} blind, BT.601 ({p})"] = (Colorizer(model, device=dev, gray="bt601"), p)
     bar = tqdm(desc="evaluate", unit="img")
 
     def progress(done: int, total: int) -> None:

@@ -19,8 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import operators
 from .colorize import Colorizer
 from .io import atomic_write, read_image
+from .operators import Operator
 from .metrics import FeatureNet, colorfulness, frechet_distance, psnr, ssim
 
 __all__ = ["load_eval_image", "quantize", "MethodScores", "evaluate_colorize", "format_table", "write_report"]
@@ -85,6 +87,7 @@ def evaluate_colorize(
     seed: int = 0,
     limit: int | None = None,
     features: FeatureNet | None = None,
+    observe: Operator | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Colorization benchmark.
@@ -96,12 +99,15 @@ def evaluate_colorize(
         seed: the one seed (image ``i`` uses ``seed + i``).
         limit: evaluate only the first ``limit`` images (sorted by name).
         features: a FID feature network; adds a ``fid`` column (against the ground truths).
+        observe: the operator that makes the gray inputs from the ground truth (default:
+            the mean, JGM's); a colorizer assuming another one is then "blind".
     Returns:
         ``{"rows": [...], "ground_truth_colorfulness": ..., "images": n, ...}``.
     """
     paths = list(paths)[:limit]
     if not paths:
         raise ValueError("no images to evaluate")
+    observe = observe or operators.gray()
     gray_row = MethodScores("gray (baseline)")
     rows = {name: MethodScores(name) for name in colorizers}
     gt_color, gt_features = [], []
@@ -110,14 +116,12 @@ def evaluate_colorize(
         gt_color.append(float(colorfulness(ref)))
         if features is not None:
             gt_features.append(features(ref))
+        y = quantize(observe.forward(ref))
         for name, (col, preset) in colorizers.items():
-            y = quantize(col.luminance(ref))
             t0 = time.perf_counter()
             out = col(y, preset=preset, seed=seed + i)
             rows[name].add(quantize(out.cpu()), ref, time.perf_counter() - t0, features)
             rows[name].nfe = col.nfe(preset)
-        first = next(iter(colorizers.values()))[0]
-        y = quantize(first.luminance(ref))
         gray_row.add(y.expand(-1, 3, -1, -1), ref, 0.0, features)
         if progress:
             progress(i + 1, len(paths))

@@ -31,7 +31,6 @@ import torch
 from torch import Tensor
 
 from .lifts import Lift
-from .nets import ScoreNet
 from .operators import Operator
 
 __all__ = ["Preset", "PRESETS", "get_preset", "sample", "seeded_generators"]
@@ -118,7 +117,7 @@ def _randn(shape: Sequence[int], generators: list[torch.Generator], like: Tensor
 
 @torch.no_grad()
 def sample(
-    net: ScoreNet,
+    net: torch.nn.Module,
     operator: Operator,
     y: Tensor,
     preset: Preset,
@@ -131,7 +130,7 @@ def sample(
     """Sample ``x`` with ``A x = y`` from the score prior.
 
     Args:
-        net: score network on the lifted space.
+        net: score network on the lifted space (``net(z, level)``, with a ``sigmas`` buffer).
         operator: ``A``, ``(B, C, H, W) -> (B, k, H, W)``.
         y: measurement ``(B, k, H, W)``; H, W multiples of 8.
         preset: the schedule.

@@ -29,7 +29,9 @@ from .checkpoint import save_model
 from .data import ImageCache, list_images
 from .io import atomic_write
 from .lifts import GradientLift, IdentityLift, Lift
-from .nets import ScoreNet, ScoreNetConfig
+from torch import nn
+
+from .nets import ScoreNetConfig, build_score_net
 from .plots import plot_loss
 
 __all__ = ["TrainConfig", "geometric_sigmas", "dsm_loss", "train", "make_net"]
@@ -42,11 +44,16 @@ def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> Tensor:
     return torch.exp(torch.linspace(math.log(sigma_max), math.log(sigma_min), levels))
 
 
+METHODS = ("jgm", "jgm-divide", "rgb")
+
+
 @dataclass
 class TrainConfig:
     """Recipe of a score-prior training run (saved in every checkpoint)."""
 
-    method: str = "jgm"  #: jgm (gradient lift, 9 channels) or rgb (no lift, the ablation)
+    #: jgm (gradient lift, one joint 9-channel network), jgm-divide (gradient lift, separate
+    #: networks for image and gradients) or rgb (no lift: the 3-channel ablation)
+    method: str = "jgm"
     size: int = 64  #: training crop size (multiple of 8)
     batch_size: int = 16
     iterations: int = 10_000
@@ -64,24 +71,25 @@ class TrainConfig:
     data: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.method not in ("jgm", "rgb"):
-            raise ValueError(f"unknown method {self.method!r} (jgm or rgb)")
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r} ({', '.join(METHODS)})")
         if self.size % 8 or self.size < 16:
             raise ValueError(f"size must be a multiple of 8 and >= 16, got {self.size}")
         if self.batch_size < 1 or self.iterations < 1:
             raise ValueError("batch_size and iterations must be positive")
 
     def lift(self) -> Lift:
-        return GradientLift(self.beta) if self.method == "jgm" else IdentityLift()
+        return IdentityLift() if self.method == "rgb" else GradientLift(self.beta)
 
 
-def make_net(config: TrainConfig) -> ScoreNet:
+def make_net(config: TrainConfig) -> nn.Module:
     lift = config.lift()
-    net_cfg = ScoreNetConfig(in_channels=3 * lift.factor, ngf=config.ngf, num_levels=config.num_levels)
-    return ScoreNet(net_cfg, geometric_sigmas(config.sigma_max, config.sigma_min, config.num_levels))
+    groups = [3, 6] if config.method == "jgm-divide" else []
+    net_cfg = ScoreNetConfig(in_channels=3 * lift.factor, ngf=config.ngf, num_levels=config.num_levels, groups=groups)
+    return build_score_net(net_cfg, geometric_sigmas(config.sigma_max, config.sigma_min, config.num_levels))
 
 
-def dsm_loss(net: ScoreNet, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
+def dsm_loss(net: nn.Module, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """Denoising score matching loss, Eq. (9) with ``lambda(sigma) = sigma^2``.
 
     Args:

@@ -1,5 +1,5 @@
 """Networks: the NCSN score model (and, later, the supervised colorizers)."""
 
-from .ncsn import CondInstanceNorm, ScoreNet, ScoreNetConfig
+from .ncsn import CondInstanceNorm, DividedScoreNet, ScoreNet, ScoreNetConfig, build_score_net
 
-__all__ = ["ScoreNet", "ScoreNetConfig", "CondInstanceNorm"]
+__all__ = ["ScoreNet", "DividedScoreNet", "ScoreNetConfig", "build_score_net", "CondInstanceNorm"]

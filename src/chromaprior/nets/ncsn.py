@@ -12,13 +12,13 @@ The network knows nothing about tasks or devices: ``net(z, level) -> score`` wit
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["ScoreNetConfig", "ScoreNet", "CondInstanceNorm"]
+__all__ = ["ScoreNetConfig", "ScoreNet", "DividedScoreNet", "build_score_net", "CondInstanceNorm"]
 
 
 @dataclass
@@ -29,11 +29,18 @@ class ScoreNetConfig:
         in_channels: channels of the lifted input (9 for JGM's gradient lift of RGB).
         ngf: base width; 32 gives about 2M parameters, 64 about 8M (the paper's size).
         num_levels: number of noise levels the normalisation is conditioned on.
+        groups: channel group sizes modelled by separate networks (JGM-divide: ``[3, 6]``,
+            image and gradients); empty for one joint network.
     """
 
     in_channels: int = 9
     ngf: int = 32
     num_levels: int = 10
+    groups: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.groups and sum(self.groups) != self.in_channels:
+            raise ValueError(f"channel groups {self.groups} do not add up to {self.in_channels} channels")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -193,3 +200,26 @@ class ScoreNet(nn.Module):
         r = self.refine4([h1, r], level, h1.shape[-2:])
         out = self.end(F.elu(self.end_norm(r, level)))
         return out / self.sigmas[level].view(-1, 1, 1, 1).to(out)
+
+
+class DividedScoreNet(nn.Module):
+    """Separate score networks for channel groups (the paper's JGM-divide, Eq. 17):
+    ``s(z) = [s_1(z_1), s_2(z_2), ...]``. Trained jointly by DSM, which is the same as
+    training each network on its own group."""
+
+    def __init__(self, config: ScoreNetConfig, sigmas: Tensor):
+        super().__init__()
+        self.config = config
+        self.register_buffer("sigmas", sigmas.float().clone())
+        self.nets = nn.ModuleList(
+            ScoreNet(replace(config, in_channels=g, groups=[]), sigmas) for g in config.groups
+        )
+
+    def forward(self, z: Tensor, level: Tensor) -> Tensor:
+        parts = torch.split(z, self.config.groups, dim=1)
+        return torch.cat([net(part, level) for net, part in zip(self.nets, parts)], dim=1)
+
+
+def build_score_net(config: ScoreNetConfig, sigmas: Tensor) -> nn.Module:
+    """A joint :class:`ScoreNet`, or a :class:`DividedScoreNet` when ``config.groups`` is set."""
+    return DividedScoreNet(config, sigmas) if config.groups else ScoreNet(config, sigmas)
