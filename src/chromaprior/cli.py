@@ -90,13 +90,16 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
             else:
                 raise InputError(f"{dst}: unsupported output format; use one of {', '.join(OUTPUT_SUFFIXES)}")
         fixed.append((src, dst))
+    sources = {src.resolve() for src, _ in fixed}
+    for _, dst in fixed:
+        if dst.resolve() in sources:
+            raise InputError(f"{dst}: refusing to overwrite an input file")
     return fixed
 
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file, or folder for several inputs.")
-@click.option("--method", type=click.Choice(["jgm"]), default="jgm", show_default=True, help="Colorization method.")
 @click.option("--model", type=click.Path(), default=None, help="Model folder (default: the shipped weights).")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True, help="Sampler preset.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (the same for every image).")
@@ -107,7 +110,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
 @click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True, help="Refuse larger inputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def colorize(inputs, output, method, model, preset, seed, device, gray, work_size, max_pixels, quiet):  # noqa: ARG001
+def colorize(inputs, output, model, preset, seed, device, gray, work_size, max_pixels, quiet):
     """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
     from tqdm import tqdm
 
@@ -130,8 +133,6 @@ def colorize(inputs, output, method, model, preset, seed, device, gray, work_siz
                 y = col.luminance(rgb)
             else:
                 y = torch.from_numpy(np.ascontiguousarray(pic.pixels))[None, None]
-            if dst.exists() and dst.resolve() in {p.resolve() for p in protect}:
-                raise InputError(f"{dst}: refusing to overwrite an input file")
             bar.set_postfix_str(src.name)
             out = col(y, preset=preset, seed=seed, work_size=work_size, callback=lambda *_: bar.update(1))
             write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect)
