@@ -8,16 +8,19 @@ consistency can be enforced in the lifted space.
 * :class:`IdentityLift` -- the plain image (the 3-channel RGB prior).
 * :class:`GradientLift` -- JGM's joint intensity-gradient tensor ``[x, d1 x, d2 x]`` with
   the least-squares fusion of Eq. (14) solved exactly with FFTs.
+* :class:`ChannelCopyLift` -- HGM's channel copy ``[x, x, ...]`` (3 -> 6 channels for 2 copies).
+* :class:`PixelScaleLift` -- HGM's pixel scale: 2x2 space-to-depth (3 -> 12 channels at half size).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from .operators import Operator
 
-__all__ = ["Lift", "IdentityLift", "GradientLift", "block_diagonal", "make_lift"]
+__all__ = ["Lift", "IdentityLift", "GradientLift", "ChannelCopyLift", "PixelScaleLift", "block_diagonal", "make_lift"]
 
 
 def block_diagonal(op: Operator, blocks: int) -> Operator:
@@ -140,6 +143,71 @@ class GradientLift(Lift):
         return {"name": self.name, "beta": self.beta}
 
 
+class ChannelCopyLift(Lift):
+    """``x -> [x, x, ...]`` (``copies`` blocks); ``unlift`` averages the copies (the
+    least-squares image), the operator acts on every copy."""
+
+    name = "channel-copy"
+
+    def __init__(self, copies: int = 2):
+        if copies < 1:
+            raise ValueError(f"copies must be >= 1, got {copies}")
+        self.copies = self.factor = int(copies)
+
+    def lift(self, x: Tensor) -> Tensor:
+        return torch.cat([x] * self.copies, dim=1)
+
+    def unlift(self, z: Tensor) -> Tensor:
+        if z.shape[1] % self.copies:
+            raise ValueError(f"expected a multiple of {self.copies} channels, got shape {tuple(z.shape)}")
+        return torch.stack(torch.chunk(z, self.copies, dim=1)).mean(0)
+
+    def lift_operator(self, op: Operator) -> Operator:
+        return block_diagonal(op, self.copies)
+
+    def lift_measurement(self, y: Tensor) -> Tensor:
+        return self.lift(y)
+
+    def to_config(self) -> dict:
+        return {"name": self.name, "copies": self.copies}
+
+
+class PixelScaleLift(Lift):
+    """2x2 space-to-depth: ``(B, C, H, W) -> (B, 4C, H/2, W/2)``; channel ``4c + 2i + j``
+    holds pixel ``(2h + i, 2w + j)`` of channel ``c`` (``torch.pixel_unshuffle``)."""
+
+    name = "pixel-scale"
+    factor = 4
+
+    def lift(self, x: Tensor) -> Tensor:
+        if x.shape[-1] % 2 or x.shape[-2] % 2:
+            raise ValueError(f"pixel scale needs even height and width, got {tuple(x.shape[-2:])}")
+        return F.pixel_unshuffle(x, 2)
+
+    def unlift(self, z: Tensor) -> Tensor:
+        return F.pixel_shuffle(z, 2)
+
+    def lift_operator(self, op: Operator) -> Operator:
+        m = op.matrix
+        b, k, c, h, w = m.shape
+        if (h, w) == (1, 1):
+            m = m.expand(b, k, c, 2, 2)
+            h = w = 2
+        if h % 2 or w % 2:
+            raise ValueError(f"pixel scale needs an operator on even sizes, got {(h, w)}")
+        # the sub-pixel (i, j) of the lifted operator is op's matrix at that position
+        sub = m.reshape(b, k, c, h // 2, 2, w // 2, 2).permute(0, 4, 6, 1, 2, 3, 5)  # b i j k c h w
+        out = m.new_zeros(b, 4 * k, 4 * c, h // 2, w // 2)
+        for i in range(2):
+            for j in range(2):
+                s = 2 * i + j
+                out[:, s::4, s::4] = sub[:, i, j]
+        return Operator(out)
+
+    def lift_measurement(self, y: Tensor) -> Tensor:
+        return F.pixel_unshuffle(y, 2)
+
+
 def make_lift(config: dict) -> Lift:
     """Rebuild a lift from its ``to_config()`` dictionary."""
     name = config.get("name")
@@ -147,4 +215,8 @@ def make_lift(config: dict) -> Lift:
         return IdentityLift()
     if name == "gradient":
         return GradientLift(beta=config.get("beta", 1.0))
+    if name == "channel-copy":
+        return ChannelCopyLift(copies=config.get("copies", 2))
+    if name == "pixel-scale":
+        return PixelScaleLift()
     raise ValueError(f"unknown lift {name!r}")
