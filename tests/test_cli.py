@@ -119,7 +119,7 @@ def test_evaluate_prints_baseline_row(tiny_model, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "gray (baseline)" in r.stdout and "jgm (preview" in r.stdout and "FID" in r.stdout
     rows = json.loads((tmp_path / "r.json").read_text())["rows"]
-    assert rows[0]["colorfulness"] == 0 and rows[1]["nfe"] == 2  # levels 3 and 4 of the tiny ladder, 1 ancestral step each
+    assert rows[0]["colorfulness"] == 0 and rows[1]["nfe"] == 4  # 4 levels of the tiny ladder, 1 ancestral step each
     assert all(row["fid"] >= 0 for row in rows)
     names = [row["method"] for row in rows]
     assert names[2].startswith("again (preview") and "no gradient DC" in names[3] and "blind" in names[4]

@@ -54,7 +54,9 @@ def _config(folder, iterations):
 
 def test_resume_after_kill_is_exact(image_folder, tmp_path):
     straight = train(_config(image_folder, 10), tmp_path / "a", progress=False)
-    train(_config(image_folder, 5), tmp_path / "b", progress=False)  # "killed" after step 5
+    train(_config(image_folder, 5), tmp_path / "b", progress=False)  # "killed" after step 5...
+    with (tmp_path / "b" / "log.jsonl").open("a") as f:  # ...having logged a step past its checkpoint
+        f.write(json.dumps({"step": 7, "loss": 1.0}) + "\n")
     resumed = train(_config(image_folder, 10), tmp_path / "b", resume=True, progress=False)
     wa = load_file(str(straight / "model.safetensors"))
     wb = load_file(str(resumed / "model.safetensors"))
@@ -62,6 +64,8 @@ def test_resume_after_kill_is_exact(image_folder, tmp_path):
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     card = json.loads((resumed / "model.json").read_text())
     assert card["training"]["steps"] == 10
+    steps = [json.loads(line)["step"] for line in (resumed / "log.jsonl").read_text().splitlines()]
+    assert steps == [5, 10]
     assert card["training"]["skipped_gray"] == 1  # the flat gray image was skipped
     net, _ = load_model(resumed)
     assert net.config.ngf == 4

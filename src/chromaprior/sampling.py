@@ -90,11 +90,11 @@ PRESETS: dict[str, Preset] = {
     for p in (
         # The paper's schedule: 10 levels x 100 steps (1000 NFE), NCSN's eps.
         Preset("paper", steps=100, eps=2e-5),
-        # Predictor-corrector from level 3 (sigma 0.36): 8 levels x (2 Langevin + 1 ancestral
-        # step) = 24 NFE. Chosen on the training validation split (bench/tune_presets.py).
-        Preset("fast", steps=2, eps=1e-4, predictor=True, first_level=2),
-        # Ancestral steps only, from level 3: 8 NFE, a quick preview.
-        Preset("preview", steps=0, eps=1e-4, predictor=True, first_level=2),
+        # Predictor-corrector: 10 levels x (2 Langevin + 1 ancestral step) = 30 NFE.
+        # Chosen on the training validation split (bench/tune_presets.py).
+        Preset("fast", steps=2, eps=1e-4, predictor=True),
+        # Ancestral steps only: 10 NFE, a quick preview.
+        Preset("preview", steps=0, eps=1e-4, predictor=True),
     )
 }
 

@@ -211,7 +211,11 @@ def train(
         plot_loss(out / "log.jsonl", out / "loss.png")
 
     bar = tqdm(total=config.iterations, initial=step, disable=not progress or rank > 0, desc="train", unit="it")
-    log = (out / "log.jsonl").open("a") if rank == 0 else None
+    log_path = out / "log.jsonl"
+    if rank == 0 and log_path.exists():  # drop lines logged after the checkpoint we resume from
+        kept = [ln for ln in log_path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
+        atomic_write(log_path, lambda f: Path(f).write_text("".join(ln + "\n" for ln in kept)))
+    log = log_path.open("a") if rank == 0 else None
     model.train()
     try:
         while step < config.iterations:
