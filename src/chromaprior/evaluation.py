@@ -22,7 +22,6 @@ from torch import Tensor
 from . import operators
 from .colorize import Colorizer
 from .io import atomic_write, read_image
-from .operators import Operator
 from .metrics import FeatureNet, colorfulness, frechet_distance, psnr, ssim
 
 __all__ = ["load_eval_image", "quantize", "MethodScores", "evaluate_colorize", "format_table", "write_report"]
@@ -87,7 +86,7 @@ def evaluate_colorize(
     seed: int = 0,
     limit: int | None = None,
     features: FeatureNet | None = None,
-    observe: Operator | None = None,
+    observe: operators.Operator | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Colorization benchmark.
@@ -109,7 +108,7 @@ def evaluate_colorize(
         raise ValueError("no images to evaluate")
     observe = observe or operators.gray()
     gray_row = MethodScores("gray (baseline)")
-    rows = {name: MethodScores(name) for name in colorizers}
+    rows = {name: MethodScores(name, nfe=col.nfe(preset)) for name, (col, preset) in colorizers.items()}
     gt_color, gt_features = [], []
     for i, path in enumerate(paths):
         ref = load_eval_image(path, size)
@@ -121,7 +120,6 @@ def evaluate_colorize(
             t0 = time.perf_counter()
             out = col(y, preset=preset, seed=seed + i)
             rows[name].add(quantize(out.cpu()), ref, time.perf_counter() - t0, features)
-            rows[name].nfe = col.nfe(preset)
         gray_row.add(y.expand(-1, 3, -1, -1), ref, 0.0, features)
         if progress:
             progress(i + 1, len(paths))

@@ -65,7 +65,7 @@ class Preset:
 
     def __post_init__(self) -> None:
         if self.steps < 0 or self.level_stride < 1 or self.first_level < 0 or (self.steps == 0 and not self.predictor):
-            raise ValueError("need steps >= 1 (or >= 0 with a predictor) and level_stride >= 1")
+            raise ValueError("need steps >= 1 (or >= 0 with a predictor), level_stride >= 1 and first_level >= 0")
         if not (0 < self.dc_weight <= 1):
             raise ValueError(f"dc_weight must be in (0, 1], got {self.dc_weight}")
         if not self.eps > 0:

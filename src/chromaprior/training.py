@@ -190,11 +190,10 @@ def train(
         }
 
     def checkpoint() -> None:
-        generators: list = [None] * world
-        if world > 1:
+        generators: list = [gen.get_state()]
+        if world > 1:  # every rank's stream, so a resume continues each one exactly
+            generators = [None] * world
             dist.all_gather_object(generators, gen.get_state())
-        else:
-            generators = [gen.get_state()]
         if rank:
             return
         save_model(out, net, ema, card())
