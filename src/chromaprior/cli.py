@@ -149,9 +149,16 @@ def colorize(inputs, output, model, preset, seed, device, gray, work_size, max_p
 
 # ------------------------------------------------------------------------------------- train
 @main.command()
-@click.option("--method", type=click.Choice(["jgm", "jgm-divide", "rgb"]), default="jgm", show_default=True,
+@click.option("--method", type=click.Choice(["jgm", "jgm-divide", "rgb", "hgm-pixel-scale", "hgm-channel-copy"]),
+              default="jgm", show_default=True,
               help="jgm: joint intensity+gradient prior (9 channels); jgm-divide: separate networks for image "
-                   "and gradients; rgb: plain 3-channel prior (ablation).")
+                   "and gradients; rgb: plain 3-channel prior; hgm-pixel-scale / hgm-channel-copy: HGM "
+                   "restoration priors (12 / 6 channels) for demosaick and inpaint.")
+@click.option("--task", type=click.Choice(["colorize", "restore"]), default=None,
+              help="What the prior is for [default: restore for hgm-*, else colorize].")
+@click.option("--downscale", type=float, default=None,
+              help="Shrink photos by this factor and take fixed-size crops (restoration priors) "
+                   "[default: 2 for restore, else 0 = crops of any size resized to --size].")
 @click.option("--data", "data", multiple=True, required=True, type=click.Path(), help="Image folder (repeatable).")
 @click.option("--out", required=True, type=click.Path(), help="Run folder (weights, card, state, log).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out (after a kill or to train longer).")
@@ -169,14 +176,17 @@ def colorize(inputs, output, model, preset, seed, device, gray, work_size, max_p
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 @user_errors
-def train(method, data, out, resume, size, batch_size, iterations, lr, lr_halve_every, ngf, levels, sigma_max,
+def train(method, task, downscale, data, out, resume, size, batch_size, iterations, lr, lr_halve_every, ngf, levels, sigma_max,
           sigma_min, checkpoint_every, seed, device, quiet):
     """Train a score prior by denoising score matching on folders of photos."""
     from .training import TrainConfig
     from .training import train as run
 
+    task = task or ("restore" if method.startswith("hgm") else "colorize")
+    if downscale is None:
+        downscale = 2.0 if task == "restore" else 0.0
     config = TrainConfig(
-        method=method, size=size, batch_size=batch_size, iterations=iterations, lr=lr,
+        method=method, task=task, downscale=downscale, size=size, batch_size=batch_size, iterations=iterations, lr=lr,
         lr_halve_every=lr_halve_every, ngf=ngf, num_levels=levels, sigma_max=sigma_max, sigma_min=sigma_min,
         checkpoint_every=checkpoint_every, seed=seed, data=[str(d) for d in data],
     )

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from .checkpoint import save_model
 from .data import ImageCache, list_images
 from .io import atomic_write
-from .lifts import GradientLift, IdentityLift, Lift
+from .lifts import ChannelCopyLift, GradientLift, IdentityLift, Lift, PixelScaleLift
 from torch import nn
 
 from .nets import ScoreNetConfig, build_score_net
@@ -44,7 +44,8 @@ def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> Tensor:
     return torch.exp(torch.linspace(math.log(sigma_max), math.log(sigma_min), levels))
 
 
-METHODS = ("jgm", "jgm-divide", "rgb")
+METHODS = ("jgm", "jgm-divide", "rgb", "hgm-pixel-scale", "hgm-channel-copy")
+TASKS = ("colorize", "restore")
 
 
 @dataclass
@@ -52,8 +53,12 @@ class TrainConfig:
     """Recipe of a score-prior training run (saved in every checkpoint)."""
 
     #: jgm (gradient lift, one joint 9-channel network), jgm-divide (gradient lift, separate
-    #: networks for image and gradients) or rgb (no lift: the 3-channel ablation)
+    #: networks for image and gradients), rgb (no lift: the 3-channel prior), hgm-pixel-scale
+    #: (2x2 space-to-depth, 12 channels) or hgm-channel-copy (6 channels)
     method: str = "jgm"
+    #: what the prior is for: colorize (jgm*, rgb) or restore (demosaick/inpaint; hgm-*);
+    #: empty picks by method
+    task: str = ""
     size: int = 64  #: training crop size (multiple of 8)
     batch_size: int = 16
     iterations: int = 10_000
@@ -65,6 +70,10 @@ class TrainConfig:
     num_levels: int = 10
     ngf: int = 32
     beta: float = 1.0  #: weight of the gradient term in the Eq. 14 fusion
+    #: 0: crops of any size from images shrunk to 1.5x the crop size, resized (colour priors);
+    #: f > 0: fixed-size crops from images shrunk by f, never resized (restoration priors
+    #: must learn the fine detail of photos at their own scale)
+    downscale: float = 0.0
     seed: int = 0
     checkpoint_every: int = 500
     log_every: int = 50
@@ -73,13 +82,26 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r} ({', '.join(METHODS)})")
-        if self.size % 8 or self.size < 16:
-            raise ValueError(f"size must be a multiple of 8 and >= 16, got {self.size}")
+        if not self.task:
+            self.task = "restore" if self.method.startswith("hgm") else "colorize"
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r} ({', '.join(TASKS)})")
+        if self.downscale < 0:
+            raise ValueError(f"downscale must be >= 0, got {self.downscale}")
+        multiple = 16 if self.method == "hgm-pixel-scale" else 8  # the network sees size / 2
+        if self.size % multiple or self.size < 16:
+            raise ValueError(f"size must be a multiple of {multiple} and >= 16 for {self.method}, got {self.size}")
         if self.batch_size < 1 or self.iterations < 1:
             raise ValueError("batch_size and iterations must be positive")
 
     def lift(self) -> Lift:
-        return IdentityLift() if self.method == "rgb" else GradientLift(self.beta)
+        if self.method == "rgb":
+            return IdentityLift()
+        if self.method == "hgm-pixel-scale":
+            return PixelScaleLift()
+        if self.method == "hgm-channel-copy":
+            return ChannelCopyLift(2)
+        return GradientLift(self.beta)
 
 
 def make_net(config: TrainConfig) -> nn.Module:
@@ -152,7 +174,7 @@ def train(
         out.mkdir(parents=True, exist_ok=True)
 
     paths = list_images(config.data)
-    cache = ImageCache.build(paths, config.size, skip_gray=True, split="train")
+    cache = ImageCache.build(paths, config.size, skip_gray=True, split="train", downscale=config.downscale)
     torch.manual_seed(config.seed)
     net = make_net(config).to(device)
     ema = {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -174,7 +196,7 @@ def train(
     def card() -> dict:
         return {
             "method": config.method,
-            "task": "colorize",
+            "task": config.task,
             "lift": lift.to_config(),
             "training": {
                 **asdict(config),
