@@ -25,6 +25,28 @@ def tiny_model(tmp_path_factory) -> str:
     return str(folder)
 
 
+def _tiny(folder, method: str):
+    config = TrainConfig(method=method, task="restore", ngf=4, size=16, num_levels=4, sigma_min=0.05)
+    torch.manual_seed(0)
+    net = make_net(config)
+    card = {"method": method, "task": "restore", "lift": config.lift().to_config(),
+            "training": {"size": config.size, "steps": 0, "parameters": sum(p.numel() for p in net.parameters())}}
+    save_model(folder, net, net.state_dict(), card)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_restore_model(tmp_path_factory) -> str:
+    """An HGM pixel-scale restoration prior with a tiny random network."""
+    return _tiny(tmp_path_factory.mktemp("tiny_hgm"), "hgm-pixel-scale")
+
+
+@pytest.fixture(scope="session")
+def tiny_rgb_restore_model(tmp_path_factory) -> str:
+    """A 3-channel restoration prior (first stage of the progressive strategy)."""
+    return _tiny(tmp_path_factory.mktemp("tiny_rgb"), "rgb")
+
+
 @pytest.fixture
 def gray_png(tmp_path) -> str:
     path = tmp_path / "gray.png"

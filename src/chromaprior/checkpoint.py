@@ -23,7 +23,7 @@ __all__ = ["save_model", "load_model", "read_card", "record_quality", "resolve_m
 
 FORMAT = "chromaprior-model/1"
 #: Shipped weights inside the package, by task.
-DEFAULT_MODELS = {"colorize": "jgm-colorize"}
+DEFAULT_MODELS = {"colorize": "jgm-colorize", "restore": "hgm-restore"}
 
 
 def resolve_model_path(path: str | Path | None, task: str = "colorize") -> Path:

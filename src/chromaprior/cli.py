@@ -59,7 +59,7 @@ def _device(name: str) -> torch.device:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="chromaprior")
 def main() -> None:
-    """Restore color with learned score priors (JGM colorization)."""
+    """Restore colour with learned score priors: colorize (JGM), demosaick and inpaint (HGM)."""
 
 
 # ---------------------------------------------------------------------------------- colorize
@@ -147,6 +147,112 @@ def colorize(inputs, output, model, preset, seed, device, gray, work_size, max_p
         click.echo(f"wrote {len(pairs)} image(s) to {output}", err=True)
 
 
+# ------------------------------------------------------------------- mosaic / demosaick / inpaint
+_PATTERN = click.option("--pattern", type=click.Choice(["RGGB", "BGGR", "GRBG", "GBRG"], case_sensitive=False),
+                        default="RGGB", show_default=True, help="Bayer tile, row by row from the top-left pixel.")
+
+
+def _restore_options(fn):
+    for opt in reversed([
+        click.option("--model", type=click.Path(), default=None, help="Restoration prior (default: the shipped one)."),
+        click.option("--first-stage", type=click.Path(), default=None,
+                     help="Progressive strategy: a (3-channel) prior whose result starts the main prior's sampling."),
+        click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True),
+        click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _progress(total: int, quiet: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=quiet, unit="nfe", desc=desc)
+
+
+@main.command()
+@click.argument("rgb", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(), help="Mosaic file: .png/.tif (gray) or .npy.")
+@_PATTERN
+@click.option("--bits", type=click.Choice(["8", "16"]), default=None, help="Bit depth [default: the input's].")
+@user_errors
+def mosaic(rgb, output, pattern, bits):
+    """Sample a colour image RGB through a Bayer filter into a one-channel MOSAIC."""
+    from .io import write_mosaic
+    from .restore import mosaic as cfa
+
+    pic = read_image(rgb)
+    if not pic.is_color:
+        raise InputError(f"{rgb}: a gray image has no colours to mosaic")
+    x = torch.from_numpy(np.ascontiguousarray(pic.pixels)).permute(2, 0, 1)[None]
+    raw = cfa(x, pattern.upper())[0, 0].numpy()
+    write_mosaic(output, raw, int(bits or pic.bits), protect=(rgb,))
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output file (or folder for several inputs).")
+@_PATTERN
+@_restore_options
+@user_errors
+def demosaick(inputs, output, pattern, model, first_stage, preset, seed, device, max_pixels, quiet):
+    """Demosaick Bayer mosaics (gray PNG/TIFF, 8/16 bit, or .npy) into colour images."""
+    from .io import read_mosaic
+    from .restore import Restorer
+
+    pairs = _plan_outputs(inputs, output)
+    r = Restorer(model, device=_device(device), first_stage=first_stage)
+    bar = _progress(len(pairs) * r.nfe(preset), quiet, "demosaick")
+    protect = tuple(src for src, _ in pairs)
+    failures = 0
+    for src, dst in pairs:
+        try:
+            raw, _ = read_mosaic(src, max_pixels)
+            out = r.demosaick(torch.from_numpy(raw)[None, None], pattern.upper(), preset, seed,
+                              callback=lambda *_: bar.update(1))
+            write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), protect=protect)
+        except InputError as e:
+            failures += 1
+            bar.clear()
+            click.echo(f"chromaprior: error: {e}", err=True)
+    bar.close()
+    if failures:
+        _fail(f"{failures} of {len(pairs)} mosaics failed")
+
+
+@main.command()
+@click.argument("image", type=click.Path())
+@click.option("--mask", "mask_path", required=True, type=click.Path(), help="Same-size image: white = missing.")
+@click.option("-o", "--output", required=True, type=click.Path())
+@_restore_options
+@user_errors
+def inpaint(image, mask_path, output, model, first_stage, preset, seed, device, max_pixels, quiet):
+    """Fill the pixels of IMAGE that are white in MASK."""
+    from .restore import Restorer
+
+    pic = read_image(image, max_pixels)
+    m = read_image(mask_path, max_pixels)
+    if m.pixels.shape[:2] != pic.pixels.shape[:2]:
+        raise InputError(f"{mask_path}: mask is {m.pixels.shape[1]}x{m.pixels.shape[0]}, "
+                         f"image is {pic.pixels.shape[1]}x{pic.pixels.shape[0]}; they must be the same size")
+    gray = m.pixels.mean(axis=2) if m.is_color else m.pixels
+    missing = torch.from_numpy(gray > 0.5)[None, None]
+    if not missing.any():
+        warnings.warn(f"{mask_path}: no white (missing) pixels; the image is copied unchanged")
+    if missing.all():
+        raise InputError(f"{mask_path}: every pixel is marked missing; nothing to start from")
+    a = pic.pixels if pic.is_color else np.repeat(pic.pixels[..., None], 3, axis=2)
+    x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]
+    r = Restorer(model, device=_device(device), first_stage=first_stage)
+    bar = _progress(r.nfe(preset), quiet, "inpaint")
+    out = r.inpaint(x, missing, preset, seed, callback=lambda *_: bar.update(1))[0].permute(1, 2, 0).cpu().numpy()
+    bar.close()
+    write_image(output, out if pic.is_color else out.mean(axis=2), pic.alpha, protect=(image, mask_path))
+
+
 # ------------------------------------------------------------------------------------- train
 @main.command()
 @click.option("--method", type=click.Choice(["jgm", "jgm-divide", "rgb", "hgm-pixel-scale", "hgm-channel-copy"]),
@@ -196,66 +302,104 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
 
 # ---------------------------------------------------------------------------------- evaluate
 @main.command()
-@click.option("--task", type=click.Choice(["colorize"]), default="colorize", show_default=True)
+@click.option("--task", type=click.Choice(["colorize", "demosaick", "inpaint"]), default="colorize", show_default=True)
 @click.option("--data", required=True, type=click.Path(), help="Folder of ground-truth colour images.")
-@click.option("--size", type=int, default=128, show_default=True, help="Evaluation size (centre crop).")
+@click.option("--size", type=int, default=None,
+              help="Evaluation size (short side resized, centre crop) [default: 128 for colorize, whole images else].")
 @click.option("--model", type=click.Path(), default=None)
 @click.option("--preset", "presets", multiple=True, type=click.Choice(list(PRESETS)), help="Repeatable; default fast.")
 @click.option("--gray", type=click.Choice(["mean", "bt601"]), default="mean", show_default=True,
-              help="Gray operator the colorizer assumes (inputs are always made with the mean).")
+              help="colorize: gray operator the colorizer assumes (inputs are always made with the mean).")
 @click.option("--variants", is_flag=True,
-              help="Add the paper's ablations: no gradient consistency, blind (BT.601) colorization.")
+              help="colorize: add the paper's ablations: no gradient consistency, blind (BT.601) colorization.")
 @click.option("--compare", multiple=True, metavar="LABEL=MODEL",
               help="Another model to evaluate in the same table, e.g. jgm-divide=runs/divide (repeatable).")
+@_PATTERN
+@click.option("--border", type=click.IntRange(0), default=0, show_default=True,
+              help="demosaick: pixels cropped from each side before scoring.")
+@click.option("--missing", type=click.Choice(["0.5", "0.8", "block"]), default="0.8", show_default=True,
+              help="inpaint: fraction of random missing pixels, or a centred block.")
+@click.option("--first-stage", type=click.Path(), default=None,
+              help="demosaick/inpaint: add a progressive row (this prior's result starts the main prior).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N images.")
 @click.option("--report", type=click.Path(), default=None, help="Write the result as .json or .csv.")
 @click.option("--fid-weights", type=click.Path(), default=None,
-              help="torch.export feature network (.pt2) for FID, (B,3,H,W) in [0,1] -> (B,D); adds an FID column.")
+              help="colorize: torch.export feature network (.pt2), (B,3,H,W) in [0,1] -> (B,D); adds an FID column.")
 @click.option("--record", is_flag=True, help="Also store the result in the model card (quality).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @user_errors
-def evaluate(task, data, size, model, presets, gray, variants, compare, seed, limit, fid_weights, report, record,
-             device):
-    """Benchmark a model on held-out images, beside the trivial baseline."""
+def evaluate(task, data, size, model, presets, gray, variants, compare, pattern, border, missing, first_stage, seed,
+             limit, fid_weights, report, record, device):
+    """Benchmark a model on held-out images, beside the classical baselines."""
     from tqdm import tqdm
 
-    from .colorize import Colorizer
     from .data import list_images
-    from .evaluation import evaluate_colorize, format_table, write_report
-
-    from .sampling import get_preset
+    from .evaluation import format_table, write_report
 
     dev = _device(device)
-    col = Colorizer(model, device=dev, gray=gray)
     presets = presets or ("fast",)
-    name = col.card.get("method", "jgm")
-    rows = {f"{name} ({p}, {col.nfe(p)} NFE)": (col, p) for p in presets}
-    for item in compare:
-        label, sep, path = item.partition("=")
-        if not sep:
-            raise ValueError(f"--compare takes LABEL=MODEL, got {item!r}")
-        other = Colorizer(path, device=dev, gray=gray)
-        rows.update({f"{label} ({p}, {other.nfe(p)} NFE)": (other, p) for p in presets})
-    if variants:
-        p = presets[0]
-        rows[f"{name} no gradient DC ({p})"] = (col, get_preset(p, gradient_dc=False))
-        rows[f"{name} blind, BT.601 ({p})"] = (Colorizer(model, device=dev, gray="bt601"), p)
+    paths = list_images([data])
+    if not paths:
+        raise InputError(f"{data}: no images in this folder")
     bar = tqdm(desc="evaluate", unit="img")
 
     def progress(done: int, total: int) -> None:
         bar.total = total
         bar.update(1)
 
-    paths = list_images([data])
-    if not paths:
-        raise InputError(f"{data}: no images in this folder")
-    features = None
-    if fid_weights:
-        from .metrics import FeatureNet
+    labelled = []
+    for item in compare:
+        label, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"--compare takes LABEL=MODEL, got {item!r}")
+        labelled.append((label, path))
+    if task == "colorize":
+        from .colorize import Colorizer
+        from .evaluation import evaluate_colorize
+        from .sampling import get_preset
 
-        features = FeatureNet(fid_weights, device=_device(device))
-    result = evaluate_colorize(paths, rows, size=size, seed=seed, limit=limit, features=features, progress=progress)
+        size = size or 128
+        col = Colorizer(model, device=dev, gray=gray)
+        name = col.card.get("method", "jgm")
+        rows = {f"{name} ({p}, {col.nfe(p)} NFE)": (col, p) for p in presets}
+        for label, path in labelled:
+            other = Colorizer(path, device=dev, gray=gray)
+            rows.update({f"{label} ({p}, {other.nfe(p)} NFE)": (other, p) for p in presets})
+        if variants:
+            p = presets[0]
+            rows[f"{name} no gradient DC ({p})"] = (col, get_preset(p, gradient_dc=False))
+            rows[f"{name} blind, BT.601 ({p})"] = (Colorizer(model, device=dev, gray="bt601"), p)
+        features = None
+        if fid_weights:
+            from .metrics import FeatureNet
+
+            features = FeatureNet(fid_weights, device=dev)
+        result = evaluate_colorize(paths, rows, size=size, seed=seed, limit=limit, features=features, progress=progress)
+        key_extra = ""
+    else:
+        from .evaluation import evaluate_demosaick, evaluate_inpaint
+        from .restore import Restorer
+
+        if variants or fid_weights:
+            raise ValueError("--variants and --fid-weights belong to --task colorize")
+        main_r = Restorer(model, device=dev)
+        name = main_r.card.get("method", "hgm")
+        rows = {f"{name} ({p}, {main_r.nfe(p)} NFE)": (main_r, p) for p in presets}
+        for label, path in labelled:
+            other = Restorer(path, device=dev)
+            rows.update({f"{label} ({p}, {other.nfe(p)} NFE)": (other, p) for p in presets})
+        if first_stage:
+            prog = Restorer(model, device=dev, first_stage=first_stage)
+            rows.update({f"progressive ({p}, {prog.nfe(p)} NFE)": (prog, p) for p in presets})
+        if task == "demosaick":
+            result = evaluate_demosaick(paths, rows, pattern=pattern.upper(), size=size, border=border, seed=seed,
+                                        limit=limit, progress=progress)
+            key_extra = f"/{pattern.upper()}" + (f"/border{border}" if border else "")
+        else:
+            result = evaluate_inpaint(paths, rows, missing=missing, size=size, seed=seed, limit=limit,
+                                      progress=progress)
+            key_extra = f"/missing{missing}"
     bar.close()
     click.echo(format_table(result))
     if report:
@@ -263,21 +407,25 @@ def evaluate(task, data, size, model, presets, gray, variants, compare, seed, li
     if record:
         from .checkpoint import record_quality
 
-        key = f"{task}/{Path(data).name}/{size}px" + (f"/first{limit}" if limit else "")
-        record_quality(model, key, {k: result[k] for k in ("images", "seed", "rows", "ground_truth_colorfulness")})
+        key = f"{task}/{Path(data).name}/{size or 'full'}" + ("px" if size else "") + key_extra
+        key += f"/first{limit}" if limit else ""
+        kept = {k: v for k, v in result.items() if k not in ("task", "data", "size")}
+        record_quality(model, key, kept, task="colorize" if task == "colorize" else "restore")
 
 
 # -------------------------------------------------------------------------------------- info
 @main.command()
 @click.option("--model", type=click.Path(), default=None, help="Model folder (default: the shipped weights).")
+@click.option("--task", type=click.Choice(["colorize", "restore"]), default="colorize", show_default=True,
+              help="Which shipped model to describe when --model is not given.")
 @user_errors
-def info(model):
+def info(model, task):
     """Print the model card of a model."""
     from .checkpoint import read_card, resolve_model_path
 
-    card = read_card(model)
+    card = read_card(model, task)
     t = card.get("training", {})
-    click.echo(f"model: {resolve_model_path(model)}")
+    click.echo(f"model: {resolve_model_path(model, task)}")
     click.echo(
         f"method: {card.get('method')}  lift: {card.get('lift', {}).get('name')}  "
         f"parameters: {t.get('parameters')}  trained: {t.get('steps')} steps x {t.get('batch_size')} "

@@ -19,11 +19,22 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["atomic_write", "InputError", "Picture", "read_image", "write_image", "MAX_PIXELS", "OUTPUT_SUFFIXES"]
+__all__ = [
+    "atomic_write",
+    "InputError",
+    "Picture",
+    "read_image",
+    "read_mosaic",
+    "write_image",
+    "write_mosaic",
+    "MAX_PIXELS",
+    "OUTPUT_SUFFIXES",
+]
 
 #: Largest accepted input (pixels), about a 12000 x 8000 scan; raise with ``max_pixels``.
 MAX_PIXELS = 100_000_000
-OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+#: ``.npy`` keeps float32 values in [0, 1] (no 8-bit rounding), for research pipelines
+OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".npy")
 _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
 
 
@@ -135,13 +146,39 @@ def _decode(im: Image.Image, path: Path) -> Picture:
     raise InputError(f"{path}: unsupported image mode {mode!r} (floating-point or multi-band)")
 
 
-def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, *, protect: tuple = ()) -> None:
-    """Write ``rgb`` ``(H, W, 3)`` (or ``(H, W)``) in ``[0, 1]`` as 8-bit, atomically.
-
-    ``protect``: input paths that must never be overwritten. Alpha is kept for PNG, TIFF
-    and WebP and dropped (with a warning) for formats without it.
-    """
+def read_mosaic(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, int]:
+    """Read a single-channel Bayer mosaic: an 8/16-bit gray PNG/TIFF or a 2-D ``.npy``
+    (uint8, uint16, or float in ``[0, 1]``). Returns ``(H, W)`` float32 in ``[0, 1]`` and
+    the source bit depth (32 for float arrays)."""
     path = Path(path)
+    if path.suffix.lower() != ".npy":
+        pic = read_image(path, max_pixels)
+        if pic.is_color or pic.alpha is not None:
+            raise InputError(f"{path}: a mosaic must be a single-channel image, this one has colour or alpha channels "
+                             "(make one with: chromaprior mosaic)")
+        return pic.pixels, pic.bits
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        a = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise InputError(f"{path}: not a readable .npy array ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    if a.ndim != 2:
+        raise InputError(f"{path}: a mosaic array must be 2-D (H, W), got shape {a.shape}")
+    if a.size > max_pixels:
+        raise InputError(f"{path}: {a.size / 1e6:.0f} MP is above the limit of {max_pixels / 1e6:.0f} MP")
+    if a.dtype == np.uint8:
+        return (a / 255).astype(np.float32), 8
+    if a.dtype == np.uint16:
+        return (a / 65535).astype(np.float32), 16
+    if a.dtype.kind == "f":
+        if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
+            raise InputError(f"{path}: float mosaic values must be finite and in [0, 1]")
+        return a.astype(np.float32), 32
+    raise InputError(f"{path}: unsupported array type {a.dtype} (use uint8, uint16 or float in [0, 1])")
+
+
+def _check_output(path: Path, protect: tuple) -> str:
     suffix = path.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise InputError(f"{path}: unsupported output format {suffix or '(none)'}; use one of {', '.join(OUTPUT_SUFFIXES)}")
@@ -149,6 +186,44 @@ def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
     for p in protect:
         if Path(p).resolve() == resolved:
             raise InputError(f"{path}: refusing to overwrite an input file")
+    return suffix
+
+
+def write_mosaic(path: str | Path, raw: np.ndarray, bits: int = 8, *, protect: tuple = ()) -> None:
+    """Write a mosaic ``(H, W)`` in ``[0, 1]``: ``.npy`` (float32) or a gray PNG/TIFF of
+    ``bits`` 8 or 16, atomically."""
+    path = Path(path)
+    suffix = _check_output(path, protect)
+    raw = np.clip(np.asarray(raw, dtype=np.float64), 0, 1)
+    if suffix == ".npy":
+        atomic_write(path, lambda f: np.save(f, raw.astype(np.float32)))
+        return
+    if bits == 16:
+        if suffix not in (".png", ".tif", ".tiff"):
+            raise InputError(f"{path}: 16-bit mosaics need .png or .tif")
+        im = Image.fromarray(np.rint(raw * 65535).astype(np.uint16))
+    else:
+        im = Image.fromarray(np.rint(raw * 255).astype(np.uint8))
+    if suffix in (".jpg", ".jpeg", ".webp"):
+        raise InputError(f"{path}: a mosaic must be stored losslessly (.png, .tif or .npy)")
+    fmt = Image.registered_extensions()[suffix]
+    atomic_write(path, lambda f: im.save(f, format=fmt))
+
+
+def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, *, protect: tuple = ()) -> None:
+    """Write ``rgb`` ``(H, W, 3)`` (or ``(H, W)``) in ``[0, 1]`` as 8-bit, atomically
+    (``.npy``: float32, alpha not stored).
+
+    ``protect``: input paths that must never be overwritten. Alpha is kept for PNG, TIFF
+    and WebP and dropped (with a warning) for formats without it.
+    """
+    path = Path(path)
+    suffix = _check_output(path, protect)
+    if suffix == ".npy":
+        if alpha is not None:
+            warnings.warn(f"{path}: .npy output holds the colour only; transparency dropped")
+        atomic_write(path, lambda f: np.save(f, np.clip(np.asarray(rgb, dtype=np.float32), 0, 1)))
+        return
     a8 = np.clip(np.rint(np.asarray(rgb, dtype=np.float64) * 255), 0, 255).astype(np.uint8)
     im = Image.fromarray(a8)
     if alpha is not None:

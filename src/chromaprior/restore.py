@@ -1,0 +1,153 @@
+"""Demosaicking and inpainting with a score prior (HGM), at the input's full resolution.
+
+A :class:`Restorer` holds one image prior (trained with ``--task restore``; usually HGM's
+pixel-scale lift) and solves ``y = A x`` for a Bayer operator (demosaicking) or a pixel
+mask (inpainting) with the annealed Langevin sampler. The image is padded by reflection
+to a size the network takes (which keeps the Bayer phase, since reflection moves pixels
+by even offsets) and cropped back; the result meets the measurement exactly.
+
+Progressive strategy (HGM): a first restoration by a second, usually 3-channel, prior
+(``first_stage``) starts the high-dimensional stage part-way down the noise ladder
+(``resume_level``), instead of from pure noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from . import operators
+from .checkpoint import load_model
+from .lifts import make_lift
+from .sampling import Preset, get_preset, sample, seeded_generators
+
+__all__ = ["Restorer", "mosaic"]
+
+
+def mosaic(rgb: Tensor, pattern: str) -> Tensor:
+    """Bayer mosaic of an image: ``(B, 3, H, W) -> (B, 1, H, W)``."""
+    return operators.bayer(pattern, *rgb.shape[-2:]).forward(rgb)
+
+
+class Restorer:
+    """Demosaicking and inpainting with a restoration score prior.
+
+    Args:
+        model: folder of ``model.safetensors`` + ``model.json``; None = the shipped prior.
+        device: torch device to run on.
+        first_stage: optional second model (or :class:`Restorer`) for the progressive
+            strategy: its restoration initialises this prior's sampling.
+        resume_level: ladder level at which the second stage starts from the first
+            stage's result (used only with ``first_stage``; default: 60 % down the ladder).
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        device: str | torch.device = "cpu",
+        first_stage: "str | Path | Restorer | None" = None,
+        resume_level: int | None = None,
+    ):
+        self.net, self.card = load_model(model, task="restore")
+        if self.card.get("task", "colorize") != "restore":
+            raise ValueError("this model is a colorization prior; demosaick/inpaint need a model trained with --task restore")
+        self.device = torch.device(device)
+        self.net.to(self.device)
+        self.lift = make_lift(self.card["lift"])
+        self.multiple = 16 if self.lift.name == "pixel-scale" else 8
+        if first_stage is not None and not isinstance(first_stage, Restorer):
+            first_stage = Restorer(first_stage, device)
+        self.first_stage = first_stage
+        levels = len(self.net.sigmas)
+        resume_level = int(0.6 * levels) if resume_level is None else resume_level
+        if not 0 <= resume_level < levels:
+            raise ValueError(f"resume_level must be in [0, {len(self.net.sigmas) - 1}], got {resume_level}")
+        self.resume_level = resume_level
+
+    def _preset(self, preset: str | Preset) -> Preset:
+        return get_preset(preset) if isinstance(preset, str) else preset
+
+    def nfe(self, preset: str | Preset) -> int:
+        """Network evaluations per image with this preset (both stages)."""
+        preset = self._preset(preset)
+        if self.first_stage is None:
+            return preset.nfe(len(self.net.sigmas))
+        second = replace(preset, first_level=max(preset.first_level, self.resume_level))
+        return self.first_stage.nfe(preset) + second.nfe(len(self.net.sigmas))
+
+    def _pad(self, t: Tensor) -> Tensor:
+        h, w = t.shape[-2:]
+        ph, pw = -h % self.multiple, -w % self.multiple
+        if min(h, w) < self.multiple:
+            raise ValueError(f"image too small: {h}x{w} (at least {self.multiple}x{self.multiple})")
+        return F.pad(t, (0, pw, 0, ph), mode="reflect") if ph or pw else t
+
+    def restore(
+        self,
+        operator_at: Callable[[int, int], operators.Operator],
+        y: Tensor,
+        preset: str | Preset = "fast",
+        seed: int = 0,
+        init: Tensor | None = None,
+        callback: Callable[[int, int], None] | None = None,
+    ) -> Tensor:
+        """Sample ``x`` with ``A x = y``.
+
+        Args:
+            operator_at: ``(H, W) -> A`` for the padded size (a pixel-wise operator whose
+                pattern starts at the top-left corner).
+            y: padded-compatible measurement ``(B, k, H, W)``.
+            init: optional starting image ``(B, 3, H, W)`` (progressive strategy).
+        Returns:
+            ``(B, 3, H, W)`` in ``[0, 1]`` (clipped after the final exact projection).
+        """
+        preset = self._preset(preset)
+        height, width = y.shape[-2:]
+        y = self._pad(y.float().to(self.device))
+        op = operator_at(*y.shape[-2:]).to(self.device)
+        start = None
+        if self.first_stage is not None:
+            start = self.first_stage.restore(operator_at, y, preset, seed, callback=callback)
+            preset = replace(preset, first_level=max(preset.first_level, self.resume_level))
+        elif init is not None:
+            start = self._pad(init.float().to(self.device))
+        x = sample(self.net, op, y, preset, generator=seeded_generators(seed, y.shape[0]), lift=self.lift,
+                   init=start, callback=callback)
+        return x[..., :height, :width].clamp(0, 1)
+
+    def demosaick(self, raw: Tensor, pattern: str, preset: str | Preset = "fast", seed: int = 0,
+                  callback: Callable[[int, int], None] | None = None) -> Tensor:
+        """Demosaick a Bayer mosaic.
+
+        Args:
+            raw: ``(B, 1, H, W)`` in ``[0, 1]``; ``pattern`` its 2x2 tile (e.g. ``RGGB``).
+        Returns:
+            ``(B, 3, H, W)`` in ``[0, 1]`` whose mosaic equals ``raw``.
+        """
+        if raw.ndim != 4 or raw.shape[1] != 1:
+            raise ValueError(f"mosaic must be (B, 1, H, W), got {tuple(raw.shape)}")
+        operators.bayer(pattern, 2, 2)  # validates the pattern name
+        return self.restore(lambda h, w: operators.bayer(pattern, h, w), raw, preset, seed, callback=callback)
+
+    def inpaint(self, image: Tensor, missing: Tensor, preset: str | Preset = "fast", seed: int = 0,
+                callback: Callable[[int, int], None] | None = None) -> Tensor:
+        """Fill the missing pixels of an image.
+
+        Args:
+            image: ``(B, 3, H, W)`` in ``[0, 1]`` (values at missing pixels are ignored).
+            missing: ``(B, 1, H, W)`` or ``(H, W)``, true where pixels are missing.
+        Returns:
+            ``(B, 3, H, W)`` in ``[0, 1]`` equal to ``image`` at the kept pixels.
+        """
+        if missing.ndim == 2:
+            missing = missing[None, None].expand(image.shape[0], -1, -1, -1)
+        if image.ndim != 4 or image.shape[1] != 3 or missing.shape != (image.shape[0], 1, *image.shape[-2:]):
+            raise ValueError(f"need image (B, 3, H, W) and mask (B, 1, H, W); got {tuple(image.shape)}, {tuple(missing.shape)}")
+        keep = self._pad((~missing.bool()).float().to(self.device))
+        y = image.float().to(self.device) * (~missing.bool()).float().to(self.device)
+        return self.restore(lambda h, w: operators.mask(keep[..., :h, :w]), y, preset, seed, callback=callback)

@@ -1,0 +1,50 @@
+import pytest
+import torch
+
+from chromaprior import operators
+from chromaprior.restore import Restorer, mosaic
+
+
+@pytest.mark.parametrize("pattern", operators.BAYER_PATTERNS)
+def test_demosaick_reproduces_the_mosaic_at_odd_sizes(tiny_restore_model, pattern):
+    """Reflection padding keeps the Bayer phase: the output's mosaic equals the input."""
+    r = Restorer(tiny_restore_model)
+    raw = torch.rand(1, 1, 21, 30)
+    out = r.demosaick(raw, pattern, preset="preview", seed=1)
+    assert out.shape == (1, 3, 21, 30) and out.min() >= 0 and out.max() <= 1
+    assert torch.allclose(mosaic(out, pattern), raw, atol=1e-5)
+
+
+def test_inpaint_keeps_observed_pixels_and_is_seeded(tiny_restore_model):
+    r = Restorer(tiny_restore_model)
+    g = torch.Generator().manual_seed(0)
+    img = torch.rand(2, 3, 24, 40, generator=g)
+    missing = torch.rand(2, 1, 24, 40, generator=g) < 0.6
+    a = r.inpaint(img, missing, preset="preview", seed=3)
+    keep = (~missing).expand(-1, 3, -1, -1)
+    assert torch.allclose(a[keep], img[keep], atol=1e-5)
+    assert torch.equal(a, r.inpaint(img, missing, preset="preview", seed=3))  # same seed, same result
+    assert not torch.equal(a, r.inpaint(img, missing, preset="preview", seed=4))
+    one = r.inpaint(img[1:], missing[1:], preset="preview", seed=4)  # batch == one by one (image 1 uses seed + 1)
+    assert torch.allclose(a[1:], one, atol=1e-5)
+
+
+def test_progressive_strategy_counts_both_stages(tiny_restore_model, tiny_rgb_restore_model):
+    r = Restorer(tiny_restore_model, first_stage=tiny_rgb_restore_model, resume_level=2)
+    # first stage: 4 levels x 1 predictor step; second stage: levels 2..3
+    assert r.nfe("preview") == 4 + 2
+    calls = []
+    raw = torch.rand(1, 1, 32, 32)
+    out = r.demosaick(raw, "RGGB", preset="preview", callback=lambda done, total: calls.append(done))
+    assert len(calls) == 6
+    assert torch.allclose(mosaic(out, "RGGB"), raw, atol=1e-5)
+
+
+def test_colorization_model_is_refused(tiny_model):
+    with pytest.raises(ValueError, match="--task restore"):
+        Restorer(tiny_model)
+
+
+def test_too_small_image_is_refused(tiny_restore_model):
+    with pytest.raises(ValueError, match="too small"):
+        Restorer(tiny_restore_model).demosaick(torch.rand(1, 1, 10, 40), "RGGB", preset="preview")
