@@ -2,7 +2,10 @@ import pytest
 import torch
 
 from chromaprior import operators
-from chromaprior.restore import Restorer, mosaic
+from chromaprior.metrics import psnr
+from chromaprior.restore import Restorer, fill, mosaic
+
+from helpers import synthetic_rgb
 
 
 @pytest.mark.parametrize("pattern", operators.BAYER_PATTERNS)
@@ -30,8 +33,9 @@ def test_inpaint_keeps_observed_pixels_and_is_seeded(tiny_restore_model):
 
 
 def test_progressive_strategy_counts_both_stages(tiny_restore_model, tiny_rgb_restore_model):
-    r = Restorer(tiny_restore_model, first_stage=tiny_rgb_restore_model, resume_level=2)
-    # first stage: 4 levels x 1 predictor step; second stage: levels 2..3
+    first = Restorer(tiny_rgb_restore_model, start_level=0)
+    r = Restorer(tiny_restore_model, first_stage=first, start_level=2)
+    # first stage from noise: 4 levels x 1 predictor step; second stage: levels 2..3
     assert r.nfe("preview") == 4 + 2
     calls = []
     raw = torch.rand(1, 1, 32, 32)
@@ -48,3 +52,20 @@ def test_colorization_model_is_refused(tiny_model):
 def test_too_small_image_is_refused(tiny_restore_model):
     with pytest.raises(ValueError, match="too small"):
         Restorer(tiny_restore_model).demosaick(torch.rand(1, 1, 10, 40), "RGGB", preset="preview")
+
+
+@pytest.mark.parametrize("kind", ["bayer", "mask"])
+def test_fill_is_consistent_and_accurate_on_smooth_images(kind):
+    x = torch.from_numpy(synthetic_rgb(40, 56, seed=3)).permute(2, 0, 1)[None].float() / 255
+    if kind == "bayer":
+        op = operators.bayer("BGGR", 40, 56)
+    else:  # 80 % missing, and a 12x12 hole with no observation at all
+        keep = torch.rand(1, 1, 40, 56, generator=torch.Generator().manual_seed(0)) > 0.8
+        keep[..., 10:22, 20:32] = False
+        op = operators.mask(keep.float())
+    y = op.forward(x)
+    out = fill(op, y)
+    assert torch.isfinite(out).all()
+    assert torch.allclose(op.forward(out), y, atol=1e-6)
+    assert psnr(out, x) > psnr(op.pinv(y), x) + 10
+    assert psnr(out, x) > 28

@@ -158,6 +158,8 @@ def _restore_options(fn):
         click.option("--first-stage", type=click.Path(), default=None,
                      help="Progressive strategy: a (3-channel) prior whose result starts the main prior's sampling."),
         click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True),
+        click.option("--start-level", type=click.IntRange(0), default=None,
+                     help="Noise level the sampler starts at from the first restoration (0: from pure noise)."),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True),
         click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True),
@@ -198,13 +200,13 @@ def mosaic(rgb, output, pattern, bits):
 @_PATTERN
 @_restore_options
 @user_errors
-def demosaick(inputs, output, pattern, model, first_stage, preset, seed, device, max_pixels, quiet):
+def demosaick(inputs, output, pattern, model, first_stage, preset, start_level, seed, device, max_pixels, quiet):
     """Demosaick Bayer mosaics (gray PNG/TIFF, 8/16 bit, or .npy) into colour images."""
     from .io import read_mosaic
     from .restore import Restorer
 
     pairs = _plan_outputs(inputs, output)
-    r = Restorer(model, device=_device(device), first_stage=first_stage)
+    r = Restorer(model, device=_device(device), first_stage=first_stage, start_level=start_level)
     bar = _progress(len(pairs) * r.nfe(preset), quiet, "demosaick")
     protect = tuple(src for src, _ in pairs)
     failures = 0
@@ -229,7 +231,7 @@ def demosaick(inputs, output, pattern, model, first_stage, preset, seed, device,
 @click.option("-o", "--output", required=True, type=click.Path())
 @_restore_options
 @user_errors
-def inpaint(image, mask_path, output, model, first_stage, preset, seed, device, max_pixels, quiet):
+def inpaint(image, mask_path, output, model, first_stage, preset, start_level, seed, device, max_pixels, quiet):
     """Fill the pixels of IMAGE that are white in MASK."""
     from .restore import Restorer
 
@@ -246,7 +248,7 @@ def inpaint(image, mask_path, output, model, first_stage, preset, seed, device, 
         raise InputError(f"{mask_path}: every pixel is marked missing; nothing to start from")
     a = pic.pixels if pic.is_color else np.repeat(pic.pixels[..., None], 3, axis=2)
     x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]
-    r = Restorer(model, device=_device(device), first_stage=first_stage)
+    r = Restorer(model, device=_device(device), first_stage=first_stage, start_level=start_level)
     bar = _progress(r.nfe(preset), quiet, "inpaint")
     out = r.inpaint(x, missing, preset, seed, callback=lambda *_: bar.update(1))[0].permute(1, 2, 0).cpu().numpy()
     bar.close()

@@ -6,9 +6,11 @@ mask (inpainting) with the annealed Langevin sampler. The image is padded by ref
 to a size the network takes (which keeps the Bayer phase, since reflection moves pixels
 by even offsets) and cropped back; the result meets the measurement exactly.
 
-Progressive strategy (HGM): a first restoration by a second, usually 3-channel, prior
-(``first_stage``) starts the high-dimensional stage part-way down the noise ladder
-(``resume_level``), instead of from pure noise.
+Sampling starts part-way down the noise ladder (``start_level``) from a first
+restoration plus that level's noise, not from pure noise: the first restoration is the
+classical :func:`fill` by default, or, in HGM's progressive strategy, the result of a
+second (usually 3-channel) prior given as ``first_stage``. ``start_level=0`` is the
+paper's plain sampler from noise.
 """
 
 from __future__ import annotations
@@ -26,12 +28,54 @@ from .checkpoint import load_model
 from .lifts import make_lift
 from .sampling import Preset, get_preset, sample, seeded_generators
 
-__all__ = ["Restorer", "mosaic"]
+__all__ = ["Restorer", "mosaic", "fill", "START_LEVEL"]
+
+#: Default first level of the sampler (of a 10-level ladder, scaled for others).
+START_LEVEL = 6
 
 
 def mosaic(rgb: Tensor, pattern: str) -> Tensor:
     """Bayer mosaic of an image: ``(B, 3, H, W) -> (B, 1, H, W)``."""
     return operators.bayer(pattern, *rgb.shape[-2:]).forward(rgb)
+
+
+def _blur(t: Tensor, sigma: float) -> Tensor:
+    r = max(1, int(3 * sigma))
+    k = torch.exp(-(torch.arange(-r, r + 1, dtype=t.dtype, device=t.device) ** 2) / (2 * sigma**2))
+    k = (k / k.sum()).view(1, 1, 1, -1).expand(t.shape[1], 1, 1, -1)
+    t = F.conv2d(F.pad(t, (r, r, 0, 0), mode="replicate"), k, groups=t.shape[1])
+    return F.conv2d(F.pad(t, (0, 0, r, r), mode="replicate"), k.transpose(-1, -2), groups=t.shape[1])
+
+
+def fill(op: operators.Operator, y: Tensor) -> Tensor:
+    """Classical first guess for operators that observe single channels of single
+    pixels (masks, Bayer): normalised convolution of the observed values with Gaussians
+    of growing width until every pixel and channel is covered; observed values are kept.
+
+    With a Bayer operator this is close to bilinear demosaicking; with a mask, a smooth
+    membrane over the holes.
+
+    Args:
+        op: ``(B, 3, H, W) -> (B, k, H, W)``, with ``A^T A`` diagonal.
+        y: ``(B, k, H, W)``.
+    Returns:
+        ``(B, 3, H, W)`` with ``A x = y``.
+    """
+    values = op.adjoint(y)
+    weight = op.adjoint(op.forward(torch.ones_like(values)))  # 1 where a channel is observed
+    out, done = torch.zeros_like(values), torch.zeros_like(values, dtype=torch.bool)
+    sigma = 0.5
+    while not done.all():
+        wb = _blur(weight, sigma)
+        est = _blur(values, sigma) / wb.clamp_min(1e-12)
+        ready = (wb > 1e-3) & ~done
+        out = torch.where(ready, est, out)
+        done |= ready
+        sigma *= 2
+        if sigma > 4 * max(y.shape[-2:]):
+            out = torch.where(done, out, values.new_tensor(0.5))  # nothing observed in this channel
+            break
+    return op.project(out, y)
 
 
 class Restorer:
@@ -41,9 +85,9 @@ class Restorer:
         model: folder of ``model.safetensors`` + ``model.json``; None = the shipped prior.
         device: torch device to run on.
         first_stage: optional second model (or :class:`Restorer`) for the progressive
-            strategy: its restoration initialises this prior's sampling.
-        resume_level: ladder level at which the second stage starts from the first
-            stage's result (used only with ``first_stage``; default: 60 % down the ladder).
+            strategy: its restoration, instead of :func:`fill`, starts this prior's sampling.
+        start_level: ladder level at which sampling starts from the first restoration
+            (default :data:`START_LEVEL`, chosen on the training validation split).
     """
 
     def __init__(
@@ -51,7 +95,7 @@ class Restorer:
         model: str | Path | None = None,
         device: str | torch.device = "cpu",
         first_stage: "str | Path | Restorer | None" = None,
-        resume_level: int | None = None,
+        start_level: int | None = None,
     ):
         self.net, self.card = load_model(model, task="restore")
         if self.card.get("task", "colorize") != "restore":
@@ -64,21 +108,19 @@ class Restorer:
             first_stage = Restorer(first_stage, device)
         self.first_stage = first_stage
         levels = len(self.net.sigmas)
-        resume_level = int(0.6 * levels) if resume_level is None else resume_level
-        if not 0 <= resume_level < levels:
-            raise ValueError(f"resume_level must be in [0, {len(self.net.sigmas) - 1}], got {resume_level}")
-        self.resume_level = resume_level
+        start_level = round(START_LEVEL * (levels - 1) / 9) if start_level is None else start_level
+        if not 0 <= start_level < levels:
+            raise ValueError(f"start_level must be in [0, {levels - 1}], got {start_level}")
+        self.start_level = start_level
 
     def _preset(self, preset: str | Preset) -> Preset:
-        return get_preset(preset) if isinstance(preset, str) else preset
+        preset = get_preset(preset) if isinstance(preset, str) else preset
+        return replace(preset, first_level=max(preset.first_level, self.start_level))
 
     def nfe(self, preset: str | Preset) -> int:
         """Network evaluations per image with this preset (both stages)."""
-        preset = self._preset(preset)
-        if self.first_stage is None:
-            return preset.nfe(len(self.net.sigmas))
-        second = replace(preset, first_level=max(preset.first_level, self.resume_level))
-        return self.first_stage.nfe(preset) + second.nfe(len(self.net.sigmas))
+        own = self._preset(preset).nfe(len(self.net.sigmas))
+        return own + (self.first_stage.nfe(preset) if self.first_stage else 0)
 
     def _pad(self, t: Tensor) -> Tensor:
         h, w = t.shape[-2:]
@@ -93,7 +135,6 @@ class Restorer:
         y: Tensor,
         preset: str | Preset = "fast",
         seed: int = 0,
-        init: Tensor | None = None,
         callback: Callable[[int, int], None] | None = None,
     ) -> Tensor:
         """Sample ``x`` with ``A x = y``.
@@ -101,23 +142,19 @@ class Restorer:
         Args:
             operator_at: ``(H, W) -> A`` for the padded size (a pixel-wise operator whose
                 pattern starts at the top-left corner).
-            y: padded-compatible measurement ``(B, k, H, W)``.
-            init: optional starting image ``(B, 3, H, W)`` (progressive strategy).
+            y: measurement ``(B, k, H, W)``.
         Returns:
             ``(B, 3, H, W)`` in ``[0, 1]`` (clipped after the final exact projection).
         """
-        preset = self._preset(preset)
         height, width = y.shape[-2:]
         y = self._pad(y.float().to(self.device))
         op = operator_at(*y.shape[-2:]).to(self.device)
-        start = None
         if self.first_stage is not None:
             start = self.first_stage.restore(operator_at, y, preset, seed, callback=callback)
-            preset = replace(preset, first_level=max(preset.first_level, self.resume_level))
-        elif init is not None:
-            start = self._pad(init.float().to(self.device))
-        x = sample(self.net, op, y, preset, generator=seeded_generators(seed, y.shape[0]), lift=self.lift,
-                   init=start, callback=callback)
+        else:
+            start = fill(op, y)
+        x = sample(self.net, op, y, self._preset(preset), generator=seeded_generators(seed, y.shape[0]),
+                   lift=self.lift, init=start, callback=callback)
         return x[..., :height, :width].clamp(0, 1)
 
     def demosaick(self, raw: Tensor, pattern: str, preset: str | Preset = "fast", seed: int = 0,
