@@ -105,3 +105,58 @@ def test_variant_methods_train_save_and_colorize(method, channels, image_folder,
     y = torch.rand(1, 1, 20, 28)
     out = col(y, preset="preview")
     assert torch.allclose(col.luminance(out), y, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["unet", "cgan"])
+def test_supervised_colorizers_train_resume_and_colorize(method, image_folder, tmp_path):
+    from chromaprior.colorize import Colorizer
+
+    def config(iterations):
+        return TrainConfig(method=method, ngf=4, depth=3, size=16, batch_size=4, iterations=iterations,
+                           checkpoint_every=2, data=[str(image_folder)])
+
+    straight = train(config(4), tmp_path / "a", progress=False)
+    train(config(2), tmp_path / "b", progress=False)
+    resumed = train(config(4), tmp_path / "b", resume=True, progress=False)  # discriminator state resumes too
+    wa, wb = load_file(str(straight / "model.safetensors")), load_file(str(resumed / "model.safetensors"))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    col = Colorizer(resumed, method=method)
+    assert col.supervised and col.nfe("paper") == 1
+    y = torch.rand(1, 1, 20, 28)
+    out = col(y)
+    assert out.shape == (1, 3, 20, 28)
+    assert torch.allclose(col.luminance(out), y, atol=1e-5)
+    with pytest.raises(ValueError, match="--method jgm"):
+        Colorizer(resumed, method="jgm")
+
+
+def test_unet_regressor_learns_a_colour_mapping():
+    """A tiny U-Net learns L -> ab on images whose colour is a function of brightness."""
+    from chromaprior.training import lab_pair
+
+    torch.manual_seed(0)
+    net = make_net(TrainConfig(method="unet", ngf=8, depth=3, size=16))
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(0)
+
+    def batch():  # dark pixels blue-ish, bright pixels orange-ish
+        t = torch.rand(8, 1, 16, 16, generator=g)
+        return torch.cat([0.2 + 0.7 * t, 0.1 + 0.6 * t, 0.6 - 0.4 * t], dim=1)
+
+    def loss():
+        l_in, ab = lab_pair(batch())
+        return ((net(l_in) - ab) ** 2).mean()
+
+    net.eval()
+    with torch.no_grad():
+        before = np.mean([loss().item() for _ in range(5)])
+    net.train()
+    for _ in range(150):
+        l = loss()
+        opt.zero_grad()
+        l.backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        after = np.mean([loss().item() for _ in range(5)])
+    assert after < 0.2 * before

@@ -17,19 +17,35 @@ from safetensors.torch import load_file, save_file
 from .io import atomic_write
 from torch import nn
 
-from .nets import ScoreNetConfig, build_score_net
+from .nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
 
-__all__ = ["save_model", "load_model", "read_card", "record_quality", "resolve_model_path", "DEFAULT_MODELS", "FORMAT"]
+__all__ = [
+    "save_model",
+    "load_model",
+    "read_card",
+    "record_quality",
+    "resolve_model_path",
+    "shipped_model",
+    "DEFAULT_MODELS",
+    "METHOD_MODELS",
+    "FORMAT",
+]
 
 FORMAT = "chromaprior-model/1"
-#: Shipped weights inside the package, by task.
+#: Shipped weights inside the package: the default of each task, and one per colorization method.
 DEFAULT_MODELS = {"colorize": "jgm-colorize", "restore": "hgm-restore"}
+METHOD_MODELS = {"jgm": "jgm-colorize", "cgan": "cgan-colorize", "unet": "unet-colorize"}
+
+
+def shipped_model(name: str) -> Path:
+    """Folder of a model shipped inside the package (a value of DEFAULT_MODELS / METHOD_MODELS)."""
+    return Path(str(resources.files("chromaprior") / "weights" / name))
 
 
 def resolve_model_path(path: str | Path | None, task: str = "colorize") -> Path:
     """The folder (or ``.safetensors``/``.json`` file) of a model; ``None`` = the shipped default."""
     if path is None:
-        return Path(str(resources.files("chromaprior") / "weights" / DEFAULT_MODELS[task]))
+        return shipped_model(DEFAULT_MODELS[task])
     p = Path(path)
     if p.is_dir():
         return p
@@ -62,7 +78,9 @@ def save_model(folder: str | Path, net: nn.Module, state_dict: dict, card: dict)
     """Write ``state_dict`` (e.g. EMA weights of ``net``) and the card into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    card = dict(card, format=FORMAT, net=net.config.to_dict(), sigmas=net.sigmas.tolist())
+    card = dict(card, format=FORMAT, net=net.config.to_dict())
+    if hasattr(net, "sigmas"):  # score networks
+        card["sigmas"] = net.sigmas.tolist()
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
     atomic_write(folder / "model.safetensors", lambda f: save_file(tensors, f))
     atomic_write(folder / "model.json", lambda f: Path(f).write_text(json.dumps(card, indent=2) + "\n"))
@@ -82,7 +100,10 @@ def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Modu
     folder = resolve_model_path(path, task)
     weights, _ = _files(folder)
     card = read_card(folder, task)
-    net = build_score_net(ScoreNetConfig(**card["net"]), torch.tensor(card["sigmas"]))
+    if card["net"].get("kind") == "unet":
+        net = UNet(UNetConfig(**card["net"]))
+    else:
+        net = build_score_net(ScoreNetConfig(**card["net"]), torch.tensor(card["sigmas"]))
     try:
         state = load_file(str(weights))
     except Exception as e:  # safetensors raises its own error types

@@ -100,9 +100,15 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file, or folder for several inputs.")
+@click.option("--method", type=click.Choice(["jgm", "cgan", "unet"]), default=None,
+              help="Colorizer: jgm (score prior), cgan (pix2pix) or unet (L->ab regression) "
+                   "[default: the best measured, see README].")
 @click.option("--model", type=click.Path(), default=None, help="Model folder (default: the shipped weights).")
-@click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True, help="Sampler preset.")
+@click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
+              help="Sampler preset (jgm).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (the same for every image).")
+@click.option("--temperature", type=click.FloatRange(1667, 25000), default=6500, show_default=True,
+              help="Colour temperature (kelvin) of the light the result is rendered under: lower is warmer.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--gray", "gray", type=click.Choice(["mean", "bt601"]), default="mean", show_default=True,
               help="Gray operator: mean (r+g+b)/3 as JGM, or BT.601 luma (blind colorization).")
@@ -110,7 +116,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
 @click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True, help="Refuse larger inputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def colorize(inputs, output, model, preset, seed, device, gray, work_size, max_pixels, quiet):
+def colorize(inputs, output, method, model, preset, seed, temperature, device, gray, work_size, max_pixels, quiet):
     """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
     from tqdm import tqdm
 
@@ -118,7 +124,7 @@ def colorize(inputs, output, model, preset, seed, device, gray, work_size, max_p
     from .data import is_near_gray
 
     pairs = _plan_outputs(inputs, output)
-    col = Colorizer(model, device=_device(device), gray=gray)
+    col = Colorizer(model, device=_device(device), gray=gray, method=method)
     protect = tuple(src for src, _ in pairs)
     failures = 0
     nfe = col.nfe(preset)
@@ -134,7 +140,8 @@ def colorize(inputs, output, model, preset, seed, device, gray, work_size, max_p
             else:
                 y = torch.from_numpy(np.ascontiguousarray(pic.pixels))[None, None]
             bar.set_postfix_str(src.name)
-            out = col(y, preset=preset, seed=seed, work_size=work_size, callback=lambda *_: bar.update(1))
+            out = col(y, preset=preset, seed=seed, work_size=work_size, callback=lambda *_: bar.update(1),
+                      temperature=temperature)
             write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect)
         except InputError as e:
             failures += 1
@@ -257,11 +264,13 @@ def inpaint(image, mask_path, output, model, first_stage, preset, start_level, s
 
 # ------------------------------------------------------------------------------------- train
 @main.command()
-@click.option("--method", type=click.Choice(["jgm", "jgm-divide", "rgb", "hgm-pixel-scale", "hgm-channel-copy"]),
+@click.option("--method", type=click.Choice(["jgm", "jgm-divide", "rgb", "hgm-pixel-scale", "hgm-channel-copy", "cgan",
+                                            "unet"]),
               default="jgm", show_default=True,
               help="jgm: joint intensity+gradient prior (9 channels); jgm-divide: separate networks for image "
                    "and gradients; rgb: plain 3-channel prior; hgm-pixel-scale / hgm-channel-copy: HGM "
-                   "restoration priors (12 / 6 channels) for demosaick and inpaint.")
+                   "restoration priors (12 / 6 channels) for demosaick and inpaint; cgan: pix2pix; unet: "
+                   "L->ab regression (L2).")
 @click.option("--task", type=click.Choice(["colorize", "restore"]), default=None,
               help="What the prior is for [default: restore for hgm-*, else colorize].")
 @click.option("--downscale", type=float, default=None,
@@ -273,10 +282,11 @@ def inpaint(image, mask_path, output, model, first_stage, preset, start_level, s
 @click.option("--size", type=int, default=64, show_default=True)
 @click.option("--batch-size", type=int, default=16, show_default=True)
 @click.option("--iterations", type=int, default=10_000, show_default=True)
-@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--lr", type=float, default=0.0, help="Learning rate [default: 2e-4 for cgan, else 1e-3].")
 @click.option("--lr-halve-every", type=int, default=0, show_default=True)
 @click.option("--ngf", type=int, default=32, show_default=True, help="Network width (32: ~1.5M params, 64: ~6M).")
-@click.option("--levels", type=int, default=10, show_default=True)
+@click.option("--levels", type=int, default=10, show_default=True, help="Noise levels (score priors).")
+@click.option("--depth", type=int, default=5, show_default=True, help="U-Net levels (cgan, unet).")
 @click.option("--sigma-max", type=float, default=1.0, show_default=True)
 @click.option("--sigma-min", type=float, default=0.01, show_default=True)
 @click.option("--checkpoint-every", type=int, default=500, show_default=True)
@@ -284,9 +294,9 @@ def inpaint(image, mask_path, output, model, first_stage, preset, start_level, s
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 @user_errors
-def train(method, task, downscale, data, out, resume, size, batch_size, iterations, lr, lr_halve_every, ngf, levels, sigma_max,
-          sigma_min, checkpoint_every, seed, device, quiet):
-    """Train a score prior by denoising score matching on folders of photos."""
+def train(method, task, downscale, data, out, resume, size, batch_size, iterations, lr, lr_halve_every, ngf, levels, depth,
+          sigma_max, sigma_min, checkpoint_every, seed, device, quiet):
+    """Train a score prior (denoising score matching) or a supervised colorizer on folders of photos."""
     from .training import TrainConfig
     from .training import train as run
 
@@ -295,7 +305,7 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
         downscale = 2.0 if task == "restore" else 0.0
     config = TrainConfig(
         method=method, task=task, downscale=downscale, size=size, batch_size=batch_size, iterations=iterations, lr=lr,
-        lr_halve_every=lr_halve_every, ngf=ngf, num_levels=levels, sigma_max=sigma_max, sigma_min=sigma_min,
+        lr_halve_every=lr_halve_every, ngf=ngf, num_levels=levels, depth=depth, sigma_max=sigma_max, sigma_min=sigma_min,
         checkpoint_every=checkpoint_every, seed=seed, data=[str(d) for d in data],
     )
     run(config, out, resume=resume, device=_device(device), progress=not quiet)

@@ -1,10 +1,13 @@
-"""Colorization of grayscale photos with a JGM score prior, at full resolution.
+"""Colorization of grayscale photos at full resolution, with any of the methods.
 
-The prior is sampled at the model's working size (the short side resized to it), which
-gives chroma; the chroma (the part of the colour in the null space of the gray
+A JGM (or RGB) score prior is sampled at the model's working size (the short side
+resized to it); a supervised U-Net (``unet``, ``cgan``) predicts a*b* there from the L*
+of the gray image, in one network evaluation. Either way that gives a colour image at
+the working size whose chroma (the part of the colour in the null space of the gray
 operator, ``A c = 0``) is upsampled to the input's size and added to the input's own
 full-resolution gray. The result reproduces the input gray exactly (``A x = y``) and is
-brought into the RGB cube by shrinking chroma, never by changing the luminance.
+brought into the RGB cube by shrinking chroma, never by changing the luminance. An
+optional colour temperature (:func:`chromaprior.color.white_balance`) is applied last.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import operators
-from .checkpoint import load_model
+from .checkpoint import METHOD_MODELS, load_model, shipped_model
+from .color import lab_to_rgb, rgb_to_lab, white_balance
 from .lifts import make_lift
+from .nets import AB_SCALE, L_SCALE
 from .sampling import Preset, get_preset, sample, seeded_generators
 
 __all__ = ["Colorizer", "gamut_clamp", "working_size", "GRAY_WEIGHTS"]
@@ -43,22 +48,25 @@ def gamut_clamp(gray: Tensor, chroma: Tensor) -> Tensor:
     return (gray + t * chroma).clamp(0, 1)
 
 
-def working_size(height: int, width: int, short: int, max_aspect: float = 4.0) -> tuple[int, int]:
-    """Size (multiples of 8) at which the prior is sampled: short side ``short``."""
+def working_size(height: int, width: int, short: int, max_aspect: float = 4.0, multiple: int = 8) -> tuple[int, int]:
+    """Size (multiples of ``multiple``) at which the model runs: short side about ``short``."""
     s = short / min(height, width)
     h = min(round(height * s), round(short * max_aspect))
     w = min(round(width * s), round(short * max_aspect))
-    return max(8, round(h / 8) * 8), max(8, round(w / 8) * 8)
+    return max(multiple, round(h / multiple) * multiple), max(multiple, round(w / multiple) * multiple)
 
 
 class Colorizer:
-    """Automatic colorization with a JGM (or RGB) score prior.
+    """Automatic colorization with a JGM (or RGB) score prior or a supervised U-Net.
 
     Args:
-        model: folder of ``model.safetensors`` + ``model.json``; None = the shipped model.
+        model: folder of ``model.safetensors`` + ``model.json``; None = the shipped model
+            of ``method`` (or the default colorizer).
         device: torch device to run on.
-        gray: name of the gray operator (``mean``, as the prior's training, or ``bt601``)
+        gray: name of the gray operator (``mean``, as the models' training, or ``bt601``)
             or explicit weights; they are normalised to sum to 1.
+        method: ``jgm``, ``cgan`` or ``unet``: picks the shipped model, or checks that
+            ``model`` is of that method.
     """
 
     def __init__(
@@ -66,11 +74,23 @@ class Colorizer:
         model: str | Path | None = None,
         device: str | torch.device = "cpu",
         gray: str | Sequence[float] = "mean",
+        method: str | None = None,
     ):
+        if method is not None and method not in METHOD_MODELS:
+            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHOD_MODELS)}")
+        if model is None and method is not None:
+            model = shipped_model(METHOD_MODELS[method])
         self.net, self.card = load_model(model, task="colorize")
+        if self.card.get("task", "colorize") != "colorize":
+            raise ValueError("this model is a restoration prior (demosaick/inpaint), not a colorizer")
+        self.supervised = self.card["net"].get("kind") == "unet"
+        self.method = self.card.get("method", "cgan") if self.supervised else "jgm"  # score priors: the jgm family
+        if method is not None and self.method != method:
+            raise ValueError(f"--method {method} but the model is a {self.card.get('method')} model")
         self.device = torch.device(device)
         self.net.to(self.device)
-        self.lift = make_lift(self.card["lift"])
+        self.lift = None if self.supervised else make_lift(self.card["lift"])
+        self.multiple = self.net.config.multiple if self.supervised else 8
         self.size = int(self.card["training"]["size"])
         weights = GRAY_WEIGHTS[gray] if isinstance(gray, str) else tuple(gray)
         total = float(sum(weights))
@@ -81,6 +101,8 @@ class Colorizer:
 
     def nfe(self, preset: str | Preset) -> int:
         """Network evaluations per image with this preset."""
+        if self.supervised:
+            return 1
         preset = get_preset(preset) if isinstance(preset, str) else preset
         return preset.nfe(len(self.net.sigmas))
 
@@ -95,36 +117,47 @@ class Colorizer:
         seed: int = 0,
         work_size: int | None = None,
         callback: Callable[[int, int], None] | None = None,
+        temperature: float = 6500.0,
     ) -> Tensor:
         """Colorize one gray image.
 
         Args:
             gray: ``(1, 1, H, W)`` or ``(H, W)`` in ``[0, 1]``.
-            preset: sampler preset or its name.
-            seed: seed of this image's generator.
-            work_size: short side of the sampling grid (default: the model's training size).
+            preset: sampler preset or its name (score priors; supervised models ignore it).
+            seed: seed of this image's generator (score priors).
+            work_size: short side of the working grid (default: the model's training size).
+            temperature: colour temperature in kelvin of the light the result is rendered
+                under; 6500 leaves it as colorized, lower is warmer.
         Returns:
-            ``(1, 3, H, W)`` in ``[0, 1]`` whose gray equals the input.
+            ``(1, 3, H, W)`` in ``[0, 1]``; its gray equals the input at 6500 K.
         """
         if gray.ndim == 2:
             gray = gray[None, None]
         if gray.ndim != 4 or gray.shape[:2] != (1, 1):
             raise ValueError(f"gray must be (H, W) or (1, 1, H, W), got {tuple(gray.shape)}")
-        preset = get_preset(preset) if isinstance(preset, str) else preset
         gray = gray.float().clamp(0, 1).to(self.device)
         height, width = gray.shape[-2:]
-        h, w = working_size(height, width, work_size or self.size)
+        h, w = working_size(height, width, work_size or self.size, multiple=self.multiple)
         small = F.interpolate(gray, size=(h, w), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
-        x = sample(
-            self.net,
-            self.operator,
-            small,
-            preset,
-            generator=seeded_generators(seed, 1),
-            lift=self.lift,
-            init=small.expand(-1, 3, -1, -1),
-            callback=callback,
-        )
+        if self.supervised:
+            with torch.no_grad():
+                lightness = rgb_to_lab(small.expand(-1, 3, -1, -1))[:, :1]
+                ab = self.net(lightness / L_SCALE - 1) * AB_SCALE
+            x = lab_to_rgb(torch.cat([lightness, ab], dim=1))
+            if callback:
+                callback(1, 1)
+        else:
+            preset = get_preset(preset) if isinstance(preset, str) else preset
+            x = sample(
+                self.net,
+                self.operator,
+                small,
+                preset,
+                generator=seeded_generators(seed, 1),
+                lift=self.lift,
+                init=small.expand(-1, 3, -1, -1),
+                callback=callback,
+            )
         chroma = x - self.operator.forward(x)  # A chroma = 0 since the weights sum to 1
         chroma = F.interpolate(chroma, size=(height, width), mode="bilinear", align_corners=False)
-        return gamut_clamp(gray, chroma)
+        return white_balance(gamut_clamp(gray, chroma), temperature)

@@ -1,8 +1,13 @@
-"""Training score priors by denoising score matching (DSM).
+"""Training: score priors by denoising score matching (DSM), and the supervised colorizers.
 
-``train(config, data, out)`` trains a noise-conditional score network on lifted images
-(Eq. 9 of the JGM paper, weight ``lambda(sigma) = sigma^2``) with Adam and an EMA of the
-weights. Every ``checkpoint_every`` steps it writes, atomically,
+``train(config, out)`` trains, with Adam and an EMA of the weights,
+
+* a noise-conditional score network on lifted images (Eq. 9 of the JGM paper, weight
+  ``lambda(sigma) = sigma^2``): methods ``jgm``, ``jgm-divide``, ``rgb``, ``hgm-*``;
+* a U-Net from the L* of the observed gray image to the a*b* of the photo: ``unet``
+  (L2 loss) or ``cgan`` (pix2pix: PatchGAN discriminator, adversarial + 100 x L1 loss).
+
+Every ``checkpoint_every`` steps it writes, atomically,
 
 * ``model.safetensors`` + ``model.json``: the EMA weights and the model card, usable at once;
 * ``state.pt``: raw weights, EMA, optimizer, step and RNG state, so ``resume=True``
@@ -28,13 +33,15 @@ from tqdm import tqdm
 from .checkpoint import save_model
 from .data import ImageCache, list_images
 from .io import atomic_write
+from . import operators
+from .color import rgb_to_lab
 from .lifts import ChannelCopyLift, GradientLift, IdentityLift, Lift, PixelScaleLift
 from torch import nn
 
-from .nets import ScoreNetConfig, build_score_net
+from .nets import AB_SCALE, L_SCALE, PatchDiscriminator, ScoreNetConfig, UNet, UNetConfig, build_score_net
 from .plots import plot_loss
 
-__all__ = ["TrainConfig", "geometric_sigmas", "dsm_loss", "train", "make_net"]
+__all__ = ["TrainConfig", "geometric_sigmas", "dsm_loss", "lab_pair", "train", "make_net"]
 
 
 def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> Tensor:
@@ -44,7 +51,8 @@ def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> Tensor:
     return torch.exp(torch.linspace(math.log(sigma_max), math.log(sigma_min), levels))
 
 
-METHODS = ("jgm", "jgm-divide", "rgb", "hgm-pixel-scale", "hgm-channel-copy")
+METHODS = ("jgm", "jgm-divide", "rgb", "hgm-pixel-scale", "hgm-channel-copy", "unet", "cgan")
+SUPERVISED = ("unet", "cgan")
 TASKS = ("colorize", "restore")
 
 
@@ -54,7 +62,8 @@ class TrainConfig:
 
     #: jgm (gradient lift, one joint 9-channel network), jgm-divide (gradient lift, separate
     #: networks for image and gradients), rgb (no lift: the 3-channel prior), hgm-pixel-scale
-    #: (2x2 space-to-depth, 12 channels) or hgm-channel-copy (6 channels)
+    #: (2x2 space-to-depth, 12 channels), hgm-channel-copy (6 channels), unet (L -> ab
+    #: regression, L2) or cgan (pix2pix)
     method: str = "jgm"
     #: what the prior is for: colorize (jgm*, rgb) or restore (demosaick/inpaint; hgm-*);
     #: empty picks by method
@@ -62,7 +71,7 @@ class TrainConfig:
     size: int = 64  #: training crop size (multiple of 8)
     batch_size: int = 16
     iterations: int = 10_000
-    lr: float = 1e-3
+    lr: float = 0.0  #: 0: the method's default (2e-4 for cgan as pix2pix, else 1e-3)
     lr_halve_every: int = 0  #: halve the learning rate every N steps (0: constant)
     ema: float = 0.999
     sigma_max: float = 1.0
@@ -70,6 +79,8 @@ class TrainConfig:
     num_levels: int = 10
     ngf: int = 32
     beta: float = 1.0  #: weight of the gradient term in the Eq. 14 fusion
+    depth: int = 5  #: U-Net levels (unet, cgan)
+    l1_weight: float = 100.0  #: weight of the L1 term against the adversarial loss (cgan)
     #: 0: crops of any size from images shrunk to 1.5x the crop size, resized (colour priors);
     #: f > 0: fixed-size crops from images shrunk by f, never resized (restoration priors
     #: must learn the fine detail of photos at their own scale)
@@ -86,9 +97,12 @@ class TrainConfig:
             self.task = "restore" if self.method.startswith("hgm") else "colorize"
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r} ({', '.join(TASKS)})")
+        if self.task != "colorize" and self.method in SUPERVISED:
+            raise ValueError(f"{self.method} is a colorizer (task colorize)")
+        self.lr = self.lr or (2e-4 if self.method == "cgan" else 1e-3)
         if self.downscale < 0:
             raise ValueError(f"downscale must be >= 0, got {self.downscale}")
-        multiple = 16 if self.method == "hgm-pixel-scale" else 8  # the network sees size / 2
+        multiple = {"hgm-pixel-scale": 16, "unet": 2**self.depth, "cgan": 2**self.depth}.get(self.method, 8)
         if self.size % multiple or self.size < 16:
             raise ValueError(f"size must be a multiple of {multiple} and >= 16 for {self.method}, got {self.size}")
         if self.batch_size < 1 or self.iterations < 1:
@@ -105,6 +119,10 @@ class TrainConfig:
 
 
 def make_net(config: TrainConfig) -> nn.Module:
+    """The network a config trains (the generator for ``cgan``)."""
+    if config.method in SUPERVISED:
+        dropout = 0.5 if config.method == "cgan" else 0.0
+        return UNet(UNetConfig(ngf=config.ngf, depth=config.depth, dropout=dropout))
     lift = config.lift()
     groups = [3, 6] if config.method == "jgm-divide" else []
     net_cfg = ScoreNetConfig(in_channels=3 * lift.factor, ngf=config.ngf, num_levels=config.num_levels, groups=groups)
@@ -125,6 +143,32 @@ def dsm_loss(net: nn.Module, z: Tensor, generator: torch.Generator | None = None
     noise = torch.randn(z.shape, generator=generator).to(z)
     score = net(z + sigma * noise, levels)
     return 0.5 * ((sigma * score + noise) ** 2).mean()
+
+
+def lab_pair(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Supervised colorizer data: input ``L(gray(x)) / 50 - 1`` ``(B, 1, H, W)`` (the L*
+    of the gray image the colorizer will see) and target ``ab(x) / 110`` ``(B, 2, H, W)``."""
+    gray = operators.gray().forward(x).expand(-1, 3, -1, -1)
+    return rgb_to_lab(gray)[:, :1] / L_SCALE - 1, rgb_to_lab(x)[:, 1:] / AB_SCALE
+
+
+def _pix2pix_generator_loss(critic: nn.Module, l_in: Tensor, fake: Tensor, ab: Tensor, l1_weight: float) -> Tensor:
+    """pix2pix generator objective: fool the PatchGAN (non-saturating BCE) + ``l1_weight`` x L1."""
+    logits = critic(torch.cat([l_in, fake], dim=1))
+    adversarial = nn.functional.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+    return adversarial + l1_weight * (fake - ab).abs().mean()
+
+
+def _pix2pix_discriminator_step(critic: nn.Module, opt: torch.optim.Optimizer, l_in: Tensor, fake: Tensor,
+                                ab: Tensor) -> None:
+    """One PatchGAN update on real ``[L, ab]`` and generated ``[L, G(L)]`` pairs (the mean of the real and fake BCE terms, as pix2pix halves their sum)."""
+    pairs = torch.cat([torch.cat([l_in, ab], dim=1), torch.cat([l_in, fake], dim=1)])  # one pass (DDP)
+    logits = critic(pairs)
+    target = torch.cat([torch.ones_like(logits[: len(l_in)]), torch.zeros_like(logits[len(l_in) :])])
+    loss = nn.functional.binary_cross_entropy_with_logits(logits, target)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
 
 
 def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
@@ -178,7 +222,12 @@ def train(
     torch.manual_seed(config.seed)
     net = make_net(config).to(device)
     ema = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+    betas = (0.5, 0.999) if config.method == "cgan" else (0.9, 0.999)
+    opt = torch.optim.Adam(net.parameters(), lr=config.lr, betas=betas)
+    disc = opt_d = None
+    if config.method == "cgan":
+        disc = PatchDiscriminator(ndf=config.ngf, layers=3 if config.size >= 32 else 2).to(device)  # 70x70 patches
+        opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=betas)
     gen = torch.Generator().manual_seed(config.seed + 1_000_003 * rank)
     step, seconds = 0, 0.0
     if state is not None:
@@ -187,17 +236,23 @@ def train(
         net.load_state_dict(state["model"])
         ema = {k: v.to(device) for k, v in state["ema"].items()}
         opt.load_state_dict(state["optimizer"])
+        if disc is not None:
+            disc.load_state_dict(state["discriminator"])
+            opt_d.load_state_dict(state["discriminator_optimizer"])
         gen.set_state(state["generators"][rank])
+        if "torch_rng" in state:  # the global stream drives dropout (cgan)
+            torch.set_rng_state(state["torch_rng"][rank])
         step, seconds = state["step"], state["seconds"]
     model = DistributedDataParallel(net) if world > 1 else net
-    lift = config.lift()
+    critic = DistributedDataParallel(disc) if world > 1 and disc is not None else disc
+    lift = None if config.method in SUPERVISED else config.lift()
     local_batch = config.batch_size // world
 
     def card() -> dict:
         return {
             "method": config.method,
             "task": config.task,
-            "lift": lift.to_config(),
+            "lift": lift.to_config() if lift else None,
             "training": {
                 **asdict(config),
                 "data": [str(d) for d in config.data],
@@ -213,9 +268,11 @@ def train(
 
     def checkpoint() -> None:
         generators: list = [gen.get_state()]
-        if world > 1:  # every rank's stream, so a resume continues each one exactly
-            generators = [None] * world
+        torch_rng: list = [torch.get_rng_state()]
+        if world > 1:  # every rank's streams, so a resume continues each one exactly
+            generators, torch_rng = [None] * world, [None] * world
             dist.all_gather_object(generators, gen.get_state())
+            dist.all_gather_object(torch_rng, torch.get_rng_state())
         if rank:
             return
         save_model(out, net, ema, card())
@@ -225,9 +282,12 @@ def train(
             "ema": ema,
             "optimizer": opt.state_dict(),
             "generators": generators,
+            "torch_rng": torch_rng,
             "step": step,
             "seconds": seconds,
         }
+        if disc is not None:
+            payload |= {"discriminator": disc.state_dict(), "discriminator_optimizer": opt_d.state_dict()}
         atomic_write(state_path, lambda f: torch.save(payload, f))
         plot_loss(out / "log.jsonl", out / "loss.png")
 
@@ -246,10 +306,20 @@ def train(
                     g["lr"] = config.lr * 0.5 ** (step // config.lr_halve_every)
             x = cache.sample(local_batch, gen).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                loss = dsm_loss(model, lift.lift(x), gen)
+                if lift is not None:
+                    loss = dsm_loss(model, lift.lift(x), gen)
+                else:
+                    l_in, ab = lab_pair(x)
+                    fake = model(l_in)
+                    if critic is None:
+                        loss = ((fake - ab) ** 2).mean()
+                    else:
+                        loss = _pix2pix_generator_loss(critic, l_in, fake, ab, config.l1_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if critic is not None:
+                _pix2pix_discriminator_step(critic, opt_d, l_in, fake.detach(), ab)
             decay = min(config.ema, (1 + step) / (10 + step))  # warm-up: no memory of the random init
             with torch.no_grad():
                 for k, v in net.state_dict().items():
