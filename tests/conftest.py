@@ -47,6 +47,19 @@ def tiny_rgb_restore_model(tmp_path_factory) -> str:
     return _tiny(tmp_path_factory.mktemp("tiny_rgb"), "rgb")
 
 
+@pytest.fixture(scope="session")
+def tiny_unet_model(tmp_path_factory) -> str:
+    """A supervised L -> ab U-Net colorizer with a tiny random network."""
+    folder = tmp_path_factory.mktemp("tiny_unet")
+    config = TrainConfig(method="unet", ngf=4, depth=3, size=16)
+    torch.manual_seed(0)
+    net = make_net(config).eval()
+    card = {"method": "unet", "task": "colorize", "lift": None,
+            "training": {"size": config.size, "steps": 0, "parameters": sum(p.numel() for p in net.parameters())}}
+    save_model(folder, net, net.state_dict(), card)
+    return str(folder)
+
+
 @pytest.fixture
 def gray_png(tmp_path) -> str:
     path = tmp_path / "gray.png"

@@ -126,3 +126,26 @@ def test_evaluate_prints_baseline_row(tiny_model, tmp_path):
     assert rows[1]["psnr"] == rows[2]["psnr"]  # the same model and seed give the same numbers
     card = json.loads((model / "model.json").read_text())
     assert card["quality"]["colorize/eval/32px"]["rows"] == rows
+
+
+def test_colorize_with_a_supervised_model_and_temperature(tiny_unet_model, gray_png, tmp_path):
+    outs = {}
+    for kelvin in (6500, 3000):
+        outs[kelvin] = tmp_path / f"out{kelvin}.png"
+        r = run("colorize", gray_png, "-o", outs[kelvin], "--method", "unet", "--model", tiny_unet_model,
+                "--temperature", kelvin, "-q")
+        assert r.returncode == 0, r.stderr
+    neutral = np.asarray(Image.open(outs[6500])).astype(float)
+    warm = np.asarray(Image.open(outs[3000])).astype(float)
+    g = np.asarray(Image.open(gray_png)).astype(float)
+    assert np.abs(neutral.mean(axis=2) - g).max() <= 1.0  # the gray is kept at 6500 K
+    shift = lambda a: (a[..., 0] - a[..., 2]).mean()  # noqa: E731
+    assert shift(warm) > shift(neutral) + 10  # redder, less blue
+
+
+def test_colorize_method_mismatch_is_one_line(tiny_unet_model, gray_png, tmp_path):
+    r = run("colorize", gray_png, "-o", tmp_path / "o.png", "--method", "cgan", "--model", tiny_unet_model)
+    _one_line_error(r)
+    assert "unet" in r.stderr and not (tmp_path / "o.png").exists()
+    r = run("colorize", gray_png, "-o", tmp_path / "o.png", "--temperature", 900)
+    assert r.returncode != 0 and "Traceback" not in r.stderr

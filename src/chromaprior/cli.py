@@ -326,6 +326,7 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
               help="colorize: add the paper's ablations: no gradient consistency, blind (BT.601) colorization.")
 @click.option("--compare", multiple=True, metavar="LABEL=MODEL",
               help="Another model to evaluate in the same table, e.g. jgm-divide=runs/divide (repeatable).")
+@click.option("--all-methods", is_flag=True, help="colorize: add a row for every shipped colorizer (jgm, cgan, unet).")
 @_PATTERN
 @click.option("--border", type=click.IntRange(0), default=0, show_default=True,
               help="demosaick: pixels cropped from each side before scoring.")
@@ -341,7 +342,7 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
 @click.option("--record", is_flag=True, help="Also store the result in the model card (quality).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @user_errors
-def evaluate(task, data, size, model, presets, gray, variants, compare, pattern, border, missing, first_stage, seed,
+def evaluate(task, data, size, model, presets, gray, variants, compare, all_methods, pattern, border, missing, first_stage, seed,
              limit, fid_weights, report, record, device):
     """Benchmark a model on held-out images, beside the classical baselines."""
     from tqdm import tqdm
@@ -372,13 +373,28 @@ def evaluate(task, data, size, model, presets, gray, variants, compare, pattern,
         from .sampling import get_preset
 
         size = size or 128
+        from .checkpoint import resolve_model_path
+
         col = Colorizer(model, device=dev, gray=gray)
         name = col.card.get("method", "jgm")
-        rows = {f"{name} ({p}, {col.nfe(p)} NFE)": (col, p) for p in presets}
+        if col.supervised:
+            rows = {f"{name} (1 NFE)": (col, presets[0])}
+        else:
+            rows = {f"{name} ({p}, {col.nfe(p)} NFE)": (col, p) for p in presets}
+        if all_methods:
+            from .checkpoint import METHOD_MODELS, shipped_model
+
+            labelled += [(f"shipped {m}", shipped_model(f)) for m, f in METHOD_MODELS.items()
+                         if shipped_model(f).exists() and shipped_model(f) != resolve_model_path(model)]
         for label, path in labelled:
             other = Colorizer(path, device=dev, gray=gray)
-            rows.update({f"{label} ({p}, {other.nfe(p)} NFE)": (other, p) for p in presets})
+            if other.supervised:
+                rows[f"{label} (1 NFE)"] = (other, presets[0])
+            else:
+                rows.update({f"{label} ({p}, {other.nfe(p)} NFE)": (other, p) for p in presets})
         if variants:
+            if col.supervised:
+                raise ValueError("--variants are ablations of the score prior; use a jgm model")
             p = presets[0]
             rows[f"{name} no gradient DC ({p})"] = (col, get_preset(p, gradient_dc=False))
             rows[f"{name} blind, BT.601 ({p})"] = (Colorizer(model, device=dev, gray="bt601"), p)
