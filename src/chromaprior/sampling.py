@@ -51,11 +51,6 @@ class Preset:
         denoise: finish with one Tweedie denoising step ``z + sigma_L^2 s(z, sigma_L)``
             (implied by ``predictor``).
         predictor: end each level with an ancestral predictor step to the next level.
-        noisy_dc: project onto the measurement of a noisy image at the level's sigma,
-            ``y + sigma_i A n`` (one ``n`` per level, Song and Ermon 2019), so that measured and
-            free components carry the same noise the network was trained on; the final
-            projection is onto the clean ``y``. Needed when ``A`` fixes whole pixels (masks,
-            Bayer); colorization presets use the clean ``y`` as JGM does.
     """
 
     name: str
@@ -67,7 +62,6 @@ class Preset:
     first_level: int = 0
     denoise: bool = True
     predictor: bool = False
-    noisy_dc: bool = False
 
     def __post_init__(self) -> None:
         if self.steps < 0 or self.level_stride < 1 or self.first_level < 0 or (self.steps == 0 and not self.predictor):
@@ -173,21 +167,16 @@ def sample(
     for n, i in enumerate(levels):
         level = torch.full((batch,), i, dtype=torch.long, device=z.device)
         alpha = preset.eps * (sigmas[i] / sigma_last) ** 2
-        nxt = sigmas[levels[n + 1]] if n + 1 < len(levels) else sigmas.new_zeros(())
-        if preset.noisy_dc:  # the measurement of the clean image plus this level's noise
-            noise = lop.forward(_randn(z.shape, generator, z))
-            target, target_next = y_lift + sigmas[i] * noise, y_lift + nxt * noise
-        else:
-            target = target_next = y_lift
         for _ in range(preset.steps):
             z = z + 0.5 * alpha * net(z, level) + alpha.sqrt() * _randn(z.shape, generator, z)
-            z = lop.project(z, target, preset.dc_weight)
+            z = lop.project(z, y_lift, preset.dc_weight)
             tick()
         if preset.predictor:
+            nxt = sigmas[levels[n + 1]] if n + 1 < len(levels) else sigmas.new_zeros(())
             z = z + (sigmas[i] ** 2 - nxt**2) * net(z, level)
             if nxt > 0:
                 z = z + nxt * torch.sqrt(1 - nxt**2 / sigmas[i] ** 2) * _randn(z.shape, generator, z)
-            z = lop.project(z, target_next, preset.dc_weight)
+            z = lop.project(z, y_lift, preset.dc_weight)
             tick()
         z = lift.lift(lift.unlift(z))
     if preset.denoise and not preset.predictor:
