@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from chromaprior import operators as ops
@@ -43,6 +44,23 @@ def test_lifted_operator_is_blockwise_and_consistent():
     lop = lift.lift_operator(op)
     assert lop.out_channels == 3 and lop.in_channels == 9
     assert torch.allclose(lop.forward(lift.lift(x)), lift.lift_measurement(op.forward(x)), atol=1e-6)
+
+
+@pytest.mark.parametrize("gradients", [True, False])
+def test_gradient_lift_of_gray_plus_hint_rows(gradients):
+    """Constant rows (gray) constrain all blocks (or only the image), varying rows (hints)
+    the image block; the lifted problem is consistent and projection recovers A x = y."""
+    lift = GradientLift()
+    x = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    keep = torch.zeros(1, 1, 8, 8)
+    keep[..., 2:4, 5:7] = 1
+    op = ops.stack(ops.gray(), ops.mask(keep))
+    lop, y_lift = lift.lift_problem(op, op.forward(x), gradients=gradients)
+    assert lop.in_channels == 9 and lop.out_channels == (3 if gradients else 1) + 3
+    assert torch.allclose(lop.forward(lift.lift(x)), y_lift, atol=1e-6)
+    z = lop.project(torch.randn(1, 9, 8, 8, generator=torch.Generator().manual_seed(1)), y_lift)
+    assert torch.allclose(op.forward(z[:, :3]), op.forward(x), atol=1e-5)
+    assert torch.allclose(z[:, :3][keep.expand(1, 3, 8, 8) > 0], x[keep.expand(1, 3, 8, 8) > 0], atol=1e-5)
 
 
 def _hgm_cases():

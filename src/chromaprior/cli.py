@@ -109,6 +109,9 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (the same for every image).")
 @click.option("--temperature", type=click.FloatRange(1667, 25000), default=6500, show_default=True,
               help="Colour temperature (kelvin) of the light the result is rendered under: lower is warmer.")
+@click.option("--hints", "hints_path", type=click.Path(), default=None,
+              help='Colour hints, a JSON list of {"x": col, "y": row, "rgb": [r, g, b], "radius": px} '
+                   "(or lists of them: strokes), in the input's pixels; one input only.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--gray", "gray", type=click.Choice(["mean", "bt601"]), default="mean", show_default=True,
               help="Gray operator: mean (r+g+b)/3 as JGM, or BT.601 luma (blind colorization).")
@@ -116,7 +119,8 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
 @click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True, help="Refuse larger inputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def colorize(inputs, output, method, model, preset, seed, temperature, device, gray, work_size, max_pixels, quiet):
+def colorize(inputs, output, method, model, preset, seed, temperature, hints_path, device, gray, work_size, max_pixels,
+             quiet):
     """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
     from tqdm import tqdm
 
@@ -124,6 +128,8 @@ def colorize(inputs, output, method, model, preset, seed, temperature, device, g
     from .data import is_near_gray
 
     pairs = _plan_outputs(inputs, output)
+    if hints_path and len(pairs) > 1:
+        raise InputError("--hints are in one image's pixel coordinates: give a single input")
     col = Colorizer(model, device=_device(device), gray=gray, method=method)
     protect = tuple(src for src, _ in pairs)
     failures = 0
@@ -140,8 +146,13 @@ def colorize(inputs, output, method, model, preset, seed, temperature, device, g
             else:
                 y = torch.from_numpy(np.ascontiguousarray(pic.pixels))[None, None]
             bar.set_postfix_str(src.name)
+            hints = None
+            if hints_path:
+                from .hints import load_hints
+
+                hints = load_hints(hints_path, width=y.shape[-1], height=y.shape[-2])
             out = col(y, preset=preset, seed=seed, work_size=work_size, callback=lambda *_: bar.update(1),
-                      temperature=temperature)
+                      temperature=temperature, hints=hints)
             write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect)
         except InputError as e:
             failures += 1

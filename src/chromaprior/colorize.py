@@ -22,6 +22,7 @@ from torch import Tensor
 from . import operators
 from .checkpoint import METHOD_MODELS, load_model, shipped_model
 from .color import lab_to_rgb, rgb_to_lab, white_balance
+from .hints import Hint, hint_operator, propagate, rasterize
 from .lifts import make_lift
 from .nets import AB_SCALE, L_SCALE
 from .sampling import Preset, get_preset, sample, seeded_generators
@@ -118,6 +119,7 @@ class Colorizer:
         work_size: int | None = None,
         callback: Callable[[int, int], None] | None = None,
         temperature: float = 6500.0,
+        hints: list[Hint] | None = None,
     ) -> Tensor:
         """Colorize one gray image.
 
@@ -128,6 +130,8 @@ class Colorizer:
             work_size: short side of the working grid (default: the model's training size).
             temperature: colour temperature in kelvin of the light the result is rendered
                 under; 6500 leaves it as colorized, lower is warmer.
+            hints: colour hints in the input's pixel coordinates (:mod:`chromaprior.hints`):
+                extra data-consistency rows for score priors, blended chroma for U-Nets.
         Returns:
             ``(1, 3, H, W)`` in ``[0, 1]``; its gray equals the input at 6500 K.
         """
@@ -139,25 +143,30 @@ class Colorizer:
         height, width = gray.shape[-2:]
         h, w = working_size(height, width, work_size or self.size, multiple=self.multiple)
         small = F.interpolate(gray, size=(h, w), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+        keep = hinted = None
+        if hints:
+            keep, colors = rasterize(hints, h, w, (h / height, w / width))
+            keep, colors = keep.to(self.device), colors.to(self.device)
+            hinted = colors - self.operator.forward(colors)  # the hints' chroma
         if self.supervised:
             with torch.no_grad():
                 lightness = rgb_to_lab(small.expand(-1, 3, -1, -1))[:, :1]
                 ab = self.net(lightness / L_SCALE - 1) * AB_SCALE
             x = lab_to_rgb(torch.cat([lightness, ab], dim=1))
+            chroma = x - self.operator.forward(x)
+            if keep is not None:
+                chroma = propagate(chroma, keep, hinted, spread=max(h, w) / 8)
             if callback:
                 callback(1, 1)
         else:
             preset = get_preset(preset) if isinstance(preset, str) else preset
-            x = sample(
-                self.net,
-                self.operator,
-                small,
-                preset,
-                generator=seeded_generators(seed, 1),
-                lift=self.lift,
-                init=small.expand(-1, 3, -1, -1),
-                callback=callback,
-            )
-        chroma = x - self.operator.forward(x)  # A chroma = 0 since the weights sum to 1
+            op, y, init = self.operator, small, small.expand(-1, 3, -1, -1)
+            if keep is not None:
+                op = operators.stack(op, hint_operator(keep, self.weights))
+                y = torch.cat([small, keep * hinted], dim=1)
+                init = init + keep * hinted
+            x = sample(self.net, op, y, preset, generator=seeded_generators(seed, 1), lift=self.lift, init=init,
+                       callback=callback)
+            chroma = x - self.operator.forward(x)  # A chroma = 0 since the weights sum to 1
         chroma = F.interpolate(chroma, size=(height, width), mode="bilinear", align_corners=False)
         return white_balance(gamut_clamp(gray, chroma), temperature)

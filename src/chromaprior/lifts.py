@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import operators
 from .operators import Operator
 
 __all__ = ["Lift", "IdentityLift", "GradientLift", "ChannelCopyLift", "PixelScaleLift", "block_diagonal", "make_lift"]
@@ -50,6 +51,10 @@ class Lift:
 
     def lift_measurement(self, y: Tensor) -> Tensor:
         raise NotImplementedError
+
+    def lift_problem(self, op: Operator, y: Tensor, gradients: bool = True) -> tuple[Operator, Tensor]:
+        """The lifted operator and measurement together (``gradients``: see GradientLift)."""
+        return self.lift_operator(op), self.lift_measurement(y)
 
     def to_config(self) -> dict:
         return {"name": self.name}
@@ -138,6 +143,31 @@ class GradientLift(Lift):
 
     def lift_measurement(self, y: Tensor) -> Tensor:
         return self.lift(y)
+
+    def lift_problem(self, op: Operator, y: Tensor, gradients: bool = True) -> tuple[Operator, Tensor]:
+        """Lift ``y = A x`` for an operator whose rows may vary over the image.
+
+        Rows that are the same at every pixel (the gray operator) commute with the
+        differences and constrain all three blocks (Eq. 13), or only the image block when
+        ``gradients`` is False (the paper's ablation); rows that vary (colour hints at some
+        pixels) constrain the image block only.
+        """
+        m = op.matrix
+        c = m.shape[2]
+        const = (m == m[..., :1, :1]).permute(1, 0, 2, 3, 4).flatten(1).all(dim=1)  # (k,)
+        parts, ys = [], []
+        if const.any():
+            fixed = Operator(m[:, const][..., :1, :1])
+            if gradients:
+                parts.append(block_diagonal(fixed, 3))
+                ys.append(self.lift(y[:, const]))
+            else:
+                parts.append(Operator(F.pad(fixed.matrix, (0, 0, 0, 0, 0, 2 * c))))
+                ys.append(y[:, const])
+        if not const.all():
+            parts.append(Operator(F.pad(m[:, ~const], (0, 0, 0, 0, 0, 2 * c))))
+            ys.append(y[:, ~const])
+        return (parts[0] if len(parts) == 1 else operators.stack(*parts)), torch.cat(ys, dim=1)
 
     def to_config(self) -> dict:
         return {"name": self.name, "beta": self.beta}

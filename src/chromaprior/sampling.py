@@ -143,11 +143,7 @@ def sample(
     """
     if len(generator) != y.shape[0]:
         raise ValueError(f"need one generator per image: {len(generator)} for a batch of {y.shape[0]}")
-    lop = lift.lift_operator(operator)
-    y_lift = lift.lift_measurement(y)
-    if not preset.gradient_dc:
-        k = operator.out_channels
-        lop, y_lift = Operator(lop.matrix[:, :k]), y_lift[:, :k]
+    lop, y_lift = lift.lift_problem(operator, y, gradients=preset.gradient_dc)
     sigmas = net.sigmas
     levels = preset.levels(len(sigmas))
     total = preset.nfe(len(sigmas))

@@ -1,0 +1,57 @@
+"""Seconds per image of `chromaprior colorize` on this machine, ours beside the paper preset.
+
+    python bench/speed.py --sizes 256 512 --presets preview fast paper --repeat 2
+
+Times the whole colorization (resize, sampling, chroma upsampling, gamut clamp; not file
+I/O or start-up) of the example photo resized to each size, with the default model,
+for each preset and each shipped supervised colorizer, at the thread count torch uses
+(set OMP_NUM_THREADS / --threads). The first call of each size is a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from chromaprior.checkpoint import METHOD_MODELS, shipped_model
+from chromaprior.colorize import Colorizer
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "coffee-gray.jpg"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    ap.add_argument("--presets", nargs="+", default=["preview", "fast", "paper"])
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    gray = torch.from_numpy(np.asarray(Image.open(EXAMPLE).convert("L"), dtype=np.float32) / 255)[None, None]
+    rows = [(Colorizer(args.model), p) for p in args.presets]
+    rows += [(Colorizer(shipped_model(f)), "-") for m, f in METHOD_MODELS.items() if m != "jgm" and shipped_model(f).exists()]
+    print(f"threads={torch.get_num_threads()}  input={EXAMPLE.name} resized to N x N")
+    print(f"{'method':<22}{'NFE':>6}" + "".join(f"{f'{s}px s/img':>14}" for s in args.sizes))
+    for col, preset in rows:
+        times = []
+        for size in args.sizes:
+            y = F.interpolate(gray, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            col(y, preset=preset if preset != "-" else "fast")  # warm-up
+            t0 = time.perf_counter()
+            for r in range(args.repeat):
+                col(y, preset=preset if preset != "-" else "fast", seed=r)
+            times.append((time.perf_counter() - t0) / args.repeat)
+        name = f"{col.method} {preset}" if preset != "-" else col.method
+        print(f"{name:<22}{col.nfe(preset if preset != '-' else 'fast'):>6}" + "".join(f"{t:>14.2f}" for t in times))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from chromaprior.colorize import Colorizer
+from chromaprior.hints import Hint, parse_hints, propagate, rasterize
+from chromaprior.io import InputError
+
+from test_cli import _one_line_error, run
+
+
+@pytest.mark.parametrize("data,match", [
+    ({"x": 1}, "JSON list"),
+    ([{"x": 1, "y": 2}], "'rgb'"),
+    ([{"x": 1, "y": 2, "rgb": [300, 0, 0]}], "0..255"),
+    ([{"x": 100, "y": 2, "rgb": [3, 0, 0]}], "outside"),
+    ([{"x": 1, "y": 2, "rgb": [3, 0, 0], "size": 3}], "unknown"),
+    ([[]], "empty stroke"),
+])
+def test_bad_hints_are_one_line_errors(data, match):
+    with pytest.raises(InputError, match=match):
+        parse_hints(data, width=50, height=40)
+
+
+def test_strokes_are_densified():
+    hints = parse_hints([[{"x": 0, "y": 0, "rgb": [255, 0, 0], "radius": 2}, {"x": 20, "y": 0, "rgb": [0, 0, 255], "radius": 2}]], 50, 40)
+    xs = [h.x for h in hints]
+    assert xs[0] == 0 and xs[-1] == 20 and max(np.diff(xs)) <= 2
+    assert hints[len(hints) // 2].rgb[0] == pytest.approx(127.5, abs=15)  # colours interpolated too
+
+
+def test_rasterize_scales_coordinates():
+    keep, colors = rasterize([Hint(40, 20, (255, 0, 0), radius=4)], 20, 40, (0.5, 0.5))
+    assert keep[0, 0, 10, 20] == 1 and keep[0, 0, 0, 0] == 0
+    assert keep.sum() == pytest.approx(np.pi * 4, rel=0.5)  # radius 4 -> 2 at half scale
+    assert torch.equal(colors[0, :, 10, 20], torch.tensor([1.0, 0.0, 0.0]))
+
+
+def test_score_prior_honours_hints_exactly_and_keeps_gray(tiny_model):
+    col = Colorizer(tiny_model)
+    y = torch.full((1, 1, 64, 64), 0.5)
+    hint = Hint(32, 32, (200, 100, 100), radius=12)
+    out = col(y, preset="preview", hints=[hint])
+    assert torch.allclose(col.luminance(out), y, atol=1e-5)
+    target = torch.tensor([200, 100, 100]) / 255
+    want = 0.5 + target - target.mean()
+    assert torch.allclose(out[0, :, 30:34, 30:34].mean(dim=(1, 2)), want, atol=0.02)
+    plain = col(y, preset="preview")
+    assert (out[0, :, 30:34, 30:34].mean(dim=(1, 2)) - want).abs().max() < (plain[0, :, 30:34, 30:34].mean(dim=(1, 2)) - want).abs().max()
+
+
+def test_propagate_fades_with_distance():
+    chroma = torch.zeros(1, 3, 32, 32)
+    keep = torch.zeros(1, 1, 32, 32)
+    keep[..., 14:18, 14:18] = 1
+    hinted = torch.tensor([0.2, -0.1, -0.1]).view(1, 3, 1, 1) * keep
+    out = propagate(chroma, keep, hinted, spread=4)
+    assert torch.allclose(out[0, :, 15, 15], torch.tensor([0.2, -0.1, -0.1]))
+    assert 0 < out[0, 0, 15, 21] < 0.2 and out[0, 0, 15, 21] > out[0, 0, 15, 29] >= 0
+
+
+def test_cli_hints(tiny_model, gray_png, tmp_path):
+    hints = tmp_path / "h.json"
+    hints.write_text(json.dumps([{"x": 20, "y": 15, "rgb": [220, 90, 90], "radius": 8}]))
+    out = tmp_path / "o.png"
+    r = run("colorize", gray_png, "-o", out, "--model", tiny_model, "--preset", "preview", "--hints", hints, "-q")
+    assert r.returncode == 0, r.stderr
+    a = np.asarray(Image.open(out)).astype(float)
+    assert a[15, 20, 0] > a[15, 20, 1] + 20  # red where hinted
+    hints.write_text("[{")
+    r = run("colorize", gray_png, "-o", tmp_path / "o2.png", "--model", tiny_model, "--hints", hints)
+    _one_line_error(r)
+    assert "JSON" in r.stderr and not (tmp_path / "o2.png").exists()
