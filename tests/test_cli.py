@@ -149,3 +149,14 @@ def test_colorize_method_mismatch_is_one_line(tiny_unet_model, gray_png, tmp_pat
     assert "unet" in r.stderr and not (tmp_path / "o.png").exists()
     r = run("colorize", gray_png, "-o", tmp_path / "o.png", "--temperature", 900)
     assert r.returncode != 0 and "Traceback" not in r.stderr
+
+
+def test_colorize_reference_palette(tiny_model, gray_png, tmp_path):
+    ref = tmp_path / "ref.png"
+    Image.fromarray(synthetic_rgb(30, 30, seed=5)).save(ref)
+    r = run("colorize", gray_png, "-o", tmp_path / "o.png", "--model", tiny_model, "--preset", "preview",
+            "--reference", ref, "-q")
+    assert r.returncode == 0, r.stderr
+    r = run("colorize", gray_png, "-o", tmp_path / "o2.png", "--model", tiny_model, "--reference", gray_png)
+    _one_line_error(r)
+    assert "colour photo" in r.stderr

@@ -38,3 +38,32 @@ def test_kelvin_range_and_locus():
     assert abs(x - 0.4476) < 2e-3 and abs(y - 0.4074) < 2e-3  # illuminant A
     with pytest.raises(ValueError, match="1667"):
         white_balance(torch.rand(1, 3, 2, 2), 1000)
+
+
+def test_palette_transfer_moves_chroma_statistics_and_keeps_lightness():
+    from chromaprior.color import rgb_to_lab, transfer_palette
+
+    g = torch.Generator().manual_seed(2)
+    x = 0.3 + 0.4 * torch.rand(1, 3, 16, 16, generator=g, dtype=torch.float64)
+    ref = torch.stack([0.2 + 0.1 * torch.rand(16, 16, generator=g, dtype=torch.float64),
+                       0.3 + 0.1 * torch.rand(16, 16, generator=g, dtype=torch.float64),
+                       0.7 + 0.2 * torch.rand(16, 16, generator=g, dtype=torch.float64)])[None]
+    out = transfer_palette(x, ref)
+    lab_out, lab_ref, lab_x = rgb_to_lab(out), rgb_to_lab(ref), rgb_to_lab(x)
+    assert torch.allclose(lab_out[:, 0], lab_x[:, 0], atol=1e-6)
+    assert torch.allclose(lab_out[:, 1:].mean(dim=(2, 3)), lab_ref[:, 1:].mean(dim=(2, 3)), atol=1e-6)
+    assert torch.allclose(lab_out[:, 1:].std(dim=(2, 3)), lab_ref[:, 1:].std(dim=(2, 3)), atol=1e-6)
+    assert torch.allclose(transfer_palette(x, ref, strength=0.0), x, atol=1e-9)
+
+
+def test_colorize_with_reference_palette_is_bluer(tiny_model):
+    from chromaprior.colorize import Colorizer
+    from chromaprior.color import rgb_to_lab
+
+    col = Colorizer(tiny_model)
+    y = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 0.5 + 0.25
+    blue = torch.tensor([0.1, 0.3, 0.9]).view(1, 3, 1, 1).expand(1, 3, 8, 8) + 0.05 * torch.rand(1, 3, 8, 8)
+    plain = col(y, preset="preview")
+    biased = col(y, preset="preview", reference=blue)
+    assert torch.allclose(col.luminance(biased), y, atol=1e-5)
+    assert rgb_to_lab(biased)[:, 2].mean() < rgb_to_lab(plain)[:, 2].mean() - 5  # b* towards blue

@@ -112,6 +112,8 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
 @click.option("--hints", "hints_path", type=click.Path(), default=None,
               help='Colour hints, a JSON list of {"x": col, "y": row, "rgb": [r, g, b], "radius": px} '
                    "(or lists of them: strokes), in the input's pixels; one input only.")
+@click.option("--reference", type=click.Path(), default=None,
+              help="A colour photo whose palette the colours are moved towards.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--gray", "gray", type=click.Choice(["mean", "bt601"]), default="mean", show_default=True,
               help="Gray operator: mean (r+g+b)/3 as JGM, or BT.601 luma (blind colorization).")
@@ -119,8 +121,8 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
 @click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True, help="Refuse larger inputs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def colorize(inputs, output, method, model, preset, seed, temperature, hints_path, device, gray, work_size, max_pixels,
-             quiet):
+def colorize(inputs, output, method, model, preset, seed, temperature, hints_path, reference, device, gray, work_size,
+             max_pixels, quiet):
     """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
     from tqdm import tqdm
 
@@ -131,7 +133,13 @@ def colorize(inputs, output, method, model, preset, seed, temperature, hints_pat
     if hints_path and len(pairs) > 1:
         raise InputError("--hints are in one image's pixel coordinates: give a single input")
     col = Colorizer(model, device=_device(device), gray=gray, method=method)
-    protect = tuple(src for src, _ in pairs)
+    palette = None
+    if reference:
+        ref = read_image(reference, max_pixels=max_pixels)
+        if not ref.is_color or is_near_gray(np.rint(ref.pixels * 255).astype(np.uint8)):
+            raise InputError(f"{reference}: the reference must be a colour photo")
+        palette = torch.from_numpy(np.ascontiguousarray(ref.pixels)).permute(2, 0, 1)[None]
+    protect = tuple(src for src, _ in pairs) + ((reference,) if reference else ())
     failures = 0
     nfe = col.nfe(preset)
     bar = tqdm(total=len(pairs) * nfe, disable=quiet, unit="nfe", desc="colorize")
@@ -152,7 +160,7 @@ def colorize(inputs, output, method, model, preset, seed, temperature, hints_pat
 
                 hints = load_hints(hints_path, width=y.shape[-1], height=y.shape[-2])
             out = col(y, preset=preset, seed=seed, work_size=work_size, callback=lambda *_: bar.update(1),
-                      temperature=temperature, hints=hints)
+                      temperature=temperature, hints=hints, reference=palette)
             write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect)
         except InputError as e:
             failures += 1

@@ -2,6 +2,8 @@
 
 * sRGB <-> CIE L*a*b* (D65), exact inverses of each other (up to float rounding);
   ``L`` in ``[0, 100]``, ``a, b`` roughly in ``[-110, 110]``.
+* :func:`transfer_palette`: Reinhard et al. (2001) colour transfer of a*b*: the mean and
+  spread of the chroma of an image are moved towards those of a reference photo.
 * :func:`white_balance`: render an image as if lit by a light of ``kelvin`` instead of
   6500 K: the chromaticity of the daylight locus (CIE 015, 4000-25000 K) or of the
   Planckian locus (Kim et al. 2002, 1667-4000 K) at each temperature, and a Bradford
@@ -16,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["rgb_to_lab", "lab_to_rgb", "white_balance", "kelvin_to_xy", "KELVIN_RANGE"]
+__all__ = ["rgb_to_lab", "lab_to_rgb", "white_balance", "kelvin_to_xy", "transfer_palette", "KELVIN_RANGE"]
 
 #: linear sRGB -> XYZ (D65), IEC 61966-2-1
 _RGB2XYZ = torch.tensor(
@@ -110,3 +112,24 @@ def white_balance(rgb: Tensor, kelvin: float, reference: float = 6500.0) -> Tens
     adapt = torch.linalg.inv(_BRADFORD) @ torch.diag(dst / src) @ _BRADFORD
     m = _XYZ2RGB @ adapt @ _RGB2XYZ
     return linear_to_srgb(_apply(m, srgb_to_linear(rgb.clamp(0, 1))).clamp(0, 1)).clamp(0, 1)
+
+
+def transfer_palette(rgb: Tensor, reference: Tensor, strength: float = 1.0) -> Tensor:
+    """Move the a*b* statistics of ``rgb`` towards those of ``reference``.
+
+    Each of a*, b* is shifted and scaled to the reference's mean and standard deviation
+    (Reinhard et al. 2001), blended by ``strength`` in ``[0, 1]``; L* is unchanged.
+
+    Args:
+        rgb: ``(B, 3, H, W)`` in ``[0, 1]``; reference: ``(1, 3, h, w)`` in ``[0, 1]``.
+    Returns:
+        ``(B, 3, H, W)``, not clipped.
+    """
+    if not 0 <= strength <= 1:
+        raise ValueError(f"strength must be in [0, 1], got {strength}")
+    lab, ref = rgb_to_lab(rgb), rgb_to_lab(reference.to(rgb))
+    ab = lab[:, 1:]
+    mu, sd = ab.mean(dim=(2, 3), keepdim=True), ab.std(dim=(2, 3), keepdim=True)
+    rmu, rsd = ref[:, 1:].mean(dim=(2, 3), keepdim=True), ref[:, 1:].std(dim=(2, 3), keepdim=True)
+    moved = (ab - mu) * (rsd / sd.clamp_min(1e-3)) + rmu
+    return lab_to_rgb(torch.cat([lab[:, :1], ab + strength * (moved - ab)], dim=1))

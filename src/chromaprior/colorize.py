@@ -21,7 +21,7 @@ from torch import Tensor
 
 from . import operators
 from .checkpoint import METHOD_MODELS, load_model, shipped_model
-from .color import lab_to_rgb, rgb_to_lab, white_balance
+from .color import lab_to_rgb, rgb_to_lab, transfer_palette, white_balance
 from .hints import Hint, hint_operator, propagate, rasterize
 from .lifts import make_lift
 from .nets import AB_SCALE, L_SCALE
@@ -120,6 +120,7 @@ class Colorizer:
         callback: Callable[[int, int], None] | None = None,
         temperature: float = 6500.0,
         hints: list[Hint] | None = None,
+        reference: Tensor | None = None,
     ) -> Tensor:
         """Colorize one gray image.
 
@@ -132,6 +133,8 @@ class Colorizer:
                 under; 6500 leaves it as colorized, lower is warmer.
             hints: colour hints in the input's pixel coordinates (:mod:`chromaprior.hints`):
                 extra data-consistency rows for score priors, blended chroma for U-Nets.
+            reference: ``(1, 3, h, w)`` photo in ``[0, 1]`` whose palette the colours are moved
+                towards (:func:`chromaprior.color.transfer_palette`, before the hints).
         Returns:
             ``(1, 3, H, W)`` in ``[0, 1]``; its gray equals the input at 6500 K.
         """
@@ -148,11 +151,16 @@ class Colorizer:
             keep, colors = rasterize(hints, h, w, (h / height, w / width))
             keep, colors = keep.to(self.device), colors.to(self.device)
             hinted = colors - self.operator.forward(colors)  # the hints' chroma
+        if reference is not None:  # statistics only: a working-size copy is enough
+            rh, rw = working_size(*reference.shape[-2:], short=max(h, w))
+            reference = F.interpolate(reference.float(), size=(rh, rw), mode="area").to(self.device)
         if self.supervised:
             with torch.no_grad():
                 lightness = rgb_to_lab(small.expand(-1, 3, -1, -1))[:, :1]
                 ab = self.net(lightness / L_SCALE - 1) * AB_SCALE
             x = lab_to_rgb(torch.cat([lightness, ab], dim=1))
+            if reference is not None:
+                x = transfer_palette(x, reference)
             chroma = x - self.operator.forward(x)
             if keep is not None:
                 chroma = propagate(chroma, keep, hinted, spread=max(h, w) / 8)
@@ -167,6 +175,8 @@ class Colorizer:
                 init = init + keep * hinted
             x = sample(self.net, op, y, preset, generator=seeded_generators(seed, 1), lift=self.lift, init=init,
                        callback=callback)
+            if reference is not None:  # then the hints, exactly, again
+                x = op.project(transfer_palette(x, reference), y)
             chroma = x - self.operator.forward(x)  # A chroma = 0 since the weights sum to 1
         chroma = F.interpolate(chroma, size=(height, width), mode="bilinear", align_corners=False)
         return white_balance(gamut_clamp(gray, chroma), temperature)
