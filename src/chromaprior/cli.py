@@ -40,7 +40,7 @@ def user_errors(fn):
         warnings.showwarning = _warn_line
         try:
             return fn(*args, **kwargs)
-        except (InputError, FileNotFoundError, FileExistsError, ValueError, NotADirectoryError) as e:
+        except (InputError, FileNotFoundError, FileExistsError, ValueError, NotADirectoryError, ImportError) as e:
             _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
         except KeyboardInterrupt:
             _fail("interrupted")
@@ -458,6 +458,26 @@ def evaluate(task, data, size, model, presets, gray, variants, compare, all_meth
         key += f"/first{limit}" if limit else ""
         kept = {k: v for k, v in result.items() if k not in ("task", "data", "size")}
         record_quality(model, key, kept, task="colorize" if task == "colorize" else "restore")
+
+
+# ------------------------------------------------------------------------------------- serve
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: every one).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@user_errors
+def serve(host, port, device):
+    """A web page to colorize photos with colour hints (FastAPI + uvicorn)."""
+    try:
+        import uvicorn
+    except ImportError:
+        raise InputError("the web page needs uvicorn and FastAPI: pip install 'chromaprior[web]'") from None
+    from .serve import create_app
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        warnings.warn(f"listening on {host}: anyone who can reach this machine can use the page")
+    click.echo(f"chromaprior: serving on http://{host}:{port}/ (Ctrl+C stops)", err=True)
+    uvicorn.run(create_app(_device(device).type), host=host, port=port, log_level="warning")
 
 
 # -------------------------------------------------------------------------------------- info
