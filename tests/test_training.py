@@ -160,3 +160,13 @@ def test_unet_regressor_learns_a_colour_mapping():
     with torch.no_grad():
         after = np.mean([loss().item() for _ in range(5)])
     assert after < 0.2 * before
+
+
+def test_points_plot_png(tmp_path):
+    from chromaprior.plots import plot_points
+
+    plot_points({"PSNR": [(10, 22.0), (30, 22.5), (1000, 22.2)]}, tmp_path / "p.png", "title")
+    im = np.asarray(Image.open(tmp_path / "p.png").convert("RGB")).astype(int)
+    red = (im[..., 0] > 150) & (im[..., 1] < 100)
+    cols = np.nonzero(red.any(axis=0))[0]
+    assert red.sum() > 50 and cols.max() - cols.min() > 300  # the series spans the log-NFE axis

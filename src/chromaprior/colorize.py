@@ -68,6 +68,9 @@ class Colorizer:
             or explicit weights; they are normalised to sum to 1.
         method: ``jgm``, ``cgan`` or ``unet``: picks the shipped model, or checks that
             ``model`` is of that method.
+        compile: run the network through ``torch.compile`` (about 3x faster per network
+            call on CPU, after a compilation of a minute or more per working size: worth it
+            for folders of many photos).
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class Colorizer:
         device: str | torch.device = "cpu",
         gray: str | Sequence[float] = "mean",
         method: str | None = None,
+        compile: bool = False,
     ):
         if method is not None and method not in METHOD_MODELS:
             raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHOD_MODELS)}")
@@ -90,6 +94,8 @@ class Colorizer:
             raise ValueError(f"--method {method} but the model is a {self.card.get('method')} model")
         self.device = torch.device(device)
         self.net.to(self.device)
+        if compile:
+            self.net = torch.compile(self.net)
         self.lift = None if self.supervised else make_lift(self.card["lift"])
         self.multiple = self.net.config.multiple if self.supervised else 8
         self.size = int(self.card["training"]["size"])
