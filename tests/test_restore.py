@@ -69,3 +69,17 @@ def test_fill_is_consistent_and_accurate_on_smooth_images(kind):
     assert torch.allclose(op.forward(out), y, atol=1e-6)
     assert psnr(out, x) > psnr(op.pinv(y), x) + 10
     assert psnr(out, x) > 28
+
+
+def test_classical_first_stage(tiny_restore_model):
+    x = torch.from_numpy(synthetic_rgb(32, 48, seed=1)).permute(2, 0, 1)[None].float() / 255
+    raw = mosaic(x, "RGGB")
+    r = Restorer(tiny_restore_model, first_stage="Menon2007")
+    assert r.nfe("preview") == Restorer(tiny_restore_model).nfe("preview")  # a classical stage costs no NFE
+    out = r.demosaick(raw, "RGGB", preset="preview")
+    assert torch.allclose(mosaic(out, "RGGB"), raw, atol=1e-5)
+    with pytest.raises(ValueError, match="not an inpainting method"):
+        r.inpaint(x, torch.zeros(1, 1, 32, 48, dtype=torch.bool), preset="preview")
+    holes = torch.rand(1, 1, 32, 48, generator=torch.Generator().manual_seed(0)) < 0.5
+    out = Restorer(tiny_restore_model, first_stage="biharmonic").inpaint(x, holes, preset="preview")
+    assert torch.allclose(out[(~holes).expand(-1, 3, -1, -1)], x[(~holes).expand(-1, 3, -1, -1)], atol=1e-5)

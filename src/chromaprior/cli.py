@@ -187,8 +187,10 @@ _PATTERN = click.option("--pattern", type=click.Choice(["RGGB", "BGGR", "GRBG", 
 def _restore_options(fn):
     for opt in reversed([
         click.option("--model", type=click.Path(), default=None, help="Restoration prior (default: the shipped one)."),
-        click.option("--first-stage", type=click.Path(), default=None,
-                     help="Progressive strategy: a (3-channel) prior whose result starts the main prior's sampling."),
+        click.option("--first-stage", default=None,
+                     help="What starts the sampler instead of the built-in fill: a (3-channel) prior's folder "
+                          "(HGM's progressive strategy) or a classical method (Menon2007, Malvar2004, bilinear, "
+                          "biharmonic, Telea)."),
         click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True),
         click.option("--start-level", type=click.IntRange(0), default=None,
                      help="Noise level the sampler starts at from the first restoration (0: from pure noise)."),
@@ -357,8 +359,8 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
               help="demosaick: pixels cropped from each side before scoring.")
 @click.option("--missing", type=click.Choice(["0.5", "0.8", "block"]), default="0.8", show_default=True,
               help="inpaint: fraction of random missing pixels, or a centred block.")
-@click.option("--first-stage", type=click.Path(), default=None,
-              help="demosaick/inpaint: add a progressive row (this prior's result starts the main prior).")
+@click.option("--first-stage", default=None,
+              help="demosaick/inpaint: add a row whose sampling starts from this prior (folder) or classical method.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--limit", type=int, default=None, help="Only the first N images.")
 @click.option("--report", type=click.Path(), default=None, help="Write the result as .json or .csv.")
@@ -444,7 +446,8 @@ def evaluate(task, data, size, model, presets, gray, variants, compare, all_meth
             rows.update({f"{label} ({p}, {other.nfe(p)} NFE)": (other, p) for p in presets})
         if first_stage:
             prog = Restorer(model, device=dev, first_stage=first_stage)
-            rows.update({f"progressive ({p}, {prog.nfe(p)} NFE)": (prog, p) for p in presets})
+            label = f"{name} from {first_stage}" if prog.classical else f"{name} progressive"
+            rows.update({f"{label} ({p}, {prog.nfe(p)} NFE)": (prog, p) for p in presets})
         if task == "demosaick":
             result = evaluate_demosaick(paths, rows, pattern=pattern.upper(), size=size, border=border, seed=seed,
                                         limit=limit, progress=progress)

@@ -84,8 +84,10 @@ class Restorer:
     Args:
         model: folder of ``model.safetensors`` + ``model.json``; None = the shipped prior.
         device: torch device to run on.
-        first_stage: optional second model (or :class:`Restorer`) for the progressive
-            strategy: its restoration, instead of :func:`fill`, starts this prior's sampling.
+        first_stage: what starts this prior's sampling instead of :func:`fill`: a second
+            model (or :class:`Restorer`; HGM's progressive strategy) or the name of a
+            classical method of :mod:`chromaprior.baselines` (e.g. ``Menon2007``,
+            ``biharmonic``; the ``eval`` extra).
         start_level: ladder level at which sampling starts from the first restoration
             (default :data:`START_LEVEL`, chosen on the training validation split).
     """
@@ -104,9 +106,12 @@ class Restorer:
         self.net.to(self.device)
         self.lift = make_lift(self.card["lift"])
         self.multiple = 16 if self.lift.name == "pixel-scale" else 8
-        if first_stage is not None and not isinstance(first_stage, Restorer):
+        from .baselines import DEMOSAICKERS, INPAINTERS
+
+        self.classical = first_stage if isinstance(first_stage, str) and first_stage in {**DEMOSAICKERS, **INPAINTERS} else None
+        if first_stage is not None and self.classical is None and not isinstance(first_stage, Restorer):
             first_stage = Restorer(first_stage, device)
-        self.first_stage = first_stage
+        self.first_stage = None if self.classical else first_stage
         levels = len(self.net.sigmas)
         start_level = round(START_LEVEL * (levels - 1) / 9) if start_level is None else start_level
         if not 0 <= start_level < levels:
@@ -136,6 +141,7 @@ class Restorer:
         preset: str | Preset = "fast",
         seed: int = 0,
         callback: Callable[[int, int], None] | None = None,
+        classical: Callable[[Tensor], Tensor] | None = None,
     ) -> Tensor:
         """Sample ``x`` with ``A x = y``.
 
@@ -143,6 +149,8 @@ class Restorer:
             operator_at: ``(H, W) -> A`` for the padded size (a pixel-wise operator whose
                 pattern starts at the top-left corner).
             y: measurement ``(B, k, H, W)``.
+            classical: ``padded y -> (B, 3, H, W)`` first restoration (when ``first_stage``
+                names a classical method).
         Returns:
             ``(B, 3, H, W)`` in ``[0, 1]`` (clipped after the final exact projection).
         """
@@ -151,6 +159,8 @@ class Restorer:
         op = operator_at(*y.shape[-2:]).to(self.device)
         if self.first_stage is not None:
             start = self.first_stage.restore(operator_at, y, preset, seed, callback=callback)
+        elif classical is not None:
+            start = op.project(classical(y).to(y), y)
         else:
             start = fill(op, y)
         x = sample(self.net, op, y, self._preset(preset), generator=seeded_generators(seed, y.shape[0]),
@@ -169,7 +179,16 @@ class Restorer:
         if raw.ndim != 4 or raw.shape[1] != 1:
             raise ValueError(f"mosaic must be (B, 1, H, W), got {tuple(raw.shape)}")
         operators.bayer(pattern, 2, 2)  # validates the pattern name
-        return self.restore(lambda h, w: operators.bayer(pattern, h, w), raw, preset, seed, callback=callback)
+        classical = None
+        if self.classical:
+            from .baselines import DEMOSAICKERS
+
+            if self.classical not in DEMOSAICKERS:
+                raise ValueError(f"{self.classical} is not a demosaicking method ({', '.join(DEMOSAICKERS)})")
+            method = DEMOSAICKERS[self.classical]
+            classical = lambda yp: torch.cat([method(yp[i : i + 1].cpu(), pattern) for i in range(len(yp))])  # noqa: E731
+        return self.restore(lambda h, w: operators.bayer(pattern, h, w), raw, preset, seed, callback=callback,
+                            classical=classical)
 
     def inpaint(self, image: Tensor, missing: Tensor, preset: str | Preset = "fast", seed: int = 0,
                 callback: Callable[[int, int], None] | None = None) -> Tensor:
@@ -187,4 +206,14 @@ class Restorer:
             raise ValueError(f"need image (B, 3, H, W) and mask (B, 1, H, W); got {tuple(image.shape)}, {tuple(missing.shape)}")
         keep = self._pad((~missing.bool()).float().to(self.device))
         y = image.float().to(self.device) * (~missing.bool()).float().to(self.device)
-        return self.restore(lambda h, w: operators.mask(keep[..., :h, :w]), y, preset, seed, callback=callback)
+        classical = None
+        if self.classical:
+            from .baselines import INPAINTERS
+
+            if self.classical not in INPAINTERS:
+                raise ValueError(f"{self.classical} is not an inpainting method ({', '.join(INPAINTERS)})")
+            method = INPAINTERS[self.classical]
+            holes = (keep == 0).cpu()
+            classical = lambda yp: torch.cat([method(yp[i : i + 1].cpu(), holes[i : i + 1]) for i in range(len(yp))])  # noqa: E731
+        return self.restore(lambda h, w: operators.mask(keep[..., :h, :w]), y, preset, seed, callback=callback,
+                            classical=classical)
