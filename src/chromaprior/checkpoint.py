@@ -26,6 +26,7 @@ __all__ = [
     "record_quality",
     "resolve_model_path",
     "shipped_model",
+    "export_model",
     "DEFAULT_MODELS",
     "METHOD_MODELS",
     "FORMAT",
@@ -112,3 +113,18 @@ def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Modu
     if missing or unexpected:
         raise ValueError(f"weights {weights} do not match the card (missing {missing[:3]}, unexpected {unexpected[:3]})")
     return net.eval(), card
+
+
+def export_model(src: str | Path, dst: str | Path, half: bool = True) -> None:
+    """Copy a model (weights + card, not the training state) to ``dst``, optionally with
+    float16 weights (half the size; loading casts them back to float32)."""
+    src, dst = resolve_model_path(src), Path(dst)
+    weights, _ = _files(src)
+    card = json.loads(_files(src)[1].read_text())
+    tensors = load_file(str(weights))
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+        card["weights_dtype"] = "float16"
+    dst.mkdir(parents=True, exist_ok=True)
+    atomic_write(dst / "model.safetensors", lambda f: save_file(tensors, f))
+    atomic_write(dst / "model.json", lambda f: Path(f).write_text(json.dumps(card, indent=2) + "\n"))
