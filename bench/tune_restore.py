@@ -26,17 +26,26 @@ def main() -> None:
     ap.add_argument("--levels", type=int, nargs="+", default=[0, 4, 6, 8])
     ap.add_argument("--presets", nargs="+", default=["preview", "fast"])
     ap.add_argument("--tasks", nargs="+", default=["demosaick", "inpaint"])
+    ap.add_argument("--first-stage", nargs="+", default=[None],
+                    help="start from these classical methods / priors ('fill': the built-in fill, the default)")
     args = ap.parse_args()
     paths = [p for p in list_images(args.data) if is_validation(p)][: args.images]
-    rows = {}
-    for level in args.levels:
-        r = Restorer(args.model, start_level=level)
-        for preset in args.presets:
-            rows[f"start {level} {preset} ({r.nfe(preset)} NFE)"] = (r, preset)
-    if "demosaick" in args.tasks:
-        print(format_table(evaluate_demosaick(paths, rows, size=args.size)))
-    if "inpaint" in args.tasks:
-        print(format_table(evaluate_inpaint(paths, rows, missing="0.8", size=args.size)))
+    stages = [None if f in (None, "fill") else f for f in args.first_stage]
+    for task in args.tasks:
+        rows = {}
+        for first in stages:
+            for level in args.levels:
+                try:
+                    r = Restorer(args.model, start_level=level, first_stage=first)
+                except ValueError:
+                    continue
+                if r.classical and (r.classical in ("biharmonic", "Telea")) != (task == "inpaint"):
+                    continue
+                for preset in args.presets:
+                    rows[f"{first or 'fill'} +{level} {preset} ({r.nfe(preset)})"] = (r, preset)
+        run = evaluate_demosaick if task == "demosaick" else evaluate_inpaint
+        extra = {} if task == "demosaick" else {"missing": "0.8"}
+        print(format_table(run(paths, rows, size=args.size, **extra)))
 
 
 if __name__ == "__main__":
