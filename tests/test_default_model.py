@@ -62,3 +62,27 @@ def test_half_precision_export_loads_and_matches(tiny_unet_model, tmp_path):
     x = torch.rand(1, 1, 16, 16)
     with torch.no_grad():
         assert torch.allclose(full(x), half(x), atol=2e-2)
+
+
+def test_shipped_prior_propagates_a_hint_beyond_the_hinted_pixels():
+    """A blue hint turns the neighbourhood bluer than the same seed without it (the prior
+    spreads the constraint), while the hinted disc itself takes the hinted chroma."""
+    from PIL import Image
+
+    from chromaprior.hints import Hint
+
+    col = Colorizer()
+    g = torch.from_numpy(np.asarray(Image.open(EXAMPLE).convert("L"), dtype=np.float32) / 255)[None, None]
+    hint = Hint(300, 200, (40, 90, 200), radius=15)
+    target = torch.tensor(hint.rgb) / 255
+    direction = (target - target.mean()) / (target - target.mean()).norm()
+    yy, xx = torch.meshgrid(torch.arange(g.shape[-2]), torch.arange(g.shape[-1]), indexing="ij")
+    dist = ((yy - 200) ** 2 + (xx - 300) ** 2).float().sqrt()
+
+    def along(x, lo, hi):
+        ring = (dist >= lo) & (dist < hi)
+        return float((x - x.mean(1, keepdim=True))[0][:, ring].mean(1) @ direction)
+
+    hinted, plain = col(g, seed=0, hints=[hint]), col(g, seed=0)
+    assert along(hinted, 0, 12) > 0.15 > along(plain, 0, 12)
+    assert along(hinted, 20, 40) > along(plain, 20, 40) + 0.03
