@@ -5,7 +5,8 @@
 Times the whole colorization (resize, sampling, chroma upsampling, gamut clamp; not file
 I/O or start-up) of the example photo resized to each size, with the default model,
 for each preset and each shipped supervised colorizer, at the thread count torch uses
-(set OMP_NUM_THREADS / --threads). The first call of each size is a warm-up.
+(set OMP_NUM_THREADS / --threads). Before timing, each size is run once with the `preview`
+preset as a warm-up.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def main() -> None:
         times = []
         for size in args.sizes:
             y = F.interpolate(gray, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-            col(y, preset=preset if preset != "-" else "fast")  # warm-up
+            col(y, preset="preview")  # warm-up
             t0 = time.perf_counter()
             for r in range(args.repeat):
                 col(y, preset=preset if preset != "-" else "fast", seed=r)
