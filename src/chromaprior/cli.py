@@ -62,6 +62,28 @@ def main() -> None:
     """Restore colour with learned score priors: colorize (JGM), demosaick and inpaint (HGM)."""
 
 
+def _progress(total: int, quiet: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=quiet, unit="nfe", desc=desc)
+
+
+def _each(pairs: list[tuple[Path, Path]], one, bar, what: str) -> None:
+    """Run ``one(src, dst)`` for every pair; a bad input is reported in one line and the
+    batch goes on; the command fails at the end if any did."""
+    failures = 0
+    for src, dst in pairs:
+        try:
+            one(src, dst)
+        except InputError as e:
+            failures += 1
+            bar.clear()
+            click.echo(f"chromaprior: error: {e}", err=True)
+    bar.close()
+    if failures:
+        _fail(f"{failures} of {len(pairs)} {what} failed")
+
+
 # ---------------------------------------------------------------------------------- colorize
 def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path]]:
     """Pair every input file with its output path (folders mirror their names)."""
@@ -128,8 +150,6 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
 def colorize(inputs, output, method, model, preset, seed, temperature, hints_path, reference, device, gray, work_size,
              max_pixels, threads, compile_, quiet):
     """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
-    from tqdm import tqdm
-
     from .colorize import Colorizer
     from .data import is_near_gray
 
@@ -146,35 +166,28 @@ def colorize(inputs, output, method, model, preset, seed, temperature, hints_pat
             raise InputError(f"{reference}: the reference must be a colour photo")
         palette = torch.from_numpy(np.ascontiguousarray(ref.pixels)).permute(2, 0, 1)[None]
     protect = tuple(src for src, _ in pairs) + ((reference,) if reference else ())
-    failures = 0
-    nfe = col.nfe(preset)
-    bar = tqdm(total=len(pairs) * nfe, disable=quiet, unit="nfe", desc="colorize")
-    for src, dst in pairs:
-        try:
-            pic = read_image(src, max_pixels=max_pixels)
-            if pic.is_color:
-                rgb = torch.from_numpy(np.ascontiguousarray(pic.pixels)).permute(2, 0, 1)[None]
-                if not is_near_gray(np.rint(pic.pixels * 255).astype(np.uint8)):
-                    warnings.warn(f"{src}: input is in colour; colorizing its luminance ({gray})")
-                y = col.luminance(rgb)
-            else:
-                y = torch.from_numpy(np.ascontiguousarray(pic.pixels))[None, None]
-            bar.set_postfix_str(src.name)
-            hints = None
-            if hints_path:
-                from .hints import load_hints
+    bar = _progress(len(pairs) * col.nfe(preset), quiet, "colorize")
 
-                hints = load_hints(hints_path, width=y.shape[-1], height=y.shape[-2])
-            out = col(y, preset=preset, seed=seed, work_size=work_size, callback=lambda *_: bar.update(1),
-                      temperature=temperature, hints=hints, reference=palette)
-            write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect)
-        except InputError as e:
-            failures += 1
-            bar.clear()
-            click.echo(f"chromaprior: error: {e}", err=True)
-    bar.close()
-    if failures:
-        _fail(f"{failures} of {len(pairs)} images failed")
+    def one(src: Path, dst: Path) -> None:
+        pic = read_image(src, max_pixels=max_pixels)
+        if pic.is_color:
+            rgb = torch.from_numpy(np.ascontiguousarray(pic.pixels)).permute(2, 0, 1)[None]
+            if not is_near_gray(np.rint(pic.pixels * 255).astype(np.uint8)):
+                warnings.warn(f"{src}: input is in colour; colorizing its luminance ({gray})")
+            y = col.luminance(rgb)
+        else:
+            y = torch.from_numpy(np.ascontiguousarray(pic.pixels))[None, None]
+        bar.set_postfix_str(src.name)
+        hints = None
+        if hints_path:
+            from .hints import load_hints
+
+            hints = load_hints(hints_path, width=y.shape[-1], height=y.shape[-2])
+        out = col(y, preset=preset, seed=seed, work_size=work_size, callback=lambda *_: bar.update(1),
+                  temperature=temperature, hints=hints, reference=palette)
+        write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect)
+
+    _each(pairs, one, bar, "images")
     if not quiet:
         click.echo(f"wrote {len(pairs)} image(s) to {output}", err=True)
 
@@ -203,10 +216,6 @@ def _restore_options(fn):
     return fn
 
 
-def _progress(total: int, quiet: bool, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, disable=quiet, unit="nfe", desc=desc)
 
 
 @main.command()
@@ -243,20 +252,14 @@ def demosaick(inputs, output, pattern, model, first_stage, preset, start_level, 
     r = Restorer(model, device=_device(device), first_stage=first_stage, start_level=start_level)
     bar = _progress(len(pairs) * r.nfe(preset), quiet, "demosaick")
     protect = tuple(src for src, _ in pairs)
-    failures = 0
-    for src, dst in pairs:
-        try:
-            raw, _ = read_mosaic(src, max_pixels)
-            out = r.demosaick(torch.from_numpy(raw)[None, None], pattern.upper(), preset, seed,
-                              callback=lambda *_: bar.update(1))
-            write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), protect=protect)
-        except InputError as e:
-            failures += 1
-            bar.clear()
-            click.echo(f"chromaprior: error: {e}", err=True)
-    bar.close()
-    if failures:
-        _fail(f"{failures} of {len(pairs)} mosaics failed")
+
+    def one(src: Path, dst: Path) -> None:
+        raw, _ = read_mosaic(src, max_pixels)
+        out = r.demosaick(torch.from_numpy(raw)[None, None], pattern.upper(), preset, seed,
+                          callback=lambda *_: bar.update(1))
+        write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), protect=protect)
+
+    _each(pairs, one, bar, "mosaics")
 
 
 @main.command()

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from . import operators
+from .filters import gaussian_blur
 from .io import InputError
 
 __all__ = [
@@ -145,17 +145,8 @@ def propagate(chroma: Tensor, keep: Tensor, hinted: Tensor, spread: float) -> Te
     Returns:
         ``(1, 3, H, W)`` equal to ``hinted`` where ``keep`` is 1.
     """
-    r = max(1, int(3 * spread))
-    k = torch.exp(-(torch.arange(-r, r + 1, dtype=chroma.dtype) ** 2) / (2 * spread**2))
-    k = (k / k.sum()).to(chroma.device)
-
-    def blur(t: Tensor) -> Tensor:
-        kh = k.view(1, 1, 1, -1).expand(t.shape[1], 1, 1, -1)
-        t = F.conv2d(F.pad(t, (r, r, 0, 0), mode="replicate"), kh, groups=t.shape[1])
-        return F.conv2d(F.pad(t, (0, 0, r, r), mode="replicate"), kh.transpose(-1, -2), groups=t.shape[1])
-
-    weight = blur(keep)
-    correction = blur(keep * (hinted - chroma)) / weight.clamp_min(1e-8)
+    weight = gaussian_blur(keep, spread)
+    correction = gaussian_blur(keep * (hinted - chroma), spread) / weight.clamp_min(1e-8)
     fade = (weight / weight.amax().clamp_min(1e-8)).sqrt()
     out = chroma + fade * correction
     return torch.where(keep > 0, hinted, out)

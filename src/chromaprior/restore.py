@@ -25,6 +25,7 @@ from torch import Tensor
 
 from . import operators
 from .checkpoint import load_model
+from .filters import gaussian_blur
 from .lifts import make_lift
 from .sampling import Preset, get_preset, sample, seeded_generators
 
@@ -37,14 +38,6 @@ START_LEVEL = 6
 def mosaic(rgb: Tensor, pattern: str) -> Tensor:
     """Bayer mosaic of an image: ``(B, 3, H, W) -> (B, 1, H, W)``."""
     return operators.bayer(pattern, *rgb.shape[-2:]).forward(rgb)
-
-
-def _blur(t: Tensor, sigma: float) -> Tensor:
-    r = max(1, int(3 * sigma))
-    k = torch.exp(-(torch.arange(-r, r + 1, dtype=t.dtype, device=t.device) ** 2) / (2 * sigma**2))
-    k = (k / k.sum()).view(1, 1, 1, -1).expand(t.shape[1], 1, 1, -1)
-    t = F.conv2d(F.pad(t, (r, r, 0, 0), mode="replicate"), k, groups=t.shape[1])
-    return F.conv2d(F.pad(t, (0, 0, r, r), mode="replicate"), k.transpose(-1, -2), groups=t.shape[1])
 
 
 def fill(op: operators.Operator, y: Tensor) -> Tensor:
@@ -66,8 +59,8 @@ def fill(op: operators.Operator, y: Tensor) -> Tensor:
     out, done = torch.zeros_like(values), torch.zeros_like(values, dtype=torch.bool)
     sigma = 0.5
     while not done.all():
-        wb = _blur(weight, sigma)
-        est = _blur(values, sigma) / wb.clamp_min(1e-12)
+        wb = gaussian_blur(weight, sigma)
+        est = gaussian_blur(values, sigma) / wb.clamp_min(1e-12)
         ready = (wb > 1e-3) & ~done
         out = torch.where(ready, est, out)
         done |= ready
