@@ -51,3 +51,34 @@ def test_group_sizes_must_add_up():
 
     with pytest.raises(ValueError, match="add up"):
         ScoreNetConfig(in_channels=9, groups=[3, 3])
+
+
+def test_unet_eval_mode_is_per_image_and_deterministic():
+    """Batch norm uses running statistics and dropout is off in eval mode: an image's
+    colours do not depend on its batch, and two calls agree (pix2pix's reference code
+    colorized in train mode)."""
+    from chromaprior.nets import UNet, UNetConfig
+
+    torch.manual_seed(0)
+    net = UNet(UNetConfig(ngf=4, depth=3, dropout=0.5))
+    x = torch.rand(3, 1, 16, 16) * 2 - 1
+    net.train()
+    for _ in range(3):  # move the running statistics away from their initial values
+        net(x)
+    net.eval()
+    with torch.no_grad():
+        batch, alone = net(x), net(x[1:2])
+        assert torch.allclose(batch[1:2], alone, atol=1e-6)
+        assert torch.equal(net(x), batch)
+        assert batch.abs().max() < 1  # tanh range
+    net.train()
+    with torch.no_grad():
+        assert not torch.equal(net(x), net(x))  # dropout active while training
+
+
+def test_patch_discriminator_gives_a_map_of_patch_logits():
+    from chromaprior.nets import PatchDiscriminator
+
+    d = PatchDiscriminator(ndf=4, layers=3)
+    out = d(torch.rand(2, 3, 64, 64))
+    assert out.shape == (2, 1, 6, 6)  # 70x70 receptive fields on a 64x64 input, as pix2pix
