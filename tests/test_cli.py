@@ -160,3 +160,10 @@ def test_colorize_reference_palette(tiny_model, gray_png, tmp_path):
     r = run("colorize", gray_png, "-o", tmp_path / "o2.png", "--model", tiny_model, "--reference", gray_png)
     _one_line_error(r)
     assert "colour photo" in r.stderr
+
+
+def test_info_for_every_kind_of_model(tiny_unet_model, tiny_restore_model):
+    for args in (["--model", tiny_unet_model], ["--model", tiny_restore_model], ["--task", "restore"], []):
+        r = run("info", *args)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout[r.stdout.index("{"):])["format"] == "chromaprior-model/1"

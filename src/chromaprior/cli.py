@@ -506,7 +506,7 @@ def info(model, task):
     t = card.get("training", {})
     click.echo(f"model: {resolve_model_path(model, task)}")
     click.echo(
-        f"method: {card.get('method')}  lift: {card.get('lift', {}).get('name')}  "
+        f"method: {card.get('method')}  lift: {(card.get('lift') or {}).get('name')}  "
         f"parameters: {t.get('parameters')}  trained: {t.get('steps')} steps x {t.get('batch_size')} "
         f"at {t.get('size')}px on {t.get('images')} images ({t.get('seconds', 0) / 3600:.1f} h, {t.get('device')})"
     )
