@@ -264,8 +264,9 @@ def format_table(result: dict) -> str:
     """A plain-text table of an evaluation result."""
     color = result["task"] == "colorize"
     fid = "fid" in result["rows"][0]
+    wide = max([28] + [len(r["method"]) + 2 for r in result["rows"]])
     head = (
-        f"{'method':<28}{'PSNR' if color else 'CPSNR':>8}{'SSIM':>8}"
+        f"{'method':<{wide}}{'PSNR' if color else 'CPSNR':>8}{'SSIM':>8}"
         + (f"{'colorful':>10}" if color else "")
         + (f"{'FID':>9}" if fid else "")
         + f"{'NFE':>7}{'s/img':>8}"
@@ -279,13 +280,13 @@ def format_table(result: dict) -> str:
     ]
     for r in result["rows"]:
         lines.append(
-            f"{r['method']:<28}{r['psnr']:>8.2f}{r['ssim']:>8.4f}"
+            f"{r['method']:<{wide}}{r['psnr']:>8.2f}{r['ssim']:>8.4f}"
             + (f"{r['colorfulness']:>10.1f}" if color else "")
             + (f"{r['fid']:>9.2f}" if fid else "")
             + f"{r['nfe']:>7d}{r['seconds_per_image']:>8.2f}"
         )
     if color:
-        lines.append(f"{'ground truth':<28}{'':>8}{'':>8}{result['ground_truth_colorfulness']:>10.1f}")
+        lines.append(f"{'ground truth':<{wide}}{'':>8}{'':>8}{result['ground_truth_colorfulness']:>10.1f}")
     return "\n".join(lines)
 
 
