@@ -28,7 +28,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="docs/gallery.png")
     args = ap.parse_args()
-    col = Colorizer(args.model)
+    col = Colorizer(args.model, method=None if args.model else "jgm")
     others = [Colorizer(method=m) for m in args.methods]
     rows = []
     for i, path in enumerate(list_images([args.data])[: args.images]):

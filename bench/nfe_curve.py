@@ -27,7 +27,7 @@ def main() -> None:
     ap.add_argument("--out", default="docs/nfe-curve.png")
     ap.add_argument("--report", default=None)
     args = ap.parse_args()
-    col = Colorizer(args.model)
+    col = Colorizer(args.model, method=None if args.model else "jgm")
     rows = {p: (col, p) for p in args.presets}
     result = evaluate_colorize(list_images([args.data]), rows, size=args.size, limit=args.limit, seed=0)
     print(format_table(result))

@@ -37,7 +37,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     gray = torch.from_numpy(np.asarray(Image.open(EXAMPLE).convert("L"), dtype=np.float32) / 255)[None, None]
-    rows = [(Colorizer(args.model), p) for p in args.presets]
+    rows = [(Colorizer(args.model, method=None if args.model else "jgm"), p) for p in args.presets]
     rows += [(Colorizer(shipped_model(f)), "-") for m, f in METHOD_MODELS.items() if m != "jgm" and shipped_model(f).exists()]
     print(f"threads={torch.get_num_threads()}  input={EXAMPLE.name} resized to N x N")
     print(f"{'method':<22}{'NFE':>6}" + "".join(f"{f'{s}px s/img':>14}" for s in args.sizes))

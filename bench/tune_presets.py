@@ -28,7 +28,7 @@ def main() -> None:
                     help="steps:eps[:pc][:fN] (pc: an ancestral predictor step per level; fN: start at level N)")
     args = ap.parse_args()
     paths = [p for p in list_images(args.data) if is_validation(p)][: args.images]
-    col = Colorizer(args.model)
+    col = Colorizer(args.model, method=None if args.model else "jgm")
     rows = {}
     for item in args.grid:
         steps, eps, *flags = item.split(":")

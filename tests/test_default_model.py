@@ -8,32 +8,54 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from chromaprior.checkpoint import read_card, resolve_model_path
+import pytest
+
+from chromaprior.checkpoint import read_card, shipped_model
 from chromaprior.colorize import Colorizer
 from chromaprior.io import read_image
-from chromaprior.metrics import colorfulness
+from chromaprior.metrics import colorfulness, psnr
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "coffee-gray.jpg"
 
 
-def test_shipped_card_describes_a_trained_model():
-    card = read_card(None)
+@pytest.mark.parametrize("name", ["jgm-colorize", "unet-colorize", "cgan-colorize", "hgm-restore"])
+def test_shipped_cards_describe_trained_models(name):
+    card = read_card(shipped_model(name))
     t = card["training"]
-    assert card["method"] == "jgm" and card["lift"]["name"] == "gradient"
     assert t["steps"] >= 1000 and t["images"] > 500 and t["parameters"] > 1_000_000
-    weights = resolve_model_path(None) / "model.safetensors"
-    assert weights.stat().st_size < 20_000_000  # a few MB
+    assert (shipped_model(name) / "model.safetensors").stat().st_size < 10_000_000  # a few MB
+    assert card["notes"]
 
 
-def test_shipped_model_gives_real_colour_and_keeps_gray():
+def test_default_models():
+    assert read_card(None)["method"] == "unet"  # the best measured colorizer (README)
+    assert read_card(None, "restore")["lift"]["name"] == "pixel-scale"
+
+
+@pytest.mark.parametrize("method", ["jgm", "unet", "cgan"])
+def test_shipped_colorizers_give_real_colour_and_keep_gray(method):
     gray = torch.from_numpy(read_image(EXAMPLE).pixels)[None, None]
-    gray = F.interpolate(gray, size=(64, 96), mode="area")
-    col = Colorizer()
+    gray = F.interpolate(gray, size=(128, 192), mode="area")
+    col = Colorizer(method=method)
     out = col(gray, preset="preview", seed=0)
     assert torch.allclose(col.luminance(out), gray, atol=1e-5)
     assert float(colorfulness(out)) > 8  # a random-weight model gives ~0 or noise; see README numbers
     chroma = out - out.mean(1, keepdim=True)
     assert float(chroma.abs().mean()) < 0.25  # colour, not saturated noise
+
+
+def test_shipped_restorer_demosaicks_and_inpaints():
+    from chromaprior.restore import Restorer, mosaic
+
+    from helpers import synthetic_rgb
+
+    x = torch.from_numpy(synthetic_rgb(48, 64, seed=4)).permute(2, 0, 1)[None].float() / 255
+    r = Restorer()
+    out = r.demosaick(mosaic(x, "RGGB"), "RGGB", preset="preview")
+    assert torch.allclose(mosaic(out, "RGGB"), mosaic(x, "RGGB"), atol=1e-5)
+    assert float(psnr(out, x)) > 30
+    holes = torch.rand(1, 1, 48, 64, generator=torch.Generator().manual_seed(0)) < 0.5
+    assert float(psnr(r.inpaint(x, holes, preset="preview"), x)) > 30
 
 
 def test_cli_default_model_end_to_end(tmp_path):
@@ -71,7 +93,7 @@ def test_shipped_prior_propagates_a_hint_beyond_the_hinted_pixels():
 
     from chromaprior.hints import Hint
 
-    col = Colorizer()
+    col = Colorizer(method="jgm")
     g = torch.from_numpy(np.asarray(Image.open(EXAMPLE).convert("L"), dtype=np.float32) / 255)[None, None]
     hint = Hint(300, 200, (40, 90, 200), radius=15)
     target = torch.tensor(hint.rgb) / 255

@@ -34,7 +34,7 @@ __all__ = [
 
 FORMAT = "chromaprior-model/1"
 #: Shipped weights inside the package: the default of each task, and one per colorization method.
-DEFAULT_MODELS = {"colorize": "jgm-colorize", "restore": "hgm-restore"}
+DEFAULT_MODELS = {"colorize": "unet-colorize", "restore": "hgm-restore"}
 METHOD_MODELS = {"jgm": "jgm-colorize", "cgan": "cgan-colorize", "unet": "unet-colorize"}
 
 

@@ -67,7 +67,7 @@ def plot_points(series: dict[str, list[tuple[float, float]]], png_path: str | Pa
         for (x, y), (px, py) in zip(values, xy):
             d.ellipse([px - 3, py - 3, px + 3, py + 3], fill=c)
             d.text((px + 4, py - 12), f"{x:g}", fill=c)
-        d.text((left + 8, top + 6 + 14 * n), name, fill=c)
+        d.text((right - 130, bottom - 20 - 14 * n), name, fill=c)
     d.text((left, 6), title, fill="black")
     d.text((left, bottom + 8), "NFE (log scale)" if log_x else "", fill="black")
     d.text((4, top), f"{y1:.3g}", fill="black")

@@ -29,7 +29,7 @@ try:  # the "web" extra
 except ImportError:  # pragma: no cover - reported by create_app
     FastAPI = None
 
-from .checkpoint import METHOD_MODELS, shipped_model
+from .checkpoint import METHOD_MODELS, read_card, shipped_model
 from .colorize import Colorizer
 from .hints import parse_hints
 from .io import InputError, read_image
@@ -135,7 +135,9 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None)
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
-        return PAGE.replace("{{methods}}", "".join(f'<option value="{m}">{m}</option>' for m in worker.methods())).replace(
+        default = read_card(None).get("method")
+        options = "".join(f'<option value="{m}"{" selected" if m == default else ""}>{m}</option>' for m in worker.methods())
+        return PAGE.replace("{{methods}}", options).replace(
             "{{presets}}", "".join(f'<option value="{p}"{" selected" if p == "fast" else ""}>{p}</option>' for p in PRESETS)
         )
 
