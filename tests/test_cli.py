@@ -167,3 +167,14 @@ def test_info_for_every_kind_of_model(tiny_unet_model, tiny_restore_model):
         r = run("info", *args)
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout[r.stdout.index("{"):])["format"] == "chromaprior-model/1"
+
+
+def test_evaluate_all_methods_in_one_table(tmp_path):
+    data = tmp_path / "eval"
+    data.mkdir()
+    Image.fromarray(synthetic_rgb(40, 40, seed=1)).save(data / "a.png")
+    report = tmp_path / "r.json"
+    r = run("evaluate", "--data", data, "--size", "32", "--preset", "preview", "--all-methods", "--report", report)
+    assert r.returncode == 0, r.stderr
+    names = [row["method"] for row in json.loads(report.read_text())["rows"]]
+    assert names == ["gray (baseline)", "unet (1 NFE)", "shipped jgm (preview, 10 NFE)", "shipped cgan (1 NFE)"]
