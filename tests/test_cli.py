@@ -47,15 +47,28 @@ def test_colorize_folder_mirrors_names_and_reports_bad_files(tiny_model, tmp_pat
     assert not (tmp_path / "out" / "broken.png").exists()
 
 
-def test_color_input_warns_and_alpha_is_kept(tiny_model, tmp_path):
+def test_color_input_is_refused_unless_recolor_and_alpha_is_kept(tiny_model, tmp_path):
     rgba = np.dstack([synthetic_rgb(16, 24), np.full((16, 24), 99, np.uint8)])
     Image.fromarray(rgba).save(tmp_path / "c.png")
-    r = run("colorize", tmp_path / "c.png", "-o", tmp_path / "o.png", "--model", tiny_model, "--preset", "preview",
-            "-q")
+    args = ["colorize", tmp_path / "c.png", "-o", tmp_path / "o.png", "--model", tiny_model, "--preset", "preview",
+            "-q"]
+    r = run(*args)
+    _one_line_error(r)
+    assert "already in colour" in r.stderr and "--recolor" in r.stderr
+    assert not (tmp_path / "o.png").exists()
+    r = run(*args, "--recolor")
     assert r.returncode == 0, r.stderr
-    assert "warning" in r.stderr and "colour" in r.stderr
     out = np.asarray(Image.open(tmp_path / "o.png"))
     assert out.shape == (16, 24, 4) and (out[..., 3] == 99).all()
+
+
+def test_sepia_scan_is_colorized_without_recolor(tiny_model, tmp_path):
+    gray = synthetic_rgb(32, 48).mean(axis=2, keepdims=True) / 255
+    Image.fromarray(np.rint(gray * [255, 225, 180]).astype(np.uint8)).save(tmp_path / "sepia.jpg", quality=70)
+    r = run("colorize", tmp_path / "sepia.jpg", "-o", tmp_path / "o.png", "--model", tiny_model, "--preset",
+            "preview", "-q")
+    assert r.returncode == 0, r.stderr
+    assert np.asarray(Image.open(tmp_path / "o.png")).shape == (32, 48, 3)
 
 
 @pytest.mark.parametrize("case", ["missing", "text", "overwrite", "bad-suffix", "huge", "bad-model"])

@@ -1,10 +1,14 @@
-"""Bad inputs: each gives InputError with a one-line message; good odd inputs decode right."""
+"""Bad inputs: each gives InputError with a one-line message; good odd inputs decode right;
+gray and toned photos are told from colour ones."""
+
+import io
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from chromaprior.io import InputError, read_image, write_image
+from chromaprior.io import InputError, Picture, is_monochrome, read_image, write_image
+from helpers import synthetic_rgb
 
 
 def test_missing_and_not_an_image(tmp_path):
@@ -72,3 +76,26 @@ def test_write_is_atomic_and_protects_inputs(tmp_path):
     write_image(tmp_path / "out.png", np.full((4, 4, 3), 0.5))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "out.png"]  # no temp files left
     assert np.asarray(Image.open(tmp_path / "out.png")).max() == 128
+
+
+def _jpeg(a: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "JPEG", quality=quality)
+    return np.asarray(Image.open(buf).convert("RGB")) / 255.0
+
+
+@pytest.mark.parametrize("tint", [(1.0, 1.0, 1.0), (1.1, 0.98, 0.8), (0.8, 0.95, 1.2)])  # gray, sepia, cyanotype
+def test_gray_and_toned_photos_are_monochrome(tint):
+    gray = synthetic_rgb(120, 160).mean(axis=2, keepdims=True)
+    toned = np.clip(np.rint(gray * np.array(tint)), 0, 255).astype(np.uint8)
+    assert is_monochrome(_jpeg(toned, 50))
+    assert not Picture(_jpeg(toned, 50).astype(np.float32)).has_colour
+
+
+def test_colour_photos_and_small_coloured_objects_are_not_monochrome():
+    assert not is_monochrome(synthetic_rgb(120, 160) / 255.0)
+    sepia = np.clip(synthetic_rgb(120, 160).mean(axis=2, keepdims=True) * np.array([1.1, 0.98, 0.8]), 0, 255)
+    sepia[10:30, 10:30] = [200, 30, 30]  # a red object on 2 % of a toned print
+    assert not is_monochrome(_jpeg(sepia.astype(np.uint8), 90))
+    assert is_monochrome(np.full((3, 5, 3), 0.5))  # tiny images work
+    assert not Picture(np.zeros((4, 4), np.float32)).has_colour

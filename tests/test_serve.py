@@ -76,6 +76,16 @@ def test_bad_parameters_are_refused(client):
         assert r.status_code == 400 and match in r.json()["detail"], r.text
 
 
+def test_colour_upload_needs_recolor(client):
+    png = _png(synthetic_rgb(24, 32))
+    r = client.post("/api/colorize", files={"image": ("c.png", png, "image/png")}, data={"preset": "preview"})
+    assert r.status_code == 400 and "already in colour" in r.json()["detail"]
+    r = client.post("/api/colorize", files={"image": ("c.png", png, "image/png")},
+                    data={"preset": "preview", "recolor": "true"})
+    assert r.status_code == 200, r.text
+    assert _wait(client, r.json()["job"])["state"] == "done"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -139,6 +139,9 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--gray", "gray", type=click.Choice(["mean", "bt601"]), default="mean", show_default=True,
               help="Gray operator: mean (r+g+b)/3 as JGM, or BT.601 luma (blind colorization).")
+@click.option("--recolor", is_flag=True,
+              help="Accept colour photos: their colour is discarded and their gray colorized anew "
+                   "(without it a colour input is an error; gray and toned (sepia) photos are always accepted).")
 @click.option("--work-size", type=click.IntRange(16, 1024), default=None, help="Short side of the sampling grid.")
 @click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True, help="Refuse larger inputs.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads [default: torch's, one per core].")
@@ -147,11 +150,10 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
                    "for folders of many photos.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def colorize(inputs, output, method, model, preset, seed, temperature, hints_path, reference, device, gray, work_size,
-             max_pixels, threads, compile_, quiet):
+def colorize(inputs, output, method, model, preset, seed, temperature, hints_path, reference, device, gray, recolor,
+             work_size, max_pixels, threads, compile_, quiet):
     """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
     from .colorize import Colorizer
-    from .data import is_near_gray
 
     pairs = _plan_outputs(inputs, output)
     if hints_path and len(pairs) > 1:
@@ -162,7 +164,7 @@ def colorize(inputs, output, method, model, preset, seed, temperature, hints_pat
     palette = None
     if reference:
         ref = read_image(reference, max_pixels=max_pixels)
-        if not ref.is_color or is_near_gray(np.rint(ref.pixels * 255).astype(np.uint8)):
+        if not ref.has_colour:
             raise InputError(f"{reference}: the reference must be a colour photo")
         palette = torch.from_numpy(np.ascontiguousarray(ref.pixels)).permute(2, 0, 1)[None]
     protect = tuple(src for src, _ in pairs) + ((reference,) if reference else ())
@@ -170,10 +172,10 @@ def colorize(inputs, output, method, model, preset, seed, temperature, hints_pat
 
     def one(src: Path, dst: Path) -> None:
         pic = read_image(src, max_pixels=max_pixels)
+        if pic.has_colour and not recolor:
+            raise InputError(f"{src}: already in colour (pass --recolor to discard its colour and colorize its gray)")
         if pic.is_color:
             rgb = torch.from_numpy(np.ascontiguousarray(pic.pixels)).permute(2, 0, 1)[None]
-            if not is_near_gray(np.rint(pic.pixels * 255).astype(np.uint8)):
-                warnings.warn(f"{src}: input is in colour; colorizing its luminance ({gray})")
             y = col.luminance(rgb)
         else:
             y = torch.from_numpy(np.ascontiguousarray(pic.pixels))[None, None]

@@ -22,6 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 __all__ = [
     "atomic_write",
     "InputError",
+    "is_monochrome",
     "Picture",
     "read_image",
     "read_mosaic",
@@ -79,7 +80,40 @@ class Picture:
 
     @property
     def is_color(self) -> bool:
+        """Three channels (which may still hold a gray or toned photo: see :attr:`has_colour`)."""
         return self.pixels.ndim == 3
+
+    @property
+    def has_colour(self) -> bool:
+        """Colour beyond gray or a single tint (sepia, cyanotype): see :func:`is_monochrome`."""
+        return self.is_color and not is_monochrome(self.pixels)
+
+
+def is_monochrome(rgb: np.ndarray, tolerance: float = 12 / 255, fraction: float = 0.01) -> bool:
+    """True when an ``(H, W, 3)`` image in ``[0, 1]`` holds no colour beyond one tint that
+    depends only on brightness: gray photos, sepia or cyanotype prints, toned scans.
+
+    The image is box-averaged to a short side of about 48 px (removing JPEG chroma noise and
+    subsampling); its chroma ``rgb - mean(rgb)`` is fitted by a piecewise-linear function of
+    the gray (9 knots, least squares, refitted once on the pixels it fits within
+    ``tolerance``, so a small coloured object cannot bend the tint); the image is monochrome
+    when under ``fraction`` of its pixels differ from that fit by more than ``tolerance``
+    (Euclidean, in RGB).
+    ``python bench/monochrome.py`` measures the rule on photos and on toned copies of them.
+    """
+    f = max(1, min(rgb.shape[:2]) // 48)
+    h, w = rgb.shape[0] // f * f, rgb.shape[1] // f * f
+    small = rgb[:h, :w].reshape(h // f, f, w // f, f, 3).mean(axis=(1, 3), dtype=np.float64).reshape(-1, 3)
+    gray = small.mean(axis=1)
+    chroma = small - gray[:, None]
+    knots = np.linspace(0, 1, 9)
+    basis = np.maximum(0, 1 - np.abs(gray[:, None] - knots) * 8)  # piecewise linear in the gray
+    fit = np.ones(len(gray), bool)
+    for _ in range(2):
+        coef = np.linalg.lstsq(basis[fit], chroma[fit], rcond=None)[0]
+        off = np.linalg.norm(chroma - basis @ coef, axis=1)
+        fit = off <= tolerance
+    return float((off > tolerance).mean()) < fraction
 
 
 def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Picture:

@@ -109,13 +109,16 @@ class Worker:
                 job.error, job.state = str(e).splitlines()[0] if str(e) else type(e).__name__, "failed"
 
 
-def _decode_upload(data: bytes, filename: str) -> tuple[torch.Tensor, np.ndarray | None]:
-    """Validate an upload with the CLI's reader, inside a temporary folder."""
+def _decode_upload(data: bytes, filename: str, recolor: bool) -> tuple[torch.Tensor, np.ndarray | None]:
+    """Validate an upload with the CLI's reader, inside a temporary folder; a colour photo is
+    refused unless ``recolor`` (as ``chromaprior colorize``)."""
     suffix = Path(filename or "upload").suffix.lower()[:8] or ".img"
     with tempfile.TemporaryDirectory(prefix="chromaprior-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
         pic = read_image(path, max_pixels=MAX_UPLOAD_PIXELS)
+    if pic.has_colour and not recolor:
+        raise InputError("the photo is already in colour (tick 'recolor' to discard its colour and colorize its gray)")
     if pic.is_color:
         y = torch.from_numpy(np.ascontiguousarray(pic.pixels)).permute(2, 0, 1)[None].mean(dim=1, keepdim=True)
     else:
@@ -149,6 +152,7 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None)
         temperature: float = Form(6500.0),
         seed: int = Form(0),
         hints: str = Form("[]"),
+        recolor: bool = Form(False),
     ) -> JSONResponse:
         data = await image.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
@@ -160,7 +164,7 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None)
         if not 1667 <= temperature <= 25000:
             raise HTTPException(400, "temperature must be in 1667..25000 K")
         try:
-            gray, alpha = _decode_upload(data, image.filename or "")
+            gray, alpha = _decode_upload(data, image.filename or "", recolor)
             parsed = parse_hints(json.loads(hints), width=gray.shape[-1], height=gray.shape[-2], source="hints")
         except (InputError, ValueError) as e:
             raise HTTPException(400, str(e).replace(str(Path(tempfile.gettempdir())), "").splitlines()[0]) from None
@@ -203,6 +207,7 @@ canvas,img{max-width:100%;border:1px solid #ddd}#err{color:#b00}
 <label>seed <input type="number" id="seed" value="0" style="width:5em"></label>
 <label>temperature <input type="range" id="temp" min="2500" max="12000" step="100" value="6500">
 <span id="tempv">6500</span> K</label>
+<label><input type="checkbox" id="recolor"> recolor (accept a colour photo: its colour is discarded)</label>
 </fieldset>
 <fieldset><legend>Colour hints: click the photo</legend>
 <label>colour <input type="color" id="hintcolor" value="#d04040"></label>
@@ -252,7 +257,7 @@ $("go").onclick = async () => {
   const form = new FormData();
   form.append("image", file); form.append("method", $("method").value); form.append("preset", $("preset").value);
   form.append("temperature", $("temp").value); form.append("seed", $("seed").value);
-  form.append("hints", JSON.stringify(hints));
+  form.append("hints", JSON.stringify(hints)); form.append("recolor", $("recolor").checked);
   try {
     const r = await fetch("api/colorize", {method: "POST", body: form});
     const body = await r.json();
