@@ -17,11 +17,12 @@ def run(*args, cwd=None):
                           text=True, cwd=cwd, timeout=300)
 
 
-def _one_line_error(r):
+def _one_line_error(r, lines=1):
+    """A non-zero exit with ``lines`` error lines (a batch adds its summary) and no traceback."""
     assert r.returncode != 0
     assert "Traceback" not in r.stderr
-    errors = [line for line in r.stderr.splitlines() if line.startswith("chromaprior: error:")]
-    assert errors, r.stderr
+    errors = [line for line in r.stderr.splitlines() if "chromaprior: error:" in line]
+    assert len(errors) == lines, r.stderr
 
 
 def test_colorize_file_keeps_size_and_gray(tiny_model, gray_png, tmp_path):
@@ -41,7 +42,7 @@ def test_colorize_folder_mirrors_names_and_reports_bad_files(tiny_model, tmp_pat
     Image.fromarray(synthetic_rgb(20, 20, seed=1).mean(axis=2).astype(np.uint8)).save(src / "sub" / "b.jpg")
     (src / "broken.png").write_bytes(b"\x89PNG garbage")
     r = run("colorize", src, "-o", tmp_path / "out", "--model", tiny_model, "--preset", "preview", "-q")
-    _one_line_error(r)
+    _one_line_error(r, lines=2)
     assert "broken.png" in r.stderr
     assert (tmp_path / "out" / "a.png").exists() and (tmp_path / "out" / "sub" / "b.jpg").exists()
     assert not (tmp_path / "out" / "broken.png").exists()

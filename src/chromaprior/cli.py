@@ -70,13 +70,18 @@ def _progress(total: int, quiet: bool, desc: str):
 
 def _each(pairs: list[tuple[Path, Path]], one, bar, what: str) -> None:
     """Run ``one(src, dst)`` for every pair; a bad input is reported in one line and the
-    batch goes on; the command fails at the end if any did."""
+    batch goes on; the command fails at the end if any did (a single input fails at once,
+    with its own line only)."""
     failures = 0
     for src, dst in pairs:
         try:
             one(src, dst)
         except InputError as e:
             failures += 1
+            if len(pairs) == 1:
+                bar.leave = False  # close() then erases the bar
+                bar.close()
+                raise
             bar.clear()
             click.echo(f"chromaprior: error: {e}", err=True)
     bar.close()
