@@ -1,4 +1,6 @@
-"""Test helpers: synthetic images."""
+"""Test helpers: synthetic images, ICC profiles."""
+
+import struct
 
 import numpy as np
 
@@ -10,3 +12,33 @@ def synthetic_rgb(h: int = 40, w: int = 56, seed: int = 0) -> np.ndarray:
     phase = rng.uniform(0, 2 * np.pi, 3)
     img = np.stack([0.5 + 0.4 * np.sin(5 * xx + 3 * yy + p) for p in phase], axis=-1)
     return (img * 255).astype(np.uint8)
+
+
+def icc_profile(space: str, gamma: float) -> bytes:
+    """A minimal ICC v2 display profile: ``space`` "GRAY" (kTRC) or "RGB" (sRGB primaries,
+    D50-adapted, and one gamma curve per channel), so that tests need no profile files."""
+    def s15(x):
+        return struct.pack(">i", round(x * 65536))
+
+    def xyz(x, y, z):
+        return b"XYZ " + bytes(4) + s15(x) + s15(y) + s15(z)
+
+    text = f"test {space} gamma {gamma}".encode() + b"\0"
+    tags = [(b"desc", b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(78)),
+            (b"wtpt", xyz(0.9642, 1.0, 0.8249))]
+    curve = b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256))
+    if space == "GRAY":
+        tags.append((b"kTRC", curve))
+    else:
+        tags += [(b"rXYZ", xyz(0.4361, 0.2225, 0.0139)), (b"gXYZ", xyz(0.3851, 0.7169, 0.0971)),
+                 (b"bXYZ", xyz(0.1431, 0.0606, 0.7141))] + [(t, curve) for t in (b"rTRC", b"gTRC", b"bTRC")]
+    table, data, start = struct.pack(">I", len(tags)), b"", 128 + 4 + 12 * len(tags)
+    for sig, body in tags:
+        data += bytes(-(start + len(data)) % 4)
+        table += sig + struct.pack(">II", start + len(data), len(body))
+        data += body
+    header = (struct.pack(">I", start + len(data)) + b"none" + struct.pack(">I", 0x02100000) + b"mntr"
+              + (b"GRAY" if space == "GRAY" else b"RGB ") + b"XYZ " + bytes(12) + b"acsp" + bytes(28)
+              + s15(0.9642) + s15(1.0) + s15(0.8249) + bytes(48))
+    assert len(header) == 128
+    return header + table + data

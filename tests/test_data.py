@@ -3,8 +3,9 @@ import torch
 from PIL import Image
 
 from chromaprior.data import ImageCache, list_images
+from chromaprior.io import read_image
 
-from helpers import synthetic_rgb
+from helpers import icc_profile, synthetic_rgb
 
 
 def _folder(tmp_path, n=5):
@@ -43,3 +44,12 @@ def test_fixed_scale_crops_are_unresized_pixels(tmp_path):
         return False
 
     assert all(is_window(batch[b]) for b in range(8))
+
+
+def test_training_images_are_read_in_srgb_like_inputs(tmp_path):
+    a = synthetic_rgb(32, 32)
+    Image.fromarray(a).save(tmp_path / "linear.png", icc_profile=icc_profile("RGB", 1.0))
+    cache = ImageCache.build([tmp_path / "linear.png"], 32, split="all", cache_scale=1.0)
+    cached = cache.images[0].permute(1, 2, 0).numpy()
+    assert np.array_equal(cached, np.rint(read_image(tmp_path / "linear.png").pixels * 255))
+    assert np.abs(cached.astype(int) - a).max() > 20  # really converted

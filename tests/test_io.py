@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from chromaprior.io import InputError, Picture, is_monochrome, read_image, write_image
-from helpers import synthetic_rgb
+from helpers import icc_profile, synthetic_rgb
 
 
 def test_missing_and_not_an_image(tmp_path):
@@ -50,6 +50,29 @@ def test_modes(tmp_path):
     Image.fromarray(a16).save(tmp_path / "g16.png")
     pic = read_image(tmp_path / "g16.png")
     assert pic.bits == 16 and np.allclose(pic.pixels, a16 / 65535, atol=1e-6)
+
+
+def _srgb(linear: np.ndarray) -> np.ndarray:
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
+def test_colour_profiles_are_converted_to_srgb(tmp_path):
+    levels = np.arange(0, 256, 17, dtype=np.uint8).reshape(2, 8)
+    Image.fromarray(levels).save(tmp_path / "g.png", icc_profile=icc_profile("GRAY", 1.0))
+    pic = read_image(tmp_path / "g.png")  # a linear-light gray scan
+    assert pic.pixels.ndim == 2
+    assert np.abs(pic.pixels - _srgb(levels / 255)).max() < 1.5 / 255
+
+    rgba = np.dstack([synthetic_rgb(4, 6), np.full((4, 6), 77, np.uint8)])
+    Image.fromarray(rgba).save(tmp_path / "c.png", icc_profile=icc_profile("RGB", 1.0))
+    pic = read_image(tmp_path / "c.png")
+    assert np.abs(pic.pixels - _srgb(rgba[..., :3] / 255)).max() < 1.5 / 255
+    assert np.allclose(pic.alpha, 77 / 255)
+
+    Image.fromarray(levels).save(tmp_path / "bad.png", icc_profile=b"not a profile")
+    with pytest.warns(UserWarning, match="unusable colour profile"):
+        pic = read_image(tmp_path / "bad.png")
+    assert np.allclose(pic.pixels, levels / 255)  # read as sRGB
 
 
 def test_exif_rotation_is_applied(tmp_path):

@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import Tensor
 
+from .io import to_srgb
+
 __all__ = ["IMAGE_SUFFIXES", "list_images", "is_near_gray", "ImageCache", "is_validation"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
@@ -83,7 +85,7 @@ class ImageCache:
         def decode(p: Path) -> np.ndarray | None:
             try:
                 with Image.open(p) as im:
-                    im = ImageOps.exif_transpose(im).convert("RGB")
+                    im = to_srgb(ImageOps.exif_transpose(im), p).convert("RGB")
                     w, h = im.size
                     s = short / min(w, h) if downscale <= 0 else 1 / downscale
                     if s * min(w, h) < size:

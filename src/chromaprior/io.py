@@ -3,12 +3,14 @@
 :func:`read_image` turns whatever a user hands us into a float array in ``[0, 1]`` or
 raises :class:`InputError` with a one-line reason: missing or unreadable files,
 non-images, unsupported modes, images above the pixel limit. EXIF orientation is
-applied, palettes are expanded, CMYK is converted (with a warning), 16-bit data keep
-their precision, an alpha channel is carried through to the output.
+applied, palettes are expanded, an embedded colour profile (ICC) is converted to sRGB,
+CMYK without a profile is converted naively (with a warning), 16-bit data keep their
+precision, an alpha channel is carried through to the output. Outputs are sRGB.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import warnings
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "atomic_write",
@@ -26,6 +28,7 @@ __all__ = [
     "Picture",
     "read_image",
     "read_mosaic",
+    "to_srgb",
     "write_image",
     "write_mosaic",
     "MAX_PIXELS",
@@ -37,6 +40,7 @@ MAX_PIXELS = 100_000_000
 #: ``.npy`` keeps float32 values in [0, 1] (no 8-bit rounding), for research pipelines
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".npy")
 _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
+_SRGB = ImageCms.createProfile("sRGB")
 
 
 class InputError(ValueError):
@@ -154,6 +158,8 @@ def _decode(im: Image.Image, path: Path) -> Picture:
     if mode == "1":
         im = im.convert("L")
         mode = "L"
+    im = to_srgb(im, path)
+    mode = im.mode
     if mode == "CMYK":
         warnings.warn(f"{path}: CMYK image converted to RGB without a colour profile")
         im = im.convert("RGB")
@@ -178,6 +184,30 @@ def _decode(im: Image.Image, path: Path) -> Picture:
         a = np.asarray(im, dtype=np.float32) / 255
         return Picture(a[..., :3], a[..., 3])
     raise InputError(f"{path}: unsupported image mode {mode!r} (floating-point or multi-band)")
+
+
+def to_srgb(im: Image.Image, path: str | Path) -> Image.Image:
+    """Convert an 8-bit L/LA/RGB/RGBA/CMYK image from its embedded ICC profile to sRGB (gray
+    stays gray, alpha is kept); without a profile it is returned as it is, and a profile that
+    cannot be used (or a 16-bit image's) is ignored with a warning."""
+    icc = im.info.get("icc_profile")
+    if not icc:
+        return im
+    if im.mode not in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        warnings.warn(f"{path}: colour profile ignored for a {im.mode} image; values are read as sRGB")
+        return im
+    alpha = im.getchannel("A") if im.mode in ("LA", "RGBA") else None
+    base = im.convert(im.mode[:-1]) if alpha is not None else im
+    try:
+        out = ImageCms.profileToProfile(base, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError) as e:
+        warnings.warn(f"{path}: unusable colour profile ignored ({str(e).strip() or type(e).__name__})")
+        return im
+    if base.mode == "L":
+        out = out.convert("L")  # the profile maps gray to neutral sRGB
+    if alpha is not None:
+        out.putalpha(alpha)
+    return out
 
 
 def read_mosaic(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, int]:
