@@ -63,13 +63,18 @@ def test_color_input_is_refused_unless_recolor_and_alpha_is_kept(tiny_model, tmp
     assert out.shape == (16, 24, 4) and (out[..., 3] == 99).all()
 
 
-def test_sepia_scan_is_colorized_without_recolor(tiny_model, tmp_path):
+def test_sepia_scan_is_colorized_without_recolor_and_keeps_its_exif(tiny_model, tmp_path):
     gray = synthetic_rgb(32, 48).mean(axis=2, keepdims=True) / 255
-    Image.fromarray(np.rint(gray * [255, 225, 180]).astype(np.uint8)).save(tmp_path / "sepia.jpg", quality=70)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "1931:05:02 12:00:00"  # DateTimeOriginal
+    Image.fromarray(np.rint(gray * [255, 225, 180]).astype(np.uint8)).save(tmp_path / "sepia.jpg", quality=70,
+                                                                           exif=exif)
     r = run("colorize", tmp_path / "sepia.jpg", "-o", tmp_path / "o.png", "--model", tiny_model, "--preset",
             "preview", "-q")
     assert r.returncode == 0, r.stderr
-    assert np.asarray(Image.open(tmp_path / "o.png")).shape == (32, 48, 3)
+    with Image.open(tmp_path / "o.png") as out:
+        assert np.asarray(out).shape == (32, 48, 3)
+        assert out.getexif().get_ifd(0x8769)[0x9003] == "1931:05:02 12:00:00"
 
 
 @pytest.mark.parametrize("case", ["missing", "text", "overwrite", "bad-suffix", "huge", "bad-model"])

@@ -83,6 +83,24 @@ def test_exif_rotation_is_applied(tmp_path):
     assert read_image(tmp_path / "r.jpg").pixels.shape == (10, 4)
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".tif", ".webp"])
+def test_exif_and_dpi_reach_the_output(tmp_path, suffix):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: applied on reading, so not carried
+    exif[0x010F] = "Leica"
+    exif.get_ifd(0x8769)[0x9003] = "1952:07:14 10:30:00"  # DateTimeOriginal
+    exif.get_ifd(0x8769)[0xA001] = 0xFFFF  # ColorSpace uncalibrated (Adobe RGB)
+    Image.fromarray(np.zeros((4, 10), np.uint8)).save(tmp_path / "in.jpg", exif=exif, dpi=(600, 600))
+    pic = read_image(tmp_path / "in.jpg")
+    write_image(tmp_path / f"out{suffix}", np.zeros((10, 4, 3)), info=pic.info)
+    with Image.open(tmp_path / f"out{suffix}") as im:
+        out = im.getexif()
+        assert out[0x010F] == "Leica" and 0x0112 not in out
+        assert out.get_ifd(0x8769)[0x9003] == "1952:07:14 10:30:00" and out.get_ifd(0x8769)[0xA001] == 1
+        if suffix != ".webp":
+            assert np.allclose(im.info["dpi"], 600, atol=0.01)
+
+
 def test_huge_image_refused(tmp_path):
     Image.new("L", (300, 200)).save(tmp_path / "big.png")
     with pytest.raises(InputError, match="limit"):

@@ -192,7 +192,7 @@ def colorize(inputs, output, method, model, preset, seed, temperature, hints_pat
             hints = load_hints(hints_path, width=y.shape[-1], height=y.shape[-2])
         out = col(y, preset=preset, seed=seed, work_size=work_size, callback=lambda *_: bar.update(1),
                   temperature=temperature, hints=hints, reference=palette)
-        write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect)
+        write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect, info=pic.info)
 
     _each(pairs, one, bar, "images")
     if not quiet:
@@ -296,7 +296,8 @@ def inpaint(image, mask_path, output, model, first_stage, preset, start_level, s
     bar = _progress(r.nfe(preset), quiet, "inpaint")
     out = r.inpaint(x, missing, preset, seed, callback=lambda *_: bar.update(1))[0].permute(1, 2, 0).cpu().numpy()
     bar.close()
-    write_image(output, out if pic.is_color else out.mean(axis=2), pic.alpha, protect=(image, mask_path))
+    write_image(output, out if pic.is_color else out.mean(axis=2), pic.alpha, protect=(image, mask_path),
+                info=pic.info)
 
 
 # ------------------------------------------------------------------------------------- train

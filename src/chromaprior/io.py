@@ -5,7 +5,8 @@ raises :class:`InputError` with a one-line reason: missing or unreadable files,
 non-images, unsupported modes, images above the pixel limit. EXIF orientation is
 applied, palettes are expanded, an embedded colour profile (ICC) is converted to sRGB,
 CMYK without a profile is converted naively (with a warning), 16-bit data keep their
-precision, an alpha channel is carried through to the output. Outputs are sRGB.
+precision, an alpha channel, the EXIF data (date, camera, ...) and the resolution (dpi)
+are carried through to the output. Outputs are sRGB.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import io
 import os
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -76,11 +77,14 @@ class Picture:
         pixels: ``(H, W)`` gray or ``(H, W, 3)`` RGB, float32 in ``[0, 1]``.
         alpha: ``(H, W)`` float32 in ``[0, 1]`` or None.
         bits: 8 or 16, the source precision.
+        info: metadata for the output: ``exif`` (bytes; orientation applied, colour space
+            sRGB) and ``dpi``, where the source has them.
     """
 
     pixels: np.ndarray
     alpha: np.ndarray | None = None
     bits: int = 8
+    info: dict = field(default_factory=dict)
 
     @property
     def is_color(self) -> bool:
@@ -136,7 +140,9 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Picture:
                     "(downscale it, or raise --max-pixels)"
                 )
             im = ImageOps.exif_transpose(im)
-            return _decode(im, path)
+            pic = _decode(im, path)
+            pic.info = _metadata(im.info)
+            return pic
     except InputError:
         raise
     except UnidentifiedImageError:
@@ -145,6 +151,23 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Picture:
         raise InputError(f"{path}: refused as a decompression bomb ({e})") from None
     except (OSError, ValueError, SyntaxError) as e:
         raise InputError(f"{path}: corrupt or truncated image ({e})") from None
+
+
+def _metadata(info: dict) -> dict:
+    """What of a source's ``info`` an output keeps: its EXIF data (marked sRGB, the colour
+    space of every output) and its resolution."""
+    out = {"dpi": info["dpi"]} if "dpi" in info else {}
+    if info.get("exif"):
+        try:
+            exif = Image.Exif()
+            exif.load(info["exif"])
+            tags = exif.get_ifd(0x8769)  # the Exif sub-IFD
+            if 0xA001 in tags:  # ColorSpace
+                tags[0xA001] = 1
+            out["exif"] = exif.tobytes()
+        except Exception:  # metadata is optional: a broken EXIF block is dropped
+            pass
+    return out
 
 
 def _decode(im: Image.Image, path: Path) -> Picture:
@@ -274,12 +297,15 @@ def write_mosaic(path: str | Path, raw: np.ndarray, bits: int = 8, *, protect: t
     atomic_write(path, lambda f: im.save(f, format=fmt))
 
 
-def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, *, protect: tuple = ()) -> None:
+def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, *, protect: tuple = (),
+                info: dict | None = None) -> None:
     """Write ``rgb`` ``(H, W, 3)`` (or ``(H, W)``) in ``[0, 1]`` as 8-bit, atomically
     (``.npy``: float32, alpha not stored).
 
     ``protect``: input paths that must never be overwritten. Alpha is kept for PNG, TIFF
-    and WebP and dropped (with a warning) for formats without it.
+    and WebP and dropped (with a warning) for formats without it. ``info``: a source's
+    :attr:`Picture.info`, stored where the format holds it (EXIF: JPEG, PNG, TIFF, WebP;
+    dpi: JPEG, PNG, TIFF).
     """
     path = Path(path)
     suffix = _check_output(path, protect)
@@ -299,6 +325,9 @@ def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
             warnings.warn(f"{path}: {suffix} has no alpha channel; transparency dropped")
     fmt = Image.registered_extensions()[suffix]
     kwargs = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    for key, formats in (("exif", ("JPEG", "PNG", "TIFF", "WEBP")), ("dpi", ("JPEG", "PNG", "TIFF"))):
+        if info and key in info and fmt in formats:
+            kwargs[key] = info[key]
 
     def _save(tmp: str) -> None:
         im.save(tmp, format=fmt, **kwargs)
