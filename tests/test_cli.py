@@ -48,6 +48,22 @@ def test_colorize_folder_mirrors_names_and_reports_bad_files(tiny_model, tmp_pat
     assert not (tmp_path / "out" / "broken.png").exists()
 
 
+def test_skip_existing_resumes_a_batch(tiny_model, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        Image.fromarray(synthetic_rgb(16, 16, seed=i).mean(axis=2).astype(np.uint8)).save(src / f"{i}.png")
+    out = tmp_path / "out"
+    args = ["colorize", src, "-o", out, "--model", tiny_model, "--preset", "preview", "-q", "--skip-existing"]
+    assert run(*args).returncode == 0
+    (out / "1.png").unlink()
+    (out / "0.png").write_bytes(b"kept as it is")
+    r = run(*args)
+    assert r.returncode == 0 and "skipping 2 input(s)" in r.stderr
+    assert (out / "0.png").read_bytes() == b"kept as it is"
+    assert Image.open(out / "1.png").size == (16, 16)
+
+
 def test_color_input_is_refused_unless_recolor_and_alpha_is_kept(tiny_model, tmp_path):
     rgba = np.dstack([synthetic_rgb(16, 24), np.full((16, 24), 99, np.uint8)])
     Image.fromarray(rgba).save(tmp_path / "c.png")

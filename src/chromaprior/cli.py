@@ -90,8 +90,15 @@ def _each(pairs: list[tuple[Path, Path]], one, bar, what: str) -> None:
 
 
 # ---------------------------------------------------------------------------------- colorize
-def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path]]:
-    """Pair every input file with its output path (folders mirror their names)."""
+_SKIP_EXISTING = click.option(
+    "--skip-existing", is_flag=True,
+    help="Leave outputs that exist already (they are complete: outputs are written atomically); "
+         "resumes an interrupted batch.")
+
+
+def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = False) -> list[tuple[Path, Path]]:
+    """Pair every input file with its output path (folders mirror their names), without the
+    pairs whose output exists when ``skip_existing``."""
     from .data import list_images
 
     out = Path(output)
@@ -121,6 +128,11 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
     for _, dst in fixed:
         if dst.resolve() in sources:
             raise InputError(f"{dst}: refusing to overwrite an input file")
+    if skip_existing:
+        todo = [(src, dst) for src, dst in fixed if not dst.exists()]
+        if len(todo) < len(fixed):
+            click.echo(f"skipping {len(fixed) - len(todo)} input(s) whose output exists", err=True)
+        return todo
     return fixed
 
 
@@ -153,14 +165,15 @@ def _plan_outputs(inputs: tuple[str, ...], output: str) -> list[tuple[Path, Path
 @click.option("--compile", "compile_", is_flag=True,
               help="torch.compile the network: ~3x faster per step after a compilation of a minute or more; "
                    "for folders of many photos.")
+@_SKIP_EXISTING
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def colorize(inputs, output, method, model, preset, seed, temperature, hints_path, reference, device, gray, recolor,
-             work_size, max_pixels, threads, compile_, quiet):
+             work_size, max_pixels, threads, compile_, skip_existing, quiet):
     """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
     from .colorize import Colorizer
 
-    pairs = _plan_outputs(inputs, output)
+    pairs = _plan_outputs(inputs, output, skip_existing)
     if hints_path and len(pairs) > 1:
         raise InputError("--hints are in one image's pixel coordinates: give a single input")
     if threads:
@@ -249,13 +262,15 @@ def mosaic(rgb, output, pattern, bits):
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file (or folder for several inputs).")
 @_PATTERN
 @_restore_options
+@_SKIP_EXISTING
 @user_errors
-def demosaick(inputs, output, pattern, model, first_stage, preset, start_level, seed, device, max_pixels, quiet):
+def demosaick(inputs, output, pattern, model, first_stage, preset, start_level, seed, device, max_pixels, quiet,
+              skip_existing):
     """Demosaick Bayer mosaics (gray PNG/TIFF, 8/16 bit, or .npy) into colour images."""
     from .io import read_mosaic
     from .restore import Restorer
 
-    pairs = _plan_outputs(inputs, output)
+    pairs = _plan_outputs(inputs, output, skip_existing)
     r = Restorer(model, device=_device(device), first_stage=first_stage, start_level=start_level)
     bar = _progress(len(pairs) * r.nfe(preset), quiet, "demosaick")
     protect = tuple(src for src, _ in pairs)
