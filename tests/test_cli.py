@@ -35,6 +35,18 @@ def test_colorize_file_keeps_size_and_gray(tiny_model, gray_png, tmp_path):
     assert np.abs(a.mean(axis=2) - g).max() <= 1.0  # A x = y up to 8-bit rounding
 
 
+def test_sixteen_bit_scan_gives_a_sixteen_bit_png_with_its_gray(tiny_model, tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    g16 = (synthetic_rgb(24, 32).mean(axis=2) * 257).astype(np.uint16)
+    Image.fromarray(g16).save(tmp_path / "scan.png")
+    r = run("colorize", tmp_path / "scan.png", "-o", tmp_path / "o.png", "--model", tiny_model, "--preset", "preview",
+            "-q")
+    assert r.returncode == 0, r.stderr
+    out = cv2.imread(str(tmp_path / "o.png"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == np.uint16 and out.shape == (24, 32, 3)
+    assert np.abs(out.astype(float).mean(axis=2) - g16).max() <= 1.0  # A x = y to 16-bit rounding
+
+
 def test_colorize_folder_mirrors_names_and_reports_bad_files(tiny_model, tmp_path):
     src = tmp_path / "in"
     (src / "sub").mkdir(parents=True)

@@ -37,9 +37,15 @@ def test_mosaic_then_demosaick_round_trip(tiny_restore_model, rgb_png, tmp_path,
     out = tmp_path / "out.png"
     r = run("demosaick", raw, "-o", out, "--pattern", "GRBG", "--model", tiny_restore_model, "--preset", "preview", "-q")
     assert r.returncode == 0, r.stderr
-    o = np.asarray(Image.open(out)).astype(float) / 255
+    if bits == "8":
+        o, step = np.asarray(Image.open(out)).astype(float) / 255, 1 / 255
+    else:  # a 16-bit or float mosaic gives a 16-bit PNG (read with OpenCV: PIL reads it as 8-bit)
+        cv2 = pytest.importorskip("cv2")
+        o16 = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+        assert o16.dtype == np.uint16
+        o, step = o16[..., ::-1].astype(float) / 65535, 1 / 65535
     assert o.shape == (30, 44, 3)
-    assert np.abs(o[0::2, 0::2, 1] - m[0::2, 0::2]).max() <= 1 / 255 + 1e-6  # measured samples kept
+    assert np.abs(o[0::2, 0::2, 1] - m[0::2, 0::2]).max() <= step / 2 + 1e-6  # measured samples kept
 
 
 def test_demosaick_refuses_colour_input_and_bad_arrays(tiny_restore_model, rgb_png, tmp_path):

@@ -140,3 +140,24 @@ def test_colour_photos_and_small_coloured_objects_are_not_monochrome():
     assert not is_monochrome(_jpeg(sepia.astype(np.uint8), 90))
     assert is_monochrome(np.full((3, 5, 3), 0.5))  # tiny images work
     assert not Picture(np.zeros((4, 4), np.float32)).has_colour
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_sixteen_bit_png_output(tmp_path, channels):
+    cv2 = pytest.importorskip("cv2")
+    rng = np.random.default_rng(0)
+    a = rng.random((5, 7, 3) if channels > 1 else (5, 7))
+    alpha = rng.random((5, 7)) if channels == 4 else None
+    exif = Image.Exif()
+    exif[0x010F] = "Hasselblad"
+    write_image(tmp_path / "o.png", a, alpha, bits=16, info={"dpi": (300, 300), "exif": exif.tobytes()})
+    back = cv2.imread(str(tmp_path / "o.png"), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint16
+    want = np.dstack([a, alpha]) if alpha is not None else a
+    got = back if channels == 1 else back[..., [2, 1, 0, 3][:channels]]  # OpenCV: BGR(A)
+    assert np.array_equal(got, np.rint(want * 65535).astype(np.uint16))
+    with Image.open(tmp_path / "o.png") as im:  # a valid PNG for PIL too
+        assert im.size == (7, 5) and np.allclose(im.info["dpi"], 300, atol=0.01)
+        assert im.getexif()[0x010F] == "Hasselblad"
+    with pytest.warns(UserWarning, match="8 bits"):
+        write_image(tmp_path / "o.jpg", a, bits=16)

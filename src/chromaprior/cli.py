@@ -205,7 +205,8 @@ def colorize(inputs, output, method, model, preset, seed, temperature, hints_pat
             hints = load_hints(hints_path, width=y.shape[-1], height=y.shape[-2])
         out = col(y, preset=preset, seed=seed, work_size=work_size, callback=lambda *_: bar.update(1),
                   temperature=temperature, hints=hints, reference=palette)
-        write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect, info=pic.info)
+        write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect, info=pic.info,
+                    bits=pic.bits)
 
     _each(pairs, one, bar, "images")
     if not quiet:
@@ -276,10 +277,10 @@ def demosaick(inputs, output, pattern, model, first_stage, preset, start_level, 
     protect = tuple(src for src, _ in pairs)
 
     def one(src: Path, dst: Path) -> None:
-        raw, _ = read_mosaic(src, max_pixels)
+        raw, bits = read_mosaic(src, max_pixels)
         out = r.demosaick(torch.from_numpy(raw)[None, None], pattern.upper(), preset, seed,
                           callback=lambda *_: bar.update(1))
-        write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), protect=protect)
+        write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), protect=protect, bits=bits)
 
     _each(pairs, one, bar, "mosaics")
 
@@ -312,7 +313,7 @@ def inpaint(image, mask_path, output, model, first_stage, preset, start_level, s
     out = r.inpaint(x, missing, preset, seed, callback=lambda *_: bar.update(1))[0].permute(1, 2, 0).cpu().numpy()
     bar.close()
     write_image(output, out if pic.is_color else out.mean(axis=2), pic.alpha, protect=(image, mask_path),
-                info=pic.info)
+                info=pic.info, bits=pic.bits)
 
 
 # ------------------------------------------------------------------------------------- train

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import tempfile
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -298,9 +300,10 @@ def write_mosaic(path: str | Path, raw: np.ndarray, bits: int = 8, *, protect: t
 
 
 def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, *, protect: tuple = (),
-                info: dict | None = None) -> None:
-    """Write ``rgb`` ``(H, W, 3)`` (or ``(H, W)``) in ``[0, 1]`` as 8-bit, atomically
-    (``.npy``: float32, alpha not stored).
+                info: dict | None = None, bits: int = 8) -> None:
+    """Write ``rgb`` ``(H, W, 3)`` (or ``(H, W)``) in ``[0, 1]`` atomically: 8-bit, or a 16-bit
+    PNG when the source's ``bits`` are more than 8 (other formats then stay 8-bit, with a
+    warning); ``.npy``: float32, alpha not stored.
 
     ``protect``: input paths that must never be overwritten. Alpha is kept for PNG, TIFF
     and WebP and dropped (with a warning) for formats without it. ``info``: a source's
@@ -309,27 +312,58 @@ def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
     """
     path = Path(path)
     suffix = _check_output(path, protect)
+    info = info or {}
     if suffix == ".npy":
         if alpha is not None:
             warnings.warn(f"{path}: .npy output holds the colour only; transparency dropped")
         atomic_write(path, lambda f: np.save(f, np.clip(np.asarray(rgb, dtype=np.float32), 0, 1)))
         return
+    if alpha is not None and suffix not in _ALPHA_SUFFIXES:
+        warnings.warn(f"{path}: {suffix} has no alpha channel; transparency dropped")
+        alpha = None
+    if bits > 8 and suffix == ".png":
+        planes = np.asarray(rgb, dtype=np.float64)
+        if alpha is not None:
+            planes = np.dstack([planes, alpha])
+        atomic_write(path, lambda tmp: _write_png16(tmp, np.rint(np.clip(planes, 0, 1) * 65535).astype(">u2"), info))
+        return
+    if bits > 8:
+        warnings.warn(f"{path}: written with 8 bits; use .png (16) or .npy (float) to keep the source's {bits}")
     a8 = np.clip(np.rint(np.asarray(rgb, dtype=np.float64) * 255), 0, 255).astype(np.uint8)
     im = Image.fromarray(a8)
     if alpha is not None:
-        if suffix in _ALPHA_SUFFIXES:
-            al = Image.fromarray(np.clip(np.rint(alpha * 255), 0, 255).astype(np.uint8))
-            im = im.convert("RGBA" if a8.ndim == 3 else "LA")
-            im.putalpha(al)
-        else:
-            warnings.warn(f"{path}: {suffix} has no alpha channel; transparency dropped")
+        al = Image.fromarray(np.clip(np.rint(alpha * 255), 0, 255).astype(np.uint8))
+        im = im.convert("RGBA" if a8.ndim == 3 else "LA")
+        im.putalpha(al)
     fmt = Image.registered_extensions()[suffix]
     kwargs = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
     for key, formats in (("exif", ("JPEG", "PNG", "TIFF", "WEBP")), ("dpi", ("JPEG", "PNG", "TIFF"))):
-        if info and key in info and fmt in formats:
+        if key in info and fmt in formats:
             kwargs[key] = info[key]
 
     def _save(tmp: str) -> None:
         im.save(tmp, format=fmt, **kwargs)
 
     atomic_write(path, _save)
+
+
+def _write_png16(path: str, a: np.ndarray, info: dict) -> None:
+    """A 16-bit PNG of big-endian ``(H, W)`` or ``(H, W, C)`` (C = 2: gray + alpha, 3: RGB,
+    4: RGBA), with the ``dpi`` (pHYs) and ``exif`` (eXIf) of ``info``; PIL writes 16-bit gray
+    only."""
+    h, w = a.shape[:2]
+    channels = 1 if a.ndim == 2 else a.shape[2]
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    rows = np.concatenate([np.zeros((h, 1), np.uint8), a.reshape(h, -1).view(np.uint8)], axis=1)  # filter 0
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0))
+    if "dpi" in info:
+        out += chunk(b"pHYs", struct.pack(">IIB", *(round(d / 0.0254) for d in info["dpi"]), 1))
+    if "exif" in info:
+        exif = info["exif"]
+        out += chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+    out += chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + chunk(b"IEND", b"")
+    Path(path).write_bytes(out)
