@@ -74,6 +74,9 @@ def test_skip_existing_resumes_a_batch(tiny_model, tmp_path):
     assert r.returncode == 0 and "skipping 2 input(s)" in r.stderr
     assert (out / "0.png").read_bytes() == b"kept as it is"
     assert Image.open(out / "1.png").size == (16, 16)
+    assert run(*args[:3], src / "colour", *args[4:]).returncode == 0  # OUT inside the input folder:
+    r = run(*args[:3], src / "colour", *args[4:])  # its outputs are not inputs the second time
+    assert r.returncode == 0 and "skipping 3 input(s)" in r.stderr, r.stderr
 
 
 def test_color_input_is_refused_unless_recolor_and_alpha_is_kept(tiny_model, tmp_path):
