@@ -114,6 +114,8 @@ def test_write_is_atomic_and_protects_inputs(tmp_path):
         write_image(src, np.zeros((4, 4, 3)), protect=(src,))
     with pytest.raises(InputError, match="output format"):
         write_image(tmp_path / "out.xyz", np.zeros((4, 4, 3)))
+    with pytest.raises(InputError, match="cannot write here"):
+        write_image(src / "out.png", np.zeros((4, 4, 3)))  # a file where a folder should be
     write_image(tmp_path / "out.png", np.full((4, 4, 3), 0.5))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "out.png"]  # no temp files left
     assert np.asarray(Image.open(tmp_path / "out.png")).max() == 128

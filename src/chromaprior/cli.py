@@ -40,7 +40,7 @@ def user_errors(fn):
         warnings.showwarning = _warn_line
         try:
             return fn(*args, **kwargs)
-        except (InputError, FileNotFoundError, FileExistsError, ValueError, NotADirectoryError, ImportError) as e:
+        except (InputError, OSError, ValueError, ImportError) as e:  # OSError: missing, unreadable, unwritable...
             _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
         except KeyboardInterrupt:
             _fail("interrupted")

@@ -57,8 +57,11 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     atomic: readers see the old file or the complete new one, never a partial file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    except OSError as e:
+        raise InputError(f"{path}: cannot write here ({e.strerror or e})") from None
     os.close(fd)
     try:
         write(tmp)
@@ -66,8 +69,10 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise InputError(f"{path}: cannot write ({e.strerror or e})") from None
         raise
 
 
