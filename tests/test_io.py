@@ -22,6 +22,15 @@ def test_missing_and_not_an_image(tmp_path):
         read_image(tmp_path)
 
 
+def test_unreadable_file(monkeypatch):
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Image, "open", denied)
+    with pytest.raises(InputError, match="not readable"):
+        read_image(__file__)
+
+
 def test_truncated_file(tmp_path):
     good = tmp_path / "g.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)).save(good)

@@ -154,6 +154,8 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Picture:
         raise
     except UnidentifiedImageError:
         raise InputError(f"{path}: not an image (unrecognised format)") from None
+    except PermissionError:
+        raise InputError(f"{path}: not readable (permission denied)") from None
     except Image.DecompressionBombError as e:
         raise InputError(f"{path}: refused as a decompression bomb ({e})") from None
     except (OSError, ValueError, SyntaxError) as e:
