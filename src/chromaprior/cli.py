@@ -102,11 +102,12 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
     from .data import list_images
 
     out = Path(output)
+    out_real = out.resolve()
     many = len(inputs) > 1 or any(Path(i).is_dir() for i in inputs)
     pairs: list[tuple[Path, Path]] = []
     for item in map(Path, inputs):
         if item.is_dir():  # without earlier outputs, when OUT lies inside the folder
-            files = [f for f in list_images([item]) if out.resolve() not in f.resolve().parents]
+            files = [f for f in list_images([item]) if out_real not in f.resolve().parents]
             if not files:
                 raise InputError(f"{item}: no images in this folder")
             pairs += [(f, out / f.relative_to(item)) for f in files]
