@@ -18,6 +18,7 @@ from .io import atomic_write
 from torch import nn
 
 from .nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
+from .nets.semantic import SemanticColorizer, SemanticConfig
 
 __all__ = [
     "save_model",
@@ -35,7 +36,7 @@ __all__ = [
 FORMAT = "chromaprior-model/1"
 #: Shipped weights inside the package: the default of each task, and one per colorization method.
 DEFAULT_MODELS = {"colorize": "unet-colorize", "restore": "hgm-restore"}
-METHOD_MODELS = {"jgm": "jgm-colorize", "cgan": "cgan-colorize", "unet": "unet-colorize"}
+METHOD_MODELS = {"jgm": "jgm-colorize", "cgan": "cgan-colorize", "unet": "unet-colorize", "semantic": "semantic-colorize"}
 
 
 def shipped_model(name: str) -> Path:
@@ -82,7 +83,8 @@ def save_model(folder: str | Path, net: nn.Module, state_dict: dict, card: dict)
     card = dict(card, format=FORMAT, net=net.config.to_dict())
     if hasattr(net, "sigmas"):  # score networks
         card["sigmas"] = net.sigmas.tolist()
-    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    frozen = net.frozen_prefixes() if hasattr(net, "frozen_prefixes") else ()  # pretrained, not stored
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items() if not k.startswith(frozen)}
     atomic_write(folder / "model.safetensors", lambda f: save_file(tensors, f))
     atomic_write(folder / "model.json", lambda f: Path(f).write_text(json.dumps(card, indent=2) + "\n"))
 
@@ -101,8 +103,11 @@ def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Modu
     folder = resolve_model_path(path, task)
     weights, _ = _files(folder)
     card = read_card(folder, task)
-    if card["net"].get("kind") == "unet":
+    kind = card["net"].get("kind")
+    if kind == "unet":
         net = UNet(UNetConfig(**card["net"]))
+    elif kind == "semantic":
+        net = SemanticColorizer(SemanticConfig(**card["net"]))  # the pretrained encoder, then the trained part
     else:
         net = build_score_net(ScoreNetConfig(**card["net"]), torch.tensor(card["sigmas"]))
     try:
@@ -110,6 +115,8 @@ def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Modu
     except Exception as e:  # safetensors raises its own error types
         raise ValueError(f"cannot read weights {weights}: {e}") from None
     missing, unexpected = net.load_state_dict(state, strict=False)
+    frozen = net.frozen_prefixes() if hasattr(net, "frozen_prefixes") else ()
+    missing = [k for k in missing if not k.startswith(frozen)]
     if missing or unexpected:
         raise ValueError(f"weights {weights} do not match the card (missing {missing[:3]}, unexpected {unexpected[:3]})")
     return net.eval(), card

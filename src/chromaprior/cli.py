@@ -320,12 +320,12 @@ def inpaint(image, mask_path, output, model, first_stage, preset, start_level, s
 # ------------------------------------------------------------------------------------- train
 @main.command()
 @click.option("--method", type=click.Choice(["jgm", "jgm-divide", "rgb", "hgm-pixel-scale", "hgm-channel-copy", "cgan",
-                                            "unet"]),
+                                            "unet", "semantic"]),
               default="jgm", show_default=True,
               help="jgm: joint intensity+gradient prior (9 channels); jgm-divide: separate networks for image "
                    "and gradients; rgb: plain 3-channel prior; hgm-pixel-scale / hgm-channel-copy: HGM "
                    "restoration priors (12 / 6 channels) for demosaick and inpaint; cgan: pix2pix; unet: "
-                   "L->ab regression (L2).")
+                   "L->ab regression (L2); semantic: ImageNet-pretrained encoder + decoder over a*b* bins.")
 @click.option("--task", type=click.Choice(["colorize", "restore"]), default=None,
               help="What the prior is for [default: restore for hgm-*, else colorize].")
 @click.option("--downscale", type=float, default=None,
@@ -344,13 +344,18 @@ def inpaint(image, mask_path, output, model, first_stage, preset, start_level, s
 @click.option("--depth", type=int, default=5, show_default=True, help="U-Net levels (cgan, unet).")
 @click.option("--sigma-max", type=float, default=1.0, show_default=True)
 @click.option("--sigma-min", type=float, default=0.01, show_default=True)
+@click.option("--rebalance", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="semantic: class rebalancing of the a*b* bins (Zhang et al.'s lambda; 0 = plain cross-entropy).")
+@click.option("--train-from", type=click.IntRange(0, 16), default=16, show_default=True,
+              help="semantic: first EfficientNet block to train (16 = frozen encoder, 11 = fine-tune the top stage).")
+@click.option("--balance", is_flag=True, help="Draw every --data folder equally often, whatever its size.")
 @click.option("--checkpoint-every", type=int, default=500, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 @user_errors
 def train(method, task, downscale, data, out, resume, size, batch_size, iterations, lr, lr_halve_every, ngf, levels, depth,
-          sigma_max, sigma_min, checkpoint_every, seed, device, quiet):
+          sigma_max, sigma_min, rebalance, train_from, balance, checkpoint_every, seed, device, quiet):
     """Train a score prior (denoising score matching) or a supervised colorizer on folders of photos."""
     from .training import TrainConfig
     from .training import train as run
@@ -361,6 +366,7 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
     config = TrainConfig(
         method=method, task=task, downscale=downscale, size=size, batch_size=batch_size, iterations=iterations, lr=lr,
         lr_halve_every=lr_halve_every, ngf=ngf, num_levels=levels, depth=depth, sigma_max=sigma_max, sigma_min=sigma_min,
+        rebalance=rebalance, train_from=train_from, balance=balance,
         checkpoint_every=checkpoint_every, seed=seed, data=[str(d) for d in data],
     )
     run(config, out, resume=resume, device=_device(device), progress=not quiet)

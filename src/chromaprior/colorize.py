@@ -27,7 +27,7 @@ from .lifts import make_lift
 from .nets import AB_SCALE, L_SCALE
 from .sampling import Preset, get_preset, sample, seeded_generators
 
-__all__ = ["Colorizer", "gamut_clamp", "working_size", "GRAY_WEIGHTS"]
+__all__ = ["Colorizer", "gamut_clamp", "working_size", "read_out_temperature", "GRAY_WEIGHTS"]
 
 #: Named gray operators for (blind) colorization, Eq. (18) and (19) of the JGM paper.
 GRAY_WEIGHTS = {"mean": operators.MEAN_WEIGHTS, "bt601": operators.BT601_WEIGHTS}
@@ -49,6 +49,13 @@ def gamut_clamp(gray: Tensor, chroma: Tensor) -> Tensor:
     return (gray + t * chroma).clamp(0, 1)
 
 
+def read_out_temperature(vividness: float) -> float:
+    """Annealed-mean temperature of a vividness in ``[0, 1]``: ``max(1 - vividness, 0.05)``."""
+    if not 0 <= vividness <= 1:
+        raise ValueError(f"vividness must be in [0, 1], got {vividness}")
+    return max(1.0 - vividness, 0.05)
+
+
 def working_size(height: int, width: int, short: int, max_aspect: float = 4.0, multiple: int = 8) -> tuple[int, int]:
     """Size (multiples of ``multiple``) at which the model runs: short side about ``short``."""
     s = short / min(height, width)
@@ -66,7 +73,7 @@ class Colorizer:
         device: torch device to run on.
         gray: name of the gray operator (``mean``, as the models' training, or ``bt601``)
             or explicit weights; they are normalised to sum to 1.
-        method: ``jgm``, ``cgan`` or ``unet``: picks the shipped model, or checks that
+        method: ``jgm``, ``cgan``, ``unet`` or ``semantic``: picks the shipped model, or checks that
             ``model`` is of that method.
         compile: run the network through ``torch.compile`` (about 3x faster per network
             call on CPU, after a compilation of a minute or more per working size: worth it
@@ -88,7 +95,7 @@ class Colorizer:
         self.net, self.card = load_model(model, task="colorize")
         if self.card.get("task", "colorize") != "colorize":
             raise ValueError("this model is a restoration prior (demosaick/inpaint), not a colorizer")
-        self.supervised = self.card["net"].get("kind") == "unet"
+        self.supervised = self.card["net"].get("kind") in ("unet", "semantic")
         self.method = self.card.get("method", "cgan") if self.supervised else "jgm"  # score priors: the jgm family
         if method is not None and self.method != method:
             raise ValueError(f"--method {method} but the model is a {self.card.get('method')} model")
@@ -98,7 +105,7 @@ class Colorizer:
             self.net = torch.compile(self.net)
         self.lift = None if self.supervised else make_lift(self.card["lift"])
         self.multiple = self.net.config.multiple if self.supervised else 8
-        self.size = int(self.card["training"]["size"])
+        self.size = int(self.card.get("work_size") or self.card["training"]["size"])
         weights = GRAY_WEIGHTS[gray] if isinstance(gray, str) else tuple(gray)
         total = float(sum(weights))
         if abs(total) < 1e-8:
@@ -127,6 +134,7 @@ class Colorizer:
         temperature: float = 6500.0,
         hints: list[Hint] | None = None,
         reference: Tensor | None = None,
+        vividness: float | None = None,
     ) -> Tensor:
         """Colorize one gray image.
 
@@ -141,6 +149,10 @@ class Colorizer:
                 extra data-consistency rows for score priors, blended chroma for U-Nets.
             reference: ``(1, 3, h, w)`` photo in ``[0, 1]`` whose palette the colours are moved
                 towards (:func:`chromaprior.color.transfer_palette`, before the hints).
+            vividness: ``semantic`` only: in ``[0, 1]``, the read-out of the predicted colour
+                distribution, from its mean (0: muted where the model is unsure) towards its
+                mode (1: vivid everywhere); the read-out temperature is ``1 - vividness``
+                (at least 0.05). None: the model's default.
         Returns:
             ``(1, 3, H, W)`` in ``[0, 1]``; its gray equals the input at 6500 K.
         """
@@ -160,10 +172,15 @@ class Colorizer:
         if reference is not None:  # statistics only: a working-size copy is enough
             rh, rw = working_size(*reference.shape[-2:], short=max(h, w))
             reference = F.interpolate(reference.float(), size=(rh, rw), mode="area").to(self.device)
+        if vividness is not None and self.method != "semantic":
+            raise ValueError(f"vividness applies to the semantic colorizer, not to {self.method}")
         if self.supervised:
             with torch.no_grad():
                 lightness = rgb_to_lab(small.expand(-1, 3, -1, -1))[:, :1]
-                ab = self.net(lightness / L_SCALE - 1) * AB_SCALE
+                if self.method == "semantic":
+                    ab = self.net.ab(small, None if vividness is None else read_out_temperature(vividness))
+                else:
+                    ab = self.net(lightness / L_SCALE - 1) * AB_SCALE
             x = lab_to_rgb(torch.cat([lightness, ab], dim=1))
             if reference is not None:
                 x = transfer_palette(x, reference)

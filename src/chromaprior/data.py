@@ -25,7 +25,7 @@ from torch import Tensor
 
 from .io import to_srgb
 
-__all__ = ["IMAGE_SUFFIXES", "list_images", "is_near_gray", "ImageCache", "is_validation"]
+__all__ = ["IMAGE_SUFFIXES", "list_images", "is_near_gray", "ImageCache", "is_validation", "group_weights"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
 
@@ -56,6 +56,22 @@ def is_validation(path: Path, fraction: float = 0.05) -> bool:
     return (h % 10_000) < fraction * 10_000
 
 
+def group_weights(paths: list[Path], roots: list[Path] | list[str]) -> Tensor:
+    """Sampling weights ``(N,)`` that give each of ``roots`` (folders) the same share of a
+    batch, whatever its number of images; a path under none of them counts as its own root."""
+    resolved = [Path(r).resolve() for r in roots]
+
+    def root_of(p: Path) -> Path:
+        q = Path(p).resolve()
+        return next((r for r in resolved if r == q or r in q.parents), q)
+
+    groups = [root_of(p) for p in paths]
+    counts: dict[Path, int] = {}
+    for g in groups:
+        counts[g] = counts.get(g, 0) + 1
+    return torch.tensor([1.0 / counts[g] for g in groups], dtype=torch.float64)
+
+
 @dataclass
 class ImageCache:
     """Decoded, downscaled training images kept in memory as uint8 ``(3, h, w)`` tensors."""
@@ -65,6 +81,8 @@ class ImageCache:
     skipped_gray: int = 0
     skipped_unreadable: int = 0
     fixed_scale: bool = False  #: crops of exactly ``size``, never resized
+    #: relative sampling weight of each image (None: uniform); see :func:`group_weights`
+    weights: Tensor | None = None
 
     @classmethod
     def build(
@@ -76,8 +94,10 @@ class ImageCache:
         split: str = "train",
         downscale: float = 0.0,
         workers: int = 0,
+        roots: list[Path] | list[str] | None = None,
     ) -> "ImageCache":
-        """Decode ``paths`` (those of ``split``) with ``workers`` threads (0: up to 8)."""
+        """Decode ``paths`` (those of ``split``) with ``workers`` threads (0: up to 8);
+        with ``roots``, batches draw every root's images equally often (:func:`group_weights`)."""
         if split not in ("train", "val", "all"):
             raise ValueError(f"split must be train, val or all, got {split!r}")
         short = max(size, int(round(size * cache_scale)))
@@ -97,20 +117,22 @@ class ImageCache:
                 return None
 
         chosen = [p for p in paths if split == "all" or is_validation(p) == (split == "val")]
-        images, gray, bad = [], 0, 0
+        images, sources, gray, bad = [], [], 0, 0
         # PIL releases the GIL while decoding and resizing: threads decode in parallel,
         # and map keeps the file order, so the cache does not depend on the thread count
         with ThreadPoolExecutor(max(1, workers or min(8, os.cpu_count() or 1))) as pool:
-            for a in pool.map(decode, chosen):
+            for p, a in zip(chosen, pool.map(decode, chosen)):
                 if a is None:
                     bad += 1
                 elif skip_gray and is_near_gray(a):
                     gray += 1
                 else:
                     images.append(torch.from_numpy(a.copy()).permute(2, 0, 1).contiguous())
+                    sources.append(p)
         if not images:
             raise ValueError(f"no usable colour images among {len(paths)} files")
-        return cls(images, size, gray, bad, fixed_scale=downscale > 0)
+        weights = group_weights(sources, roots) if roots else None
+        return cls(images, size, gray, bad, fixed_scale=downscale > 0, weights=weights)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -118,7 +140,10 @@ class ImageCache:
     def sample(self, batch: int, generator: torch.Generator) -> Tensor:
         """A random batch ``(batch, 3, size, size)`` in ``[0, 1]``."""
         out = torch.empty(batch, 3, self.size, self.size)
-        idx = torch.randint(len(self.images), (batch,), generator=generator)
+        if self.weights is None:
+            idx = torch.randint(len(self.images), (batch,), generator=generator)
+        else:
+            idx = torch.multinomial(self.weights, batch, replacement=True, generator=generator)
         for b, i in enumerate(idx.tolist()):
             img = self.images[i]
             _, h, w = img.shape

@@ -39,6 +39,7 @@ from .lifts import ChannelCopyLift, GradientLift, IdentityLift, Lift, PixelScale
 from torch import nn
 
 from .nets import AB_SCALE, L_SCALE, PatchDiscriminator, ScoreNetConfig, UNet, UNetConfig, build_score_net
+from .nets.semantic import SemanticColorizer, SemanticConfig, soft_encode
 from .plots import plot_loss
 
 __all__ = ["TrainConfig", "geometric_sigmas", "dsm_loss", "lab_pair", "train", "make_net"]
@@ -51,8 +52,8 @@ def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> Tensor:
     return torch.exp(torch.linspace(math.log(sigma_max), math.log(sigma_min), levels))
 
 
-METHODS = ("jgm", "jgm-divide", "rgb", "hgm-pixel-scale", "hgm-channel-copy", "unet", "cgan")
-SUPERVISED = ("unet", "cgan")
+METHODS = ("jgm", "jgm-divide", "rgb", "hgm-pixel-scale", "hgm-channel-copy", "unet", "cgan", "semantic")
+SUPERVISED = ("unet", "cgan", "semantic")
 TASKS = ("colorize", "restore")
 
 
@@ -85,6 +86,12 @@ class TrainConfig:
     #: f > 0: fixed-size crops from images shrunk by f, never resized (restoration priors
     #: must learn the fine detail of photos at their own scale)
     downscale: float = 0.0
+    #: semantic: class rebalancing of the a*b* bins (Zhang et al.'s lambda; 0: plain cross-entropy)
+    rebalance: float = 0.0
+    #: semantic: first EfficientNet block that is trained (16: frozen encoder)
+    train_from: int = 16
+    #: draw every --data folder equally often, whatever its number of photos
+    balance: bool = False
     seed: int = 0
     checkpoint_every: int = 500
     log_every: int = 50
@@ -102,7 +109,7 @@ class TrainConfig:
         self.lr = self.lr or (2e-4 if self.method == "cgan" else 1e-3)
         if self.downscale < 0:
             raise ValueError(f"downscale must be >= 0, got {self.downscale}")
-        multiple = {"hgm-pixel-scale": 16, "unet": 2**self.depth, "cgan": 2**self.depth}.get(self.method, 8)
+        multiple = {"hgm-pixel-scale": 16, "unet": 2**self.depth, "cgan": 2**self.depth, "semantic": 32}.get(self.method, 8)
         if self.size % multiple or self.size < 16:
             raise ValueError(f"size must be a multiple of {multiple} and >= 16 for {self.method}, got {self.size}")
         if self.batch_size < 1 or self.iterations < 1:
@@ -120,6 +127,8 @@ class TrainConfig:
 
 def make_net(config: TrainConfig) -> nn.Module:
     """The network a config trains (the generator for ``cgan``)."""
+    if config.method == "semantic":
+        return SemanticColorizer(SemanticConfig(width=config.ngf, train_from=config.train_from))
     if config.method in SUPERVISED:
         dropout = 0.5 if config.method == "cgan" else 0.0
         return UNet(UNetConfig(ngf=config.ngf, depth=config.depth, dropout=dropout))
@@ -150,6 +159,48 @@ def lab_pair(x: Tensor) -> tuple[Tensor, Tensor]:
     of the gray image the colorizer will see) and target ``ab(x) / 110`` ``(B, 2, H, W)``."""
     gray = operators.gray().forward(x).expand(-1, 3, -1, -1)
     return rgb_to_lab(gray)[:, :1] / L_SCALE - 1, rgb_to_lab(x)[:, 1:] / AB_SCALE
+
+
+def bin_prior(cache: ImageCache, centres: Tensor, crops: int = 512, seed: int = 12345) -> Tensor:
+    """Empirical distribution ``(Q,)`` of the soft-encoded a*b* bins over random training crops."""
+    gen = torch.Generator().manual_seed(seed)
+    total = torch.zeros(len(centres))
+    for start in range(0, crops, 64):
+        ab = rgb_to_lab(cache.sample(min(64, crops - start), gen))[:, 1:]
+        ab = torch.nn.functional.avg_pool2d(ab, 4)
+        total += soft_encode(ab, centres).sum(dim=(0, 2, 3))
+    return total / total.sum()
+
+
+def rebalancing_weights(prior: Tensor, lam: float, sigma_bins: float = 0.5) -> Tensor:
+    """Zhang et al.'s class weights ``(Q,)``: ``((1 - lam) p~ + lam / Q)^-1``, normalised so that
+    ``E_p~[w] = 1``; ``p~`` is ``prior`` smoothed by a Gaussian (in bins), ``Q`` the bins seen."""
+    n = int(round(len(prior) ** 0.5))
+    t = torch.arange(-2, 3, dtype=torch.float32)
+    g = torch.exp(-(t**2) / (2 * sigma_bins**2))
+    g = (g / g.sum()).view(1, 1, 1, -1)
+    smooth = torch.nn.functional.conv2d(prior.view(1, 1, n, n), g, padding=(0, 2))
+    smooth = torch.nn.functional.conv2d(smooth, g.transpose(-1, -2), padding=(2, 0)).flatten()
+    seen = prior > 0
+    w = torch.where(seen, 1.0 / ((1 - lam) * smooth + lam / int(seen.sum())), torch.zeros_like(prior))
+    return w / (smooth * w).sum()
+
+
+def semantic_loss(net: nn.Module, x: Tensor, weights: Tensor | None = None) -> Tensor:
+    """Cross-entropy between the predicted a*b* bins and the soft-encoded truth (5 nearest bins,
+    sigma 5) at stride 4, each pixel weighted by ``weights`` of its most likely bin (rebalancing).
+
+    Args:
+        x: colour photos ``(B, 3, H, W)`` in ``[0, 1]``, H and W multiples of 4.
+    """
+    gray = operators.gray().forward(x)
+    logits = net(gray)
+    ab = torch.nn.functional.avg_pool2d(rgb_to_lab(x)[:, 1:], 4)
+    target = soft_encode(ab, getattr(net, "module", net).centres)
+    ce = -(target * torch.log_softmax(logits.float(), dim=1)).sum(dim=1)
+    if weights is not None:
+        ce = ce * weights.to(ce)[target.argmax(dim=1)]
+    return ce.mean()
 
 
 def _pix2pix_generator_loss(critic: nn.Module, l_in: Tensor, fake: Tensor, ab: Tensor, l1_weight: float) -> Tensor:
@@ -218,12 +269,16 @@ def train(
         out.mkdir(parents=True, exist_ok=True)
 
     paths = list_images(config.data)
-    cache = ImageCache.build(paths, config.size, skip_gray=True, split="train", downscale=config.downscale)
+    cache = ImageCache.build(paths, config.size, skip_gray=True, split="train", downscale=config.downscale,
+                             roots=config.data if config.balance else None)
     torch.manual_seed(config.seed)
     net = make_net(config).to(device)
     ema = {k: v.detach().clone() for k, v in net.state_dict().items()}
     betas = (0.5, 0.999) if config.method == "cgan" else (0.9, 0.999)
-    opt = torch.optim.Adam(net.parameters(), lr=config.lr, betas=betas)
+    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=config.lr, betas=betas)
+    class_weights = None
+    if config.method == "semantic" and config.rebalance > 0:
+        class_weights = rebalancing_weights(bin_prior(cache, net.centres), config.rebalance).to(device)
     disc = opt_d = None
     if config.method == "cgan":
         disc = PatchDiscriminator(ndf=config.ngf, layers=3 if config.size >= 32 else 2).to(device)  # 70x70 patches
@@ -308,6 +363,8 @@ def train(
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 if lift is not None:
                     loss = dsm_loss(model, lift.lift(x), gen)
+                elif config.method == "semantic":
+                    loss = semantic_loss(model, x, class_weights)
                 else:
                     l_in, ab = lab_pair(x)
                     fake = model(l_in)
