@@ -120,7 +120,8 @@ class MethodScores:
             "colorfulness": _mean(self.colorfulness),
         }
         if reference_colorfulness is not None:
-            row["colorfulness_gap"] = abs(_mean(self.colorfulness) - _mean(reference_colorfulness))
+            row["colorfulness_gap"] = (abs(_mean(self.colorfulness) - _mean(reference_colorfulness))
+                                       if self.colorfulness and reference_colorfulness else None)
         if self.hits is not None:
             acc, shares = balanced_color_accuracy(self.hits, self.totals)
             row["color_accuracy"] = _finite(acc)
