@@ -376,7 +376,8 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
 # ---------------------------------------------------------------------------------- evaluate
 @main.command()
 @click.option("--task", type=click.Choice(["colorize", "demosaick", "inpaint"]), default="colorize", show_default=True)
-@click.option("--data", required=True, type=click.Path(), help="Folder of ground-truth colour images.")
+@click.option("--data", required=True, multiple=True, type=click.Path(),
+              help="Folder of ground-truth colour images; colorize: repeatable, each scored and all pooled.")
 @click.option("--size", type=int, default=None,
               help="Evaluation size (short side resized, centre crop) [default: 128 for colorize, whole images else].")
 @click.option("--model", type=click.Path(), default=None)
@@ -399,12 +400,14 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
 @click.option("--limit", type=int, default=None, help="Only the first N images.")
 @click.option("--report", type=click.Path(), default=None, help="Write the result as .json or .csv.")
 @click.option("--fid-weights", type=click.Path(), default=None,
-              help="colorize: torch.export feature network (.pt2), (B,3,H,W) in [0,1] -> (B,D); adds an FID column.")
+              help="colorize: torch.export feature network (.pt2), (B,3,H,W) in [0,1] -> (B,D), for FID "
+                   "[default: Inception-v3 of the eval extra, if installed].")
+@click.option("--no-fid", is_flag=True, help="colorize: no FID column.")
 @click.option("--record", is_flag=True, help="Also store the result in the model card (quality).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @user_errors
 def evaluate(task, data, size, model, presets, gray, variants, compare, all_methods, pattern, border, missing, first_stage, seed,
-             limit, fid_weights, report, record, device):
+             limit, fid_weights, no_fid, report, record, device):
     """Benchmark a model on held-out images, beside the classical baselines."""
     from tqdm import tqdm
 
@@ -413,9 +416,13 @@ def evaluate(task, data, size, model, presets, gray, variants, compare, all_meth
 
     dev = _device(device)
     presets = presets or ("fast",)
-    paths = list_images([data])
-    if not paths:
-        raise InputError(f"{data}: no images in this folder")
+    if len(data) > 1 and task != "colorize":
+        raise ValueError("several --data folders are for --task colorize")
+    sets = {d: list_images([d]) for d in data}
+    for d, found in sets.items():
+        if not found:
+            raise InputError(f"{d}: no images in this folder")
+    paths = sets[data[0]]
     bar = tqdm(desc="evaluate", unit="img")
 
     def progress(done: int, total: int) -> None:
@@ -459,12 +466,10 @@ def evaluate(task, data, size, model, presets, gray, variants, compare, all_meth
             p = presets[0]
             rows[f"{name} no gradient DC ({p})"] = (col, get_preset(p, gradient_dc=False))
             rows[f"{name} blind, BT.601 ({p})"] = (Colorizer(model, device=dev, gray="bt601"), p)
-        features = None
-        if fid_weights:
-            from .metrics import FeatureNet
+        from .metrics import FeatureNet, default_feature_net
 
-            features = FeatureNet(fid_weights, device=dev)
-        result = evaluate_colorize(paths, rows, size=size, seed=seed, limit=limit, features=features, progress=progress)
+        features = None if no_fid else FeatureNet(fid_weights, device=dev) if fid_weights else default_feature_net(dev)
+        result = evaluate_colorize(sets, rows, size=size, seed=seed, limit=limit, features=features, progress=progress)
         key_extra = ""
     else:
         from .evaluation import evaluate_demosaick, evaluate_inpaint
@@ -497,7 +502,7 @@ def evaluate(task, data, size, model, presets, gray, variants, compare, all_meth
     if record:
         from .checkpoint import record_quality
 
-        key = f"{task}/{Path(data).name}/{size or 'full'}" + ("px" if size else "") + key_extra
+        key = f"{task}/{'+'.join(Path(d).name for d in data)}/{size or 'full'}" + ("px" if size else "") + key_extra
         key += f"/first{limit}" if limit else ""
         kept = {k: v for k, v in result.items() if k not in ("task", "data", "size")}
         record_quality(model, key, kept, task="colorize" if task == "colorize" else "restore")

