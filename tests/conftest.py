@@ -12,52 +12,50 @@ from helpers import synthetic_rgb
 from chromaprior.training import TrainConfig, make_net
 
 
+def _tiny(folder, method: str, **options) -> str:
+    """Save a model of ``method`` with a tiny random network (and, for ``semantic``, the
+    pretrained encoder) into ``folder``."""
+    config = TrainConfig(method=method, size=options.pop("size", 16 if method != "semantic" else 32), **options)
+    torch.manual_seed(0)
+    net = make_net(config).eval()
+    lift = config.lift()
+    card = {"method": method, "task": config.task, "lift": lift.to_config() if lift else None,
+            "training": {"size": config.size, "steps": 0, "parameters": sum(p.numel() for p in net.parameters())}}
+    save_model(folder, net, net.state_dict(), card)
+    return str(folder)
+
+
+_SCORE = dict(ngf=4, num_levels=4, sigma_min=0.05)
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> str:
     """A JGM model folder with a few-thousand-parameter random network."""
-    folder = tmp_path_factory.mktemp("tiny_model")
-    config = TrainConfig(ngf=4, size=16, num_levels=4, sigma_min=0.05)
-    torch.manual_seed(0)
-    net = make_net(config)
-    card = {"method": "jgm", "task": "colorize", "lift": config.lift().to_config(),
-            "training": {"size": config.size, "steps": 0, "parameters": sum(p.numel() for p in net.parameters())}}
-    save_model(folder, net, net.state_dict(), card)
-    return str(folder)
-
-
-def _tiny(folder, method: str):
-    config = TrainConfig(method=method, task="restore", ngf=4, size=16, num_levels=4, sigma_min=0.05)
-    torch.manual_seed(0)
-    net = make_net(config)
-    card = {"method": method, "task": "restore", "lift": config.lift().to_config(),
-            "training": {"size": config.size, "steps": 0, "parameters": sum(p.numel() for p in net.parameters())}}
-    save_model(folder, net, net.state_dict(), card)
-    return str(folder)
+    return _tiny(tmp_path_factory.mktemp("tiny_model"), "jgm", **_SCORE)
 
 
 @pytest.fixture(scope="session")
 def tiny_restore_model(tmp_path_factory) -> str:
     """An HGM pixel-scale restoration prior with a tiny random network."""
-    return _tiny(tmp_path_factory.mktemp("tiny_hgm"), "hgm-pixel-scale")
+    return _tiny(tmp_path_factory.mktemp("tiny_hgm"), "hgm-pixel-scale", **_SCORE)
 
 
 @pytest.fixture(scope="session")
 def tiny_rgb_restore_model(tmp_path_factory) -> str:
     """A 3-channel restoration prior (first stage of the progressive strategy)."""
-    return _tiny(tmp_path_factory.mktemp("tiny_rgb"), "rgb")
+    return _tiny(tmp_path_factory.mktemp("tiny_rgb"), "rgb", task="restore", **_SCORE)
 
 
 @pytest.fixture(scope="session")
 def tiny_unet_model(tmp_path_factory) -> str:
     """A supervised L -> ab U-Net colorizer with a tiny random network."""
-    folder = tmp_path_factory.mktemp("tiny_unet")
-    config = TrainConfig(method="unet", ngf=4, depth=3, size=16)
-    torch.manual_seed(0)
-    net = make_net(config).eval()
-    card = {"method": "unet", "task": "colorize", "lift": None,
-            "training": {"size": config.size, "steps": 0, "parameters": sum(p.numel() for p in net.parameters())}}
-    save_model(folder, net, net.state_dict(), card)
-    return str(folder)
+    return _tiny(tmp_path_factory.mktemp("tiny_unet"), "unet", ngf=4, depth=3)
+
+
+@pytest.fixture(scope="session")
+def tiny_semantic_model(tmp_path_factory) -> str:
+    """A semantic colorizer: the pretrained encoder and a random 8-channel decoder."""
+    return _tiny(tmp_path_factory.mktemp("tiny_semantic"), "semantic", ngf=8)
 
 
 @pytest.fixture

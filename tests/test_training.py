@@ -7,7 +7,8 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from chromaprior.checkpoint import load_model
-from chromaprior.training import TrainConfig, dsm_loss, make_net, train
+from chromaprior.losses import DSMLoss, lab_pair
+from chromaprior.training import TrainConfig, make_net, train
 
 from helpers import synthetic_rgb
 
@@ -19,11 +20,11 @@ def test_dsm_loss_falls_on_toy_data():
     net = make_net(config)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     g = torch.Generator().manual_seed(0)
-    lift = config.lift()
+    dsm_loss = DSMLoss(config.lift())
 
     def batch():
         colors = torch.rand(16, 3, 1, 1, generator=g)
-        return lift.lift(colors.expand(-1, -1, 16, 16))
+        return colors.expand(-1, -1, 16, 16)
 
     with torch.no_grad():
         before = np.mean([dsm_loss(net, batch(), g).item() for _ in range(10)])
@@ -132,8 +133,6 @@ def test_supervised_colorizers_train_resume_and_colorize(method, image_folder, t
 
 def test_unet_regressor_learns_a_colour_mapping():
     """A tiny U-Net learns L -> ab on images whose colour is a function of brightness."""
-    from chromaprior.training import lab_pair
-
     torch.manual_seed(0)
     net = make_net(TrainConfig(method="unet", ngf=8, depth=3, size=16))
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)

@@ -17,8 +17,7 @@ from safetensors.torch import load_file, save_file
 from .io import atomic_write
 from torch import nn
 
-from .nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
-from .nets.semantic import SemanticColorizer, SemanticConfig
+from .methods import METHODS, get_method
 
 __all__ = [
     "save_model",
@@ -36,7 +35,7 @@ __all__ = [
 FORMAT = "chromaprior-model/1"
 #: Shipped weights inside the package: the default of each task, and one per colorization method.
 DEFAULT_MODELS = {"colorize": "unet-colorize", "restore": "hgm-restore"}
-METHOD_MODELS = {"jgm": "jgm-colorize", "cgan": "cgan-colorize", "unet": "unet-colorize", "semantic": "semantic-colorize"}
+METHOD_MODELS = {m.name: m.shipped for m in METHODS.values() if m.task == "colorize" and m.shipped}
 
 
 def shipped_model(name: str) -> Path:
@@ -103,13 +102,7 @@ def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Modu
     folder = resolve_model_path(path, task)
     weights, _ = _files(folder)
     card = read_card(folder, task)
-    kind = card["net"].get("kind")
-    if kind == "unet":
-        net = UNet(UNetConfig(**card["net"]))
-    elif kind == "semantic":
-        net = SemanticColorizer(SemanticConfig(**card["net"]))  # the pretrained encoder, then the trained part
-    else:
-        net = build_score_net(ScoreNetConfig(**card["net"]), torch.tensor(card["sigmas"]))
+    net = get_method(card.get("method", "jgm")).load_net(card)  # semantic: the pretrained encoder, then ours
     try:
         state = load_file(str(weights))
     except Exception as e:  # safetensors raises its own error types

@@ -18,6 +18,7 @@ import torch
 
 from . import __version__
 from .io import MAX_PIXELS, OUTPUT_SUFFIXES, InputError, read_image, write_image
+from .methods import colorize_methods
 from .sampling import PRESETS
 
 EXIT_ERROR = 1
@@ -140,9 +141,9 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file, or folder for several inputs.")
-@click.option("--method", type=click.Choice(["jgm", "cgan", "unet"]), default=None,
-              help="Colorizer: jgm (score prior), cgan (pix2pix) or unet (L->ab regression) "
-                   "[default: the best measured, see README].")
+@click.option("--method", type=click.Choice(colorize_methods(shipped_only=False)), default=None,
+              help="Colorizer: semantic (ImageNet-pretrained encoder), jgm (score prior), cgan (pix2pix) or "
+                   "unet (L->ab regression) [default: the best measured, see README].")
 @click.option("--model", type=click.Path(), default=None, help="Model folder (default: the shipped weights).")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
               help="Sampler preset (jgm).")
@@ -160,6 +161,9 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
 @click.option("--recolor", is_flag=True,
               help="Accept colour photos: their colour is discarded and their gray colorized anew "
                    "(without it a colour input is an error; gray and toned (sepia) photos are always accepted).")
+@click.option("--vividness", type=click.FloatRange(0, 1), default=None,
+              help="semantic: 0 = the mean of the predicted colours (muted where unsure) ... 1 = the most likely "
+                   "colour everywhere (vivid, and sometimes confidently wrong) [default: the model's].")
 @click.option("--work-size", type=click.IntRange(16, 1024), default=None, help="Short side of the sampling grid.")
 @click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True, help="Refuse larger inputs.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads [default: torch's, one per core].")
@@ -170,7 +174,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def colorize(inputs, output, method, model, preset, seed, temperature, hints_path, reference, device, gray, recolor,
-             work_size, max_pixels, threads, compile_, skip_existing, quiet):
+             vividness, work_size, max_pixels, threads, compile_, skip_existing, quiet):
     """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
     from .colorize import Colorizer
 
@@ -180,6 +184,8 @@ def colorize(inputs, output, method, model, preset, seed, temperature, hints_pat
     if threads:
         torch.set_num_threads(threads)
     col = Colorizer(model, device=_device(device), gray=gray, method=method, compile=compile_)
+    if vividness is not None and col.method != "semantic":
+        raise InputError(f"--vividness applies to the semantic colorizer, not to {col.method}")
     palette = None
     if reference:
         ref = read_image(reference, max_pixels=max_pixels)
@@ -205,7 +211,7 @@ def colorize(inputs, output, method, model, preset, seed, temperature, hints_pat
 
             hints = load_hints(hints_path, width=y.shape[-1], height=y.shape[-2])
         out = col(y, preset=preset, seed=seed, work_size=work_size, callback=lambda *_: bar.update(1),
-                  temperature=temperature, hints=hints, reference=palette)
+                  temperature=temperature, hints=hints, reference=palette, vividness=vividness)
         write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect, info=pic.info,
                     bits=pic.bits)
 

@@ -21,6 +21,7 @@ from torch import Tensor
 
 from . import operators
 from .checkpoint import METHOD_MODELS, load_model, shipped_model
+from .methods import get_method
 from .color import lab_to_rgb, rgb_to_lab, transfer_palette, white_balance
 from .hints import Hint, hint_operator, propagate, rasterize
 from .lifts import make_lift
@@ -95,7 +96,7 @@ class Colorizer:
         self.net, self.card = load_model(model, task="colorize")
         if self.card.get("task", "colorize") != "colorize":
             raise ValueError("this model is a restoration prior (demosaick/inpaint), not a colorizer")
-        self.supervised = self.card["net"].get("kind") in ("unet", "semantic")
+        self.supervised = get_method(self.card.get("method", "jgm")).supervised
         self.method = self.card.get("method", "cgan") if self.supervised else "jgm"  # score priors: the jgm family
         if method is not None and self.method != method:
             raise ValueError(f"--method {method} but the model is a {self.card.get('method')} model")

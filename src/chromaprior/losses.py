@@ -1,0 +1,154 @@
+"""Training objectives as small objects, one per kind of method (as NVlabs/edm's VP/VE/EDM losses).
+
+Every loss is called as ``loss(model, x, generator) -> scalar`` on a batch of clean colour
+photos ``x`` ``(B, 3, H, W)`` in ``[0, 1]``; ``model`` is the network (possibly wrapped in
+DistributedDataParallel). A loss with state of its own (the pix2pix discriminator) also
+has ``after_step()``, ``state_dict()`` and ``load_state_dict()``; the training loop calls
+them for every loss (no-ops for the others).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from . import operators
+from .color import rgb_to_lab
+from .lifts import Lift
+from .nets import AB_SCALE, L_SCALE, PatchDiscriminator
+from .nets.semantic import soft_encode
+
+__all__ = ["Loss", "DSMLoss", "RegressionLoss", "Pix2PixLoss", "BinCrossEntropy", "lab_pair", "rebalancing_weights"]
+
+
+class Loss:
+    """Base: a stateless objective."""
+
+    def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
+        raise NotImplementedError
+
+    def after_step(self) -> None:
+        """Called after each optimiser step of the network."""
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class DSMLoss(Loss):
+    """Denoising score matching on the lifted image, Eq. (9) with ``lambda(sigma) = sigma^2``:
+    ``mean |sigma s(z + sigma n, sigma) + n|^2 / 2`` over noise levels drawn uniformly."""
+
+    def __init__(self, lift: Lift):
+        self.lift = lift
+
+    def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
+        z = self.lift.lift(x)
+        sigmas = getattr(model, "module", model).sigmas
+        levels = torch.randint(0, len(sigmas), (z.shape[0],), generator=generator).to(z.device)
+        sigma = sigmas[levels].view(-1, 1, 1, 1)
+        noise = torch.randn(z.shape, generator=generator).to(z)
+        score = model(z + sigma * noise, levels)
+        return 0.5 * ((sigma * score + noise) ** 2).mean()
+
+
+def lab_pair(x: Tensor) -> tuple[Tensor, Tensor]:
+    """Supervised colorizer data: input ``L(gray(x)) / 50 - 1`` ``(B, 1, H, W)`` (the L*
+    of the gray image the colorizer will see) and target ``ab(x) / 110`` ``(B, 2, H, W)``."""
+    gray = operators.gray().forward(x).expand(-1, 3, -1, -1)
+    return rgb_to_lab(gray)[:, :1] / L_SCALE - 1, rgb_to_lab(x)[:, 1:] / AB_SCALE
+
+
+class RegressionLoss(Loss):
+    """L2 regression of a*b* from the L* of the gray image (the ``unet`` colorizer)."""
+
+    def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
+        l_in, ab = lab_pair(x)
+        return ((model(l_in) - ab) ** 2).mean()
+
+
+class Pix2PixLoss(Loss):
+    """pix2pix (Isola et al. 2017): the generator fools a PatchGAN (non-saturating BCE) with
+    ``l1_weight`` x L1; after each generator step the discriminator takes one step on real
+    ``[L, ab]`` and generated ``[L, G(L)]`` pairs (one pass, the mean of both BCE terms)."""
+
+    def __init__(self, ndf: int, layers: int, lr: float, betas: tuple[float, float], l1_weight: float,
+                 device: torch.device, distributed: bool = False):
+        self.disc = PatchDiscriminator(ndf=ndf, layers=layers).to(device)
+        self.critic = nn.parallel.DistributedDataParallel(self.disc) if distributed else self.disc
+        self.opt = torch.optim.Adam(self.disc.parameters(), lr=lr, betas=betas)
+        self.l1_weight = l1_weight
+        self._pair: tuple[Tensor, Tensor, Tensor] | None = None
+
+    def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
+        l_in, ab = lab_pair(x)
+        fake = model(l_in)
+        self._pair = (l_in, fake.detach(), ab)
+        logits = self.critic(torch.cat([l_in, fake], dim=1))
+        adversarial = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        return adversarial + self.l1_weight * (fake - ab).abs().mean()
+
+    def after_step(self) -> None:
+        l_in, fake, ab = self._pair
+        pairs = torch.cat([torch.cat([l_in, ab], dim=1), torch.cat([l_in, fake], dim=1)])  # one pass (DDP)
+        logits = self.critic(pairs)
+        target = torch.cat([torch.ones_like(logits[: len(l_in)]), torch.zeros_like(logits[len(l_in):])])
+        loss = F.binary_cross_entropy_with_logits(logits, target)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self._pair = None
+
+    def state_dict(self) -> dict:
+        return {"discriminator": self.disc.state_dict(), "discriminator_optimizer": self.opt.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.disc.load_state_dict(state["discriminator"])
+        self.opt.load_state_dict(state["discriminator_optimizer"])
+
+
+def rebalancing_weights(prior: Tensor, lam: float, sigma_bins: float = 0.5) -> Tensor:
+    """Zhang et al.'s class weights ``(Q,)``: ``((1 - lam) p~ + lam / Q)^-1``, normalised so that
+    ``E_p~[w] = 1``; ``p~`` is ``prior`` (a square grid of bins) smoothed by a Gaussian of
+    ``sigma_bins`` bins, ``Q`` the number of bins seen; unseen bins get weight 0."""
+    n = int(round(len(prior) ** 0.5))
+    t = torch.arange(-2, 3, dtype=torch.float32)
+    g = torch.exp(-(t**2) / (2 * sigma_bins**2))
+    g = (g / g.sum()).view(1, 1, 1, -1)
+    smooth = F.conv2d(prior.float().view(1, 1, n, n), g, padding=(0, 2))
+    smooth = F.conv2d(smooth, g.transpose(-1, -2), padding=(2, 0)).flatten()
+    seen = prior > 0
+    w = torch.where(seen, 1.0 / ((1 - lam) * smooth + lam / int(seen.sum())), torch.zeros_like(smooth))
+    return w / (smooth * w).sum()
+
+
+class BinCrossEntropy(Loss):
+    """The semantic colorizer: cross-entropy between the predicted a*b* bins and the
+    soft-encoded truth (5 nearest bins, sigma 5) at stride 4; with ``weights`` each pixel
+    counts by the weight of its most likely bin (class rebalancing, :func:`rebalancing_weights`)."""
+
+    def __init__(self, weights: Tensor | None = None):
+        self.weights = weights
+
+    def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
+        logits = model(operators.gray().forward(x))
+        ab = F.avg_pool2d(rgb_to_lab(x)[:, 1:], 4)
+        target = soft_encode(ab, getattr(model, "module", model).centres)
+        ce = -(target * torch.log_softmax(logits.float(), dim=1)).sum(dim=1)
+        if self.weights is not None:
+            ce = ce * self.weights.to(ce)[target.argmax(dim=1)]
+        return ce.mean()
+
+    @staticmethod
+    def bin_prior(sample, centres: Tensor, crops: int = 512, seed: int = 12345) -> Tensor:
+        """Empirical distribution ``(Q,)`` of the soft-encoded bins over ``crops`` random
+        training crops; ``sample(n, generator)`` draws a batch (``ImageCache.sample``)."""
+        gen = torch.Generator().manual_seed(seed)
+        total = torch.zeros(len(centres))
+        for start in range(0, crops, 64):
+            ab = F.avg_pool2d(rgb_to_lab(sample(min(64, crops - start), gen))[:, 1:], 4)
+            total += soft_encode(ab, centres).sum(dim=(0, 2, 3))
+        return total / total.sum()

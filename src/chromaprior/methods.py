@@ -1,0 +1,155 @@
+"""The method registry: one :class:`Method` spec per method, read by training, checkpoints,
+colorization, the command line, the web page and the evaluation.
+
+Adding a method is adding one spec to :data:`METHODS`: its task, whether it is a score prior
+(sampled with data consistency) or a supervised network (one call), its lift, how to build
+its network from a training config or a model card, its loss, the size its inputs must be a
+multiple of, its optimiser defaults and its shipped weights.
+
+``config`` below is a :class:`chromaprior.training.TrainConfig` (fields ``ngf``, ``depth``,
+``num_levels``, ``sigma_max``, ``sigma_min``, ``beta``, ``train_from``, ``rebalance``, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .lifts import ChannelCopyLift, GradientLift, IdentityLift, Lift, PixelScaleLift
+from .losses import BinCrossEntropy, DSMLoss, Loss, Pix2PixLoss, RegressionLoss, rebalancing_weights
+from .nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
+from .nets.semantic import SemanticColorizer, SemanticConfig
+
+__all__ = ["Method", "METHODS", "get_method", "geometric_sigmas", "colorize_methods", "DEFAULT_METHOD"]
+
+
+def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> torch.Tensor:
+    """Geometric noise ladder ``sigma_1 > ... > sigma_L``, ``(L,)``."""
+    if not (sigma_max > sigma_min > 0) or levels < 2:
+        raise ValueError(f"need sigma_max > sigma_min > 0 and >= 2 levels, got {sigma_max}, {sigma_min}, {levels}")
+    return torch.exp(torch.linspace(math.log(sigma_max), math.log(sigma_min), levels))
+
+
+@dataclass(frozen=True)
+class Method:
+    """Everything that is specific to one method.
+
+    Attributes:
+        name: the name used by ``--method`` and stored in model cards.
+        tasks: the tasks it can be trained for; the first is its default.
+        family: ``score`` (a noise-conditional prior, sampled with data consistency) or
+            ``supervised`` (one network call from the gray image).
+        summary: one line for help texts.
+        make_lift: config -> the lift of a score prior (None for supervised methods).
+        make_net: config -> a fresh network.
+        load_net: model card -> the network the card describes (weights not loaded).
+        make_loss: ``(config, net, sample, device, distributed) -> Loss``; ``sample(n, gen)``
+            draws training batches (for losses that need data statistics).
+        multiple: config -> the multiple the network's input size must be.
+        lr, betas: Adam defaults.
+        shipped: folder of the shipped weights (``chromaprior/weights/NAME``), or None.
+    """
+
+    name: str
+    tasks: tuple[str, ...]
+    family: str
+    summary: str
+    make_net: Callable[[object], nn.Module]
+    load_net: Callable[[dict], nn.Module]
+    make_loss: Callable[..., Loss]
+    multiple: Callable[[object], int] = lambda config: 8
+    make_lift: Callable[[object], Lift] | None = None
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    shipped: str | None = None
+
+    @property
+    def supervised(self) -> bool:
+        return self.family == "supervised"
+
+    @property
+    def task(self) -> str:
+        return self.tasks[0]
+
+
+def _score_prior(name: str, tasks: tuple[str, ...], summary: str, lift: Callable[[object], Lift],
+                 groups: Callable[[object], list[int]] = lambda c: [], multiple: int = 8,
+                 shipped: str | None = None) -> Method:
+    def make_net(config) -> nn.Module:
+        net_cfg = ScoreNetConfig(in_channels=3 * lift(config).factor, ngf=config.ngf, num_levels=config.num_levels,
+                                 groups=groups(config))
+        return build_score_net(net_cfg, geometric_sigmas(config.sigma_max, config.sigma_min, config.num_levels))
+
+    return Method(
+        name, tasks, "score", summary, make_net=make_net,
+        load_net=lambda card: build_score_net(ScoreNetConfig(**card["net"]), torch.tensor(card["sigmas"])),
+        make_loss=lambda config, net, sample, device, distributed: DSMLoss(lift(config)),
+        multiple=lambda config: multiple, make_lift=lift, shipped=shipped,
+    )
+
+
+def _unet(dropout: float) -> Callable[[object], nn.Module]:
+    return lambda config: UNet(UNetConfig(ngf=config.ngf, depth=config.depth, dropout=dropout))
+
+
+def _semantic_loss(config, net, sample, device, distributed) -> Loss:
+    if config.rebalance <= 0:
+        return BinCrossEntropy()
+    prior = BinCrossEntropy.bin_prior(sample, net.centres)
+    return BinCrossEntropy(rebalancing_weights(prior, config.rebalance).to(device))
+
+
+def _pix2pix_loss(config, net, sample, device, distributed) -> Loss:
+    spec = METHODS["cgan"]
+    return Pix2PixLoss(ndf=config.ngf, layers=3 if config.size >= 32 else 2, lr=config.lr, betas=spec.betas,
+                       l1_weight=config.l1_weight, device=device, distributed=distributed)
+
+
+_load_unet = lambda card: UNet(UNetConfig(**card["net"]))  # noqa: E731
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in [
+        _score_prior("jgm", ("colorize",), "JGM: joint intensity+gradient score prior (9 channels)",
+                     lambda c: GradientLift(c.beta), shipped="jgm-colorize"),
+        _score_prior("jgm-divide", ("colorize",), "JGM-divide: separate networks for the image and gradient blocks",
+                     lambda c: GradientLift(c.beta), groups=lambda c: [3, 6]),
+        _score_prior("rgb", ("colorize", "restore"), "plain 3-channel score prior (ablation; HGM first stage)",
+                     lambda c: IdentityLift()),
+        _score_prior("hgm-pixel-scale", ("restore",), "HGM: pixel-scale lift (12 channels), demosaick/inpaint",
+                     lambda c: PixelScaleLift(), multiple=16, shipped="hgm-restore"),
+        _score_prior("hgm-channel-copy", ("restore",), "HGM: channel-copy lift (6 channels), demosaick/inpaint",
+                     lambda c: ChannelCopyLift(2)),
+        Method("unet", ("colorize",), "supervised", "U-Net L->ab regressor (L2)", make_net=_unet(0.0),
+               load_net=_load_unet, make_loss=lambda *a: RegressionLoss(), multiple=lambda c: 2**c.depth,
+               shipped="unet-colorize"),
+        Method("cgan", ("colorize",), "supervised", "pix2pix: U-Net + PatchGAN, adversarial + 100 L1",
+               make_net=_unet(0.5), load_net=_load_unet, make_loss=_pix2pix_loss, multiple=lambda c: 2**c.depth,
+               lr=2e-4, betas=(0.5, 0.999), shipped="cgan-colorize"),
+        Method("semantic", ("colorize",), "supervised",
+               "ImageNet-pretrained EfficientNet-Lite0 + decoder over a*b* bins (cross-entropy)",
+               make_net=lambda c: SemanticColorizer(SemanticConfig(width=c.ngf, train_from=c.train_from)),
+               load_net=lambda card: SemanticColorizer(SemanticConfig(**card["net"])),
+               make_loss=_semantic_loss, multiple=lambda c: 32, shipped="semantic-colorize"),
+    ]
+}
+
+#: the colorizer used when none is named (CLI, web page, API)
+DEFAULT_METHOD = "unet"
+
+
+def get_method(name: str) -> Method:
+    """The spec of ``name``; ValueError naming the choices otherwise."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}") from None
+
+
+def colorize_methods(shipped_only: bool = True) -> list[str]:
+    """Names of the colorization methods (with shipped weights, by default)."""
+    return [m.name for m in METHODS.values() if m.task == "colorize" and (m.shipped or not shipped_only)]
