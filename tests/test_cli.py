@@ -132,7 +132,7 @@ def test_bad_inputs_fail_cleanly(case, tiny_model, gray_png, tmp_path):
 
 
 def test_info_prints_the_card(tiny_model):
-    r = run("info", "--model", tiny_model)
+    r = run("info", "--model", tiny_model, "--json")
     assert r.returncode == 0, r.stderr
     card = json.loads(r.stdout[r.stdout.index("{"):])
     assert card["method"] == "jgm" and card["format"] == "chromaprior-model/1"
@@ -214,7 +214,7 @@ def test_colorize_reference_palette(tiny_model, gray_png, tmp_path):
 
 def test_info_for_every_kind_of_model(tiny_unet_model, tiny_restore_model):
     for args in (["--model", tiny_unet_model], ["--model", tiny_restore_model], ["--task", "restore"], []):
-        r = run("info", *args)
+        r = run("info", *args, "--json")
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout[r.stdout.index("{"):])["format"] == "chromaprior-model/1"
 
