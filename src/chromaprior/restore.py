@@ -134,9 +134,10 @@ class Restorer:
     def _pad(self, t: Tensor) -> Tensor:
         """Pad the bottom and right to multiples of :attr:`multiple` by mirroring (without
         repeating the edge, so a Bayer mosaic keeps its phase), repeated as often as needed:
-        any size works, down to 1x1."""
+        any size works, down to 1x1 (sides under twice the multiple are padded to that)."""
         h, w = t.shape[-2:]
-        ph, pw = -h % self.multiple, -w % self.multiple
+        least = 2 * self.multiple  # the network's coarsest feature map must keep more than one pixel
+        ph, pw = max(-h % self.multiple, least - h), max(-w % self.multiple, least - w)
         if not (ph or pw):
             return t
         return t[..., _mirror(h, h + ph, t.device)[:, None], _mirror(w, w + pw, t.device)[None, :]]
