@@ -618,12 +618,13 @@ def serve(host, port, device):
         import uvicorn
     except ImportError:
         raise InputError("the web page needs uvicorn and FastAPI: pip install 'chromaprior[web]'") from None
-    from .serve import create_app
+    from .serve import create_app, is_loopback
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        warnings.warn(f"listening on {host}: anyone who can reach this machine can use the page")
+    if not is_loopback(host):
+        warnings.warn(f"listening on {host}: anyone who can reach this machine can use the page; any Host name is "
+                      "accepted and only cross-origin requests (an Origin header of another site) are refused")
     click.echo(f"chromaprior: serving on http://{host}:{port}/ (Ctrl+C stops)", err=True)
-    uvicorn.run(create_app(_device(device).type), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(_device(device).type, host=host), host=host, port=port, log_level="warning")
 
 
 # -------------------------------------------------------------------------------------- info
