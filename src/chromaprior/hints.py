@@ -47,7 +47,7 @@ MAX_HINT_POINTS = 2_000
 MAX_JOINED_POINTS = 20_000
 #: Largest hints file / form field (bytes) and JSON nesting accepted.
 MAX_HINT_BYTES = 1_000_000
-_MAX_DEPTH = 8
+_MAX_DEPTH = 4  # list > stroke > point > rgb
 
 
 def _number(value, name: str, where: str) -> float:
@@ -80,7 +80,7 @@ def loads_hints(text: str | bytes, source: str = "hints"):
         raise InputError(f"{source}: JSON nested too deeply for hints (a list of points or strokes)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"{source}: hints are not valid JSON ({e})") from None
-    if _depth(data, _MAX_DEPTH) > _MAX_DEPTH:  # list > stroke > point > rgb is 4
+    if _depth(data, _MAX_DEPTH) > _MAX_DEPTH:
         raise InputError(f"{source}: JSON nested too deeply for hints (a list of points or strokes)")
     return data
 
