@@ -1,9 +1,12 @@
 """The command line end to end, in a subprocess as a user runs it."""
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -132,7 +135,7 @@ def test_bad_inputs_fail_cleanly(case, tiny_model, gray_png, tmp_path):
 
 
 def test_info_prints_the_card(tiny_model):
-    r = run("info", "--model", tiny_model)
+    r = run("info", "--model", tiny_model, "--json")
     assert r.returncode == 0, r.stderr
     card = json.loads(r.stdout[r.stdout.index("{"):])
     assert card["method"] == "jgm" and card["format"] == "chromaprior-model/1"
@@ -214,7 +217,7 @@ def test_colorize_reference_palette(tiny_model, gray_png, tmp_path):
 
 def test_info_for_every_kind_of_model(tiny_unet_model, tiny_restore_model):
     for args in (["--model", tiny_unet_model], ["--model", tiny_restore_model], ["--task", "restore"], []):
-        r = run("info", *args)
+        r = run("info", *args, "--json")
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout[r.stdout.index("{"):])["format"] == "chromaprior-model/1"
 
@@ -228,3 +231,107 @@ def test_evaluate_all_methods_in_one_table(tmp_path):
     assert r.returncode == 0, r.stderr
     names = [row["method"] for row in json.loads(report.read_text())["rows"]]
     assert names == ["gray (baseline)", "unet (1 NFE)", "shipped jgm (preview, 10 NFE)", "shipped cgan (1 NFE)"]
+
+
+# ------------------------------------------------------------------------- issue 15: reliability
+def _gray(path, h=16, w=16, seed=0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(synthetic_rgb(h, w, seed=seed).mean(axis=2).astype(np.uint8)).save(path)
+    return path
+
+
+def test_two_inputs_with_one_output_name_are_refused_before_any_work(tiny_model, tmp_path):
+    """Item 1: dup1/x.png and dup2/x.png would both become out/x.png."""
+    a, b = _gray(tmp_path / "dup1" / "x.png"), _gray(tmp_path / "dup2" / "x.png", seed=1)
+    r = run("colorize", a, b, "-o", tmp_path / "out", "--model", tiny_model, "--preset", "preview")
+    _one_line_error(r)
+    assert "dup1" in r.stderr and "dup2" in r.stderr and "both be written" in r.stderr
+    assert not (tmp_path / "out").exists()  # nothing was done
+
+
+def test_outputs_are_checked_before_any_work(tiny_model, gray_png, tmp_path):
+    """Item 3: an output that can never be written is refused before the sampling starts."""
+    hints = tmp_path / "h.json"
+    hints.write_text("[]")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for out, extra in [(tmp_path / "x.gif", []), (hints, ["--hints", hints]), (blocker / "o.png", []),
+                       (tmp_path / "ref.png", ["--reference", tmp_path / "ref.png"])]:
+        if extra and extra[0] == "--reference":
+            Image.fromarray(synthetic_rgb()).save(tmp_path / "ref.png")
+        r = run("colorize", gray_png, "-o", out, "--model", tiny_model, "--preset", "preview", *extra)
+        _one_line_error(r)
+        assert "nfe" not in r.stderr, r.stderr  # no progress bar: refused before the work
+
+
+def test_temporaries_of_killed_writes_are_never_inputs_and_reruns_remove_them(tiny_model, tmp_path):
+    """Item 4."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    _gray(src / "a.png")
+    out.mkdir()
+    stale = out / ".a.png.k3j9x1.tmp.png"
+    stale.write_bytes(b"\x89PNG half a file")
+    (src / ".b.png.zz81.tmp.png").write_bytes(b"\x89PNG half")  # in an input folder: not an input
+    r = run("colorize", src, "-o", out, "--model", tiny_model, "--preset", "preview", "-q", "--skip-existing")
+    assert r.returncode == 0, r.stderr
+    assert (out / "a.png").exists() and not stale.exists()  # the rerun removed the stale temporary
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]  # and the input folder's temporary was no input
+    r = run("colorize", src / ".b.png.zz81.tmp.png", "-o", tmp_path / "b.png", "--model", tiny_model)
+    _one_line_error(r)
+    assert "temporary" in r.stderr
+
+
+def test_numbers_are_checked_and_errors_never_land_in_the_progress_bar(tiny_model, gray_png, tmp_path):
+    """Item 5: seeds are 0..2^63-1 at the command line; a batch's error line starts a line."""
+    for seed in ("1180591620717411303424", "-1"):
+        r = run("colorize", gray_png, "-o", tmp_path / "o.png", "--model", tiny_model, "--seed", seed)
+        assert r.returncode == 2 and "--seed" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o.png").exists()
+    src = tmp_path / "in"
+    _gray(src / "a.png")
+    (src / "b.png").write_bytes(b"\x89PNG garbage")
+    _gray(src / "c.png", seed=2)
+    r = run("colorize", src, "-o", tmp_path / "out", "--model", tiny_model, "--preset", "preview")  # with a bar
+    _one_line_error(r, lines=2)
+    for piece in re.split(r"[\r\n]", r.stderr):
+        if "chromaprior:" in piece:
+            assert piece.startswith("chromaprior: "), repr(piece)
+
+
+def test_a_fifo_input_is_refused_at_once(tiny_model, tmp_path):
+    """Item 7: reading a named pipe would block forever."""
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    r = run("colorize", fifo, "-o", tmp_path / "o.png", "--model", tiny_model)
+    _one_line_error(r)
+    assert "not a regular file" in r.stderr
+
+
+def test_default_threads_leave_busy_cores_alone():
+    """Item 8: beside CPU-bound processes on every core, one thread (measurements: README)."""
+    from chromaprior.cli import default_threads
+
+    cores = len(os.sched_getaffinity(0))
+    assert 1 <= default_threads() <= cores
+    busy = [subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(cores)]
+    try:
+        time.sleep(0.5)
+        assert default_threads() == 1
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+
+
+def test_small_cli_items(tiny_model, gray_png, tmp_path):
+    """Item 10: exact pixel counts under 1 MP, a readable info card, quiet broken pipes."""
+    r = run("colorize", gray_png, "-o", tmp_path / "o.png", "--model", tiny_model, "--max-pixels", "100")
+    _one_line_error(r)
+    assert "2,240 pixels, above the limit of 100 pixels" in r.stderr
+    r = run("info", "--model", tiny_model)
+    assert r.returncode == 0 and "method:" in r.stdout and "{" not in r.stdout and len(r.stdout.splitlines()) < 10
+    p = subprocess.Popen([sys.executable, "-m", "chromaprior.cli", "info", "--json"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.close()  # the reader goes away before anything is written (`| head`)
+    err = p.stderr.read().decode()
+    assert p.wait(60) == 0 and err == "", err

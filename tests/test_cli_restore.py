@@ -110,3 +110,27 @@ def test_evaluate_restoration_prints_baselines(tiny_restore_model, tmp_path, tas
         assert all(rows[name]["psnr"] > 35 for name in baselines)
     for name in baselines:
         assert name in r.stdout
+
+
+def test_a_batch_goes_on_past_any_failing_file_and_tiny_mosaics_work(tiny_restore_model, tmp_path):
+    """Issue 15 item 2: a 1x1 mosaic works (README: any size), a file refused by a library
+    check is one line naming it, the others are written, exit 1 at the end."""
+    Image.fromarray(np.full((1, 1), 128, np.uint8)).save(tmp_path / "tiny1x1.png")
+    Image.fromarray(synthetic_rgb(20, 24)[..., 1]).save(tmp_path / "good.png")
+    np.save(tmp_path / "empty.npy", np.zeros((0, 4), np.uint8))  # passes the reader, fails in torch
+    out = tmp_path / "out"
+    r = run("demosaick", tmp_path / "tiny1x1.png", tmp_path / "empty.npy", tmp_path / "good.png", "-o", out,
+            "--model", tiny_restore_model, "--preset", "preview", "-q")
+    _one_line_error(r, lines=2)
+    assert "empty.npy" in r.stderr and "1 of 3 mosaics failed" in r.stderr
+    assert Image.open(out / "tiny1x1.png").size == (1, 1) and Image.open(out / "good.png").size == (24, 20)
+
+
+def test_inpaint_outputs_are_checked_before_sampling(tiny_restore_model, rgb_png, tmp_path):
+    """Issue 15 item 3: -o MASK and -o x.gif are refused before any work."""
+    mask = tmp_path / "mask.png"
+    Image.fromarray(np.zeros((30, 44), np.uint8)).save(mask)
+    for out in (mask, tmp_path / "x.gif"):
+        r = run("inpaint", rgb_png, "--mask", mask, "-o", out, "--model", tiny_restore_model)
+        _one_line_error(r)
+        assert "nfe" not in r.stderr and ("overwrite" in r.stderr or "unsupported" in r.stderr)

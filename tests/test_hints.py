@@ -74,3 +74,53 @@ def test_cli_hints(tiny_model, gray_png, tmp_path):
     r = run("colorize", gray_png, "-o", tmp_path / "o2.png", "--model", tiny_model, "--hints", hints)
     _one_line_error(r)
     assert "JSON" in r.stderr and not (tmp_path / "o2.png").exists()
+
+
+# ------------------------------------------------------------------------- issue 15: reliability
+@pytest.mark.parametrize("value", ["10", True, None, float("nan")])
+def test_hint_numbers_must_be_json_numbers(value):
+    """Item 10: "x": "10" and "x": true are errors, not coordinates."""
+    with pytest.raises(InputError, match="x must be a number"):
+        parse_hints([{"x": value, "y": 2, "rgb": [1, 2, 3]}], width=50, height=40)
+    with pytest.raises(InputError, match="rgb"):
+        parse_hints([{"x": 1, "y": 2, "rgb": [1, value, 3]}], width=50, height=40)
+
+
+def test_hint_counts_sizes_and_nesting_are_capped(tmp_path):
+    """Item 9/14: a million points, a stroke that joins into too many, deep nesting: clear errors, at once."""
+    import time
+
+    from chromaprior.hints import MAX_HINT_POINTS, load_hints, loads_hints
+
+    start = time.monotonic()
+    with pytest.raises(InputError, match="hint points"):
+        parse_hints([{"x": 1, "y": 1, "rgb": [1, 2, 3]}] * (MAX_HINT_POINTS + 1), 50, 40)
+    stroke = [{"x": 0, "y": 0, "rgb": [1, 2, 3], "radius": 0.5}, {"x": 4999, "y": 0, "rgb": [1, 2, 3]}]
+    with pytest.raises(InputError, match="join into more than"):
+        parse_hints([stroke] * 10, 5000, 40)
+    with pytest.raises(InputError, match="nested too deeply"):
+        loads_hints("[" * 50_000 + "]" * 50_000)
+    with pytest.raises(InputError, match="nested too deeply"):
+        loads_hints(json.dumps([[[[[{"x": 1}]]]]]))
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps([{"x": 1, "y": 1, "rgb": [1, 2, 3]}] * 1_000_000))
+    with pytest.raises(InputError, match="bytes"):
+        load_hints(big, 50, 40)
+    assert time.monotonic() - start < 5
+
+
+def test_rasterize_in_windows_matches_the_whole_grid():
+    """The bounding-box rasterisation marks exactly the pixels of a whole-grid disc test."""
+    hints = [Hint(3.2, 4.7, (255, 0, 0), 2.5), Hint(0, 0, (0, 255, 0), 0.1), Hint(49, 39, (0, 0, 255), 30)]
+    keep, colors = rasterize(hints, 20, 25, (0.5, 0.5))
+    rows, cols = torch.arange(20.0)[:, None], torch.arange(25.0)[None, :]
+    want_keep, want_colors = torch.zeros(1, 1, 20, 25), torch.zeros(1, 3, 20, 25)
+    for h in hints:
+        r = max(0.5, h.radius * 0.5)
+        cy, cx = (h.y + 0.5) * 0.5 - 0.5, (h.x + 0.5) * 0.5 - 0.5
+        disc = (rows - cy) ** 2 + (cols - cx) ** 2 <= r * r
+        if not disc.any():
+            disc[min(19, max(0, round(cy))), min(24, max(0, round(cx)))] = True
+        want_keep[0, 0][disc] = 1
+        want_colors[0][:, disc] = (torch.tensor(h.rgb) / 255)[:, None]
+    assert torch.equal(keep, want_keep) and torch.equal(colors, want_colors)

@@ -2,12 +2,15 @@
 gray and toned photos are told from colour ones."""
 
 import io
+import os
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from chromaprior.io import InputError, Picture, is_monochrome, read_image, write_image
+from chromaprior.data import list_images
+from chromaprior.io import (InputError, Picture, check_output, is_monochrome, is_temporary, read_image, read_mosaic,
+                            write_image)
 from helpers import icc_profile, synthetic_rgb
 
 
@@ -172,3 +175,78 @@ def test_sixteen_bit_png_output(tmp_path, channels):
         assert im.getexif()[0x010F] == "Hasselblad"
     with pytest.warns(UserWarning, match="8 bits"):
         write_image(tmp_path / "o.jpg", a, bits=16)
+
+
+# ------------------------------------------------------------------------- issue 15: reliability
+def test_float_tiff_gives_sixteen_bits(tmp_path):
+    """Item 6: mode F (float TIFF) is read, in [0, 1] or 0..255 / 0..65535, as a 16-bit source."""
+    a = np.linspace(0, 1, 12 * 16, dtype=np.float32).reshape(12, 16)
+    Image.fromarray(a).save(tmp_path / "f.tif")
+    pic = read_image(tmp_path / "f.tif")
+    assert pic.bits == 16 and pic.pixels.dtype == np.float32 and np.allclose(pic.pixels, a)
+    Image.fromarray(a * 255).save(tmp_path / "f255.tif")
+    assert np.allclose(read_image(tmp_path / "f255.tif").pixels, a, atol=1e-6)
+    Image.fromarray(np.full((4, 4), np.nan, np.float32)).save(tmp_path / "nan.tif")
+    with pytest.raises(InputError, match="floating-point"):
+        read_image(tmp_path / "nan.tif")
+
+
+def test_fifo_and_temporary_files_are_refused(tmp_path):
+    """Items 4 and 7."""
+    os.mkfifo(tmp_path / "pipe.png")
+    with pytest.raises(InputError, match="not a regular file"):
+        read_image(tmp_path / "pipe.png")
+    with pytest.raises(InputError, match="not a regular file"):
+        read_mosaic(tmp_path / "pipe.png")
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / ".x.png.ab12cd.tmp.png")
+    assert is_temporary(tmp_path / ".x.png.ab12cd.tmp.png") and not is_temporary(tmp_path / "x.tmp.png")
+    with pytest.raises(InputError, match="temporary"):
+        read_image(tmp_path / ".x.png.ab12cd.tmp.png")
+    assert list_images([tmp_path]) == []
+
+
+def test_atomic_write_removes_stale_temporaries_of_its_output(tmp_path):
+    """Item 4: a rerun cleans what a killed write of the same output left."""
+    stale = tmp_path / ".o.png.dead01.tmp.png"
+    stale.write_bytes(b"half")
+    other = tmp_path / ".p.png.dead02.tmp.png"
+    other.write_bytes(b"another output's")
+    write_image(tmp_path / "o.png", np.zeros((4, 4, 3)))
+    assert not stale.exists() and other.exists()
+
+
+def test_small_io_items(tmp_path):
+    """Item 10: no invented 1 dpi for TIFFs without resolution; a warning for extra frames;
+    limits in exact pixels under 1 MP."""
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "nores.tif")
+    assert "dpi" not in read_image(tmp_path / "nores.tif").info
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "res.tif", dpi=(300, 300))
+    assert read_image(tmp_path / "res.tif").info["dpi"] == (300, 300)
+    frames = [Image.fromarray(np.full((8, 8), v, np.uint8)) for v in (0, 255)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    with pytest.warns(UserWarning, match="2 frames"):
+        read_image(tmp_path / "a.gif")
+    with pytest.raises(InputError, match="64 pixels, above the limit of 10 pixels"):
+        read_image(tmp_path / "res.tif", max_pixels=10)
+
+
+def test_output_checks_before_work(tmp_path):
+    """Item 3: formats, protected inputs and folders are checked without writing anything."""
+    (tmp_path / "in.png").write_bytes(b"x")
+    (tmp_path / "file").write_text("x")
+    for path, protect, match in [(tmp_path / "x.gif", (), "unsupported"), (tmp_path / "in.png", (tmp_path / "in.png",), "overwrite"),
+                                 (tmp_path / "file" / "o.png", (), "not a folder")]:
+        with pytest.raises(InputError, match=match):
+            check_output(path, protect)
+    with pytest.raises(InputError, match="losslessly"):
+        check_output(tmp_path / "m.jpg", mosaic_bits=8)
+    assert check_output(tmp_path / "new" / "o.png") == ".png" and not (tmp_path / "new").exists()
+
+
+def test_large_images_are_quantised_in_strips(tmp_path):
+    """Item 9: writing never makes a float64 copy of the whole image (same bytes as before)."""
+    from chromaprior.io import _quantize
+
+    a = np.random.default_rng(0).random((600, 7, 3)).astype(np.float32) * 1.2 - 0.1
+    assert np.array_equal(_quantize(a, 255, np.uint8, rows=64),
+                          np.clip(np.rint(a.astype(np.float64) * 255), 0, 255).astype(np.uint8))

@@ -49,9 +49,17 @@ def test_colorization_model_is_refused(tiny_model):
         Restorer(tiny_model)
 
 
-def test_too_small_image_is_refused(tiny_restore_model):
-    with pytest.raises(ValueError, match="too small"):
-        Restorer(tiny_restore_model).demosaick(torch.rand(1, 1, 10, 40), "RGGB", preset="preview")
+@pytest.mark.parametrize("h,w", [(1, 1), (1, 5), (10, 40), (3, 2)])
+def test_any_size_works_down_to_one_pixel(tiny_restore_model, h, w):
+    """Issue 15 item 2: the README says any size works; mirroring repeats as needed."""
+    r = Restorer(tiny_restore_model)
+    raw = torch.rand(1, 1, h, w)
+    out = r.demosaick(raw, "RGGB", preset="preview")
+    assert out.shape == (1, 3, h, w)
+    assert torch.allclose(mosaic(out, "RGGB"), raw.clamp(0, 1), atol=1e-5)
+    missing = torch.zeros(1, 1, h, w, dtype=torch.bool)
+    missing[..., 0, 0] = h * w > 1
+    assert r.inpaint(torch.rand(1, 3, h, w), missing, preset="preview").shape == (1, 3, h, w)
 
 
 @pytest.mark.parametrize("kind", ["bayer", "mask"])

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -17,20 +19,84 @@ import numpy as np
 import torch
 
 from . import __version__
-from .io import MAX_PIXELS, OUTPUT_SUFFIXES, InputError, read_image, write_image
+from .io import MAX_PIXELS, OUTPUT_SUFFIXES, InputError, check_output, read_image, write_image
 from .methods import colorize_methods
 from .sampling import PRESETS
 
 EXIT_ERROR = 1
+#: Seeds are 64-bit signed integers (torch generators).
+SEED = click.IntRange(0, 2**63 - 1)
+
+
+def _bars() -> list:
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return []
+    return [b for b in list(getattr(tqdm, "_instances", ())) if not b.disable]
+
+
+def _say(line: str) -> None:
+    """A line on stderr that never lands inside a progress bar (bars are redrawn below it)."""
+    bars = _bars()
+    if bars:
+        from tqdm import tqdm
+
+        tqdm.write(line, file=sys.stderr)
+    else:
+        click.echo(line, err=True)
 
 
 def _warn_line(message, category, filename, lineno, file=None, line=None):  # noqa: ARG001
-    click.echo(f"chromaprior: warning: {message}", err=True)
+    _say(f"chromaprior: warning: {message}")
 
 
 def _fail(message: str) -> None:
+    for bar in _bars():  # erase the bar: the error is the last line
+        bar.leave = False
+        bar.close()
     click.echo(f"chromaprior: error: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def _broken_pipe() -> None:
+    """The reader of stdout went away (``chromaprior info | head``): stop quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(0)
+
+
+def default_threads() -> int:
+    """CPU threads for torch: one per core that no other process keeps busy.
+
+    Several threads on cores that another CPU-bound process holds make every parallel
+    region wait for the slowest thread (measured: a JGM preview colorization 44 s with 2
+    threads beside one busy process on 2 cores, against 4.0 s with one thread; README). The
+    runnable tasks are sampled from ``/proc/loadavg`` five times over 40 ms (the minimum, less
+    this process); without it the 1-minute load average is used."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    others = None
+    try:
+        samples = []
+        for i in range(5):
+            if i:
+                time.sleep(0.01)
+            with open("/proc/loadavg") as f:
+                samples.append(int(f.read().split()[3].split("/")[0]) - 1)  # "running/total"; less ourselves
+        others = max(0, min(samples))
+    except (OSError, ValueError, IndexError):
+        try:
+            others = round(os.getloadavg()[0])
+        except (OSError, AttributeError):
+            others = 0
+    return max(1, min(cores, torch.get_num_threads()) - others)
+
+
+def _set_threads(threads: int | None) -> None:
+    torch.set_num_threads(threads or default_threads())
 
 
 def user_errors(fn):
@@ -41,11 +107,13 @@ def user_errors(fn):
         warnings.showwarning = _warn_line
         try:
             return fn(*args, **kwargs)
+        except BrokenPipeError:
+            _broken_pipe()
         except (InputError, OSError, ValueError, ImportError) as e:  # OSError: missing, unreadable, unwritable...
             _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
         except KeyboardInterrupt:
             _fail("interrupted")
-        except RuntimeError as e:  # e.g. out of memory, CUDA unavailable
+        except (RuntimeError, MemoryError) as e:  # e.g. out of memory, CUDA unavailable
             _fail(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
 
     return wrapper
@@ -69,22 +137,34 @@ def _progress(total: int, quiet: bool, desc: str):
     return tqdm(total=total, disable=quiet, unit="nfe", desc=desc)
 
 
+def _file_error(src: Path, e: BaseException, dst: Path | None = None) -> InputError:
+    """Any failure caused by one file, as a one-line :class:`InputError` that names it."""
+    text = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
+    if not isinstance(e, InputError):
+        text = f"{type(e).__name__}: {text}" if isinstance(e, (RuntimeError, MemoryError)) else text
+    named = text.startswith(str(src)) or (dst is not None and text.startswith(str(dst)))
+    return InputError(text if named else f"{src}: {text}")
+
+
 def _each(pairs: list[tuple[Path, Path]], one, bar, what: str) -> None:
-    """Run ``one(src, dst)`` for every pair; a bad input is reported in one line and the
-    batch goes on; the command fails at the end if any did (a single input fails at once,
-    with its own line only)."""
+    """Run ``one(src, dst)`` for every pair; a failure caused by one file (unreadable, too
+    small, unsupported, refused by a library check, out of memory) is reported in one line
+    naming it and the batch goes on; the command fails at the end if any did (a single
+    input fails at once, with its own line only)."""
     failures = 0
     for src, dst in pairs:
         try:
             one(src, dst)
-        except InputError as e:
+        except (InputError, OSError, ValueError, RuntimeError, MemoryError, ArithmeticError, IndexError) as e:
             failures += 1
+            err = _file_error(src, e, dst)
             if len(pairs) == 1:
                 bar.leave = False  # close() then erases the bar
                 bar.close()
-                raise
+                raise err from None
             bar.clear()
-            click.echo(f"chromaprior: error: {e}", err=True)
+            click.echo(f"chromaprior: error: {err}", err=True)
+            bar.refresh()
     bar.close()
     if failures:
         _fail(f"{failures} of {len(pairs)} {what} failed")
@@ -97,9 +177,13 @@ _SKIP_EXISTING = click.option(
          "resumes an interrupted batch.")
 
 
-def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = False) -> list[tuple[Path, Path]]:
+def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = False,
+                  protect: tuple = ()) -> list[tuple[Path, Path]]:
     """Pair every input file with its output path (folders mirror their names), without the
-    pairs whose output exists when ``skip_existing``."""
+    pairs whose output exists when ``skip_existing``. Everything about the outputs is
+    checked here, before any work: formats, folders, inputs (and ``protect``ed files such
+    as hints or a reference) that would be overwritten, and two inputs that map to one
+    output (an error naming both)."""
     from .data import list_images
 
     out = Path(output)
@@ -126,10 +210,22 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
             else:
                 raise InputError(f"{dst}: unsupported output format; use one of {', '.join(OUTPUT_SUFFIXES)}")
         fixed.append((src, dst))
-    sources = {src.resolve() for src, _ in fixed}
-    for _, dst in fixed:
+    sources = {src.resolve() for src, _ in fixed} | {Path(p).resolve() for p in protect if p}
+    seen: dict[Path, Path] = {}
+    for src, dst in fixed:
         if dst.resolve() in sources:
             raise InputError(f"{dst}: refusing to overwrite an input file")
+        first = seen.setdefault(dst.resolve(), src)
+        if first != src:
+            raise InputError(f"{first} and {src} would both be written to {dst}; give them different names "
+                             "or colorize them in separate runs")
+    checked: set[Path] = set()
+    for _, dst in fixed:  # formats and folders, before any work
+        if dst.parent not in checked:
+            check_output(dst)
+            checked.add(dst.parent)
+        elif dst.suffix.lower() not in OUTPUT_SUFFIXES or dst.is_dir():
+            check_output(dst)
     if skip_existing:
         todo = [(src, dst) for src, dst in fixed if not dst.exists()]
         if len(todo) < len(fixed):
@@ -147,7 +243,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
 @click.option("--model", type=click.Path(), default=None, help="Model folder (default: the shipped weights).")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
               help="Sampler preset (jgm).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (the same for every image).")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed (the same for every image).")
 @click.option("--temperature", type=click.FloatRange(1667, 25000), default=6500, show_default=True,
               help="Colour temperature (kelvin) of the light the result is rendered under: lower is warmer.")
 @click.option("--hints", "hints_path", type=click.Path(), default=None,
@@ -165,8 +261,10 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
               help="semantic: 0 = the mean of the predicted colours (muted where unsure) ... 1 = the most likely "
                    "colour everywhere (vivid, and sometimes confidently wrong) [default: the model's].")
 @click.option("--work-size", type=click.IntRange(16, 1024), default=None, help="Short side of the sampling grid.")
-@click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True, help="Refuse larger inputs.")
-@click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads [default: torch's, one per core].")
+@click.option("--max-pixels", type=click.IntRange(1, 10**10), default=MAX_PIXELS, show_default=True,
+              help="Refuse larger inputs.")
+@click.option("--threads", type=click.IntRange(1, 1024), default=None,
+              help="CPU threads [default: one per core that no other process keeps busy].")
 @click.option("--compile", "compile_", is_flag=True,
               help="torch.compile the network: ~3x faster per step after a compilation of a minute or more; "
                    "for folders of many photos.")
@@ -178,11 +276,10 @@ def colorize(inputs, output, method, model, preset, seed, temperature, hints_pat
     """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
     from .colorize import Colorizer
 
-    pairs = _plan_outputs(inputs, output, skip_existing)
+    pairs = _plan_outputs(inputs, output, skip_existing, protect=(hints_path, reference))
     if hints_path and len(pairs) > 1:
         raise InputError("--hints are in one image's pixel coordinates: give a single input")
-    if threads:
-        torch.set_num_threads(threads)
+    _set_threads(threads)
     col = Colorizer(model, device=_device(device), gray=gray, method=method, compile=compile_)
     if vividness is not None and col.method != "semantic":
         raise InputError(f"--vividness applies to the semantic colorizer, not to {col.method}")
@@ -235,9 +332,11 @@ def _restore_options(fn):
         click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True),
         click.option("--start-level", type=click.IntRange(0), default=None,
                      help="Noise level the sampler starts at from the first restoration (0: from pure noise)."),
-        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--seed", type=SEED, default=0, show_default=True),
         click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True),
-        click.option("--max-pixels", type=click.IntRange(1), default=MAX_PIXELS, show_default=True),
+        click.option("--max-pixels", type=click.IntRange(1, 10**10), default=MAX_PIXELS, show_default=True),
+        click.option("--threads", type=click.IntRange(1, 1024), default=None,
+                     help="CPU threads [default: one per core that no other process keeps busy]."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
     ]):
         fn = opt(fn)
@@ -257,7 +356,9 @@ def mosaic(rgb, output, pattern, bits):
     from .io import write_mosaic
     from .restore import mosaic as cfa
 
+    check_output(output, (rgb,), mosaic_bits=int(bits or 8))
     pic = read_image(rgb)
+    check_output(output, (rgb,), mosaic_bits=int(bits or pic.bits))
     if not pic.is_color:
         raise InputError(f"{rgb}: a gray image has no colours to mosaic")
     x = torch.from_numpy(np.ascontiguousarray(pic.pixels)).permute(2, 0, 1)[None]
@@ -272,13 +373,14 @@ def mosaic(rgb, output, pattern, bits):
 @_restore_options
 @_SKIP_EXISTING
 @user_errors
-def demosaick(inputs, output, pattern, model, first_stage, preset, start_level, seed, device, max_pixels, quiet,
-              skip_existing):
+def demosaick(inputs, output, pattern, model, first_stage, preset, start_level, seed, device, max_pixels, threads,
+               quiet, skip_existing):
     """Demosaick Bayer mosaics (gray PNG/TIFF, 8/16 bit, or .npy) into colour images."""
     from .io import read_mosaic
     from .restore import Restorer
 
     pairs = _plan_outputs(inputs, output, skip_existing)
+    _set_threads(threads)
     r = Restorer(model, device=_device(device), first_stage=first_stage, start_level=start_level)
     bar = _progress(len(pairs) * r.nfe(preset), quiet, "demosaick")
     protect = tuple(src for src, _ in pairs)
@@ -298,10 +400,13 @@ def demosaick(inputs, output, pattern, model, first_stage, preset, start_level, 
 @click.option("-o", "--output", required=True, type=click.Path())
 @_restore_options
 @user_errors
-def inpaint(image, mask_path, output, model, first_stage, preset, start_level, seed, device, max_pixels, quiet):
+def inpaint(image, mask_path, output, model, first_stage, preset, start_level, seed, device, max_pixels, threads,
+            quiet):
     """Fill the pixels of IMAGE that are white in MASK."""
     from .restore import Restorer
 
+    check_output(output, (image, mask_path))  # before minutes of sampling
+    _set_threads(threads)
     pic = read_image(image, max_pixels)
     m = read_image(mask_path, max_pixels)
     if m.pixels.shape[:2] != pic.pixels.shape[:2]:
@@ -317,7 +422,10 @@ def inpaint(image, mask_path, output, model, first_stage, preset, start_level, s
     x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]
     r = Restorer(model, device=_device(device), first_stage=first_stage, start_level=start_level)
     bar = _progress(r.nfe(preset), quiet, "inpaint")
-    out = r.inpaint(x, missing, preset, seed, callback=lambda *_: bar.update(1))[0].permute(1, 2, 0).cpu().numpy()
+    try:
+        out = r.inpaint(x, missing, preset, seed, callback=lambda *_: bar.update(1))[0].permute(1, 2, 0).cpu().numpy()
+    except (ValueError, RuntimeError, MemoryError) as e:
+        raise _file_error(Path(image), e) from None
     bar.close()
     write_image(output, out if pic.is_color else out.mean(axis=2), pic.alpha, protect=(image, mask_path),
                 info=pic.info, bits=pic.bits)
@@ -340,23 +448,24 @@ def inpaint(image, mask_path, output, model, first_stage, preset, start_level, s
 @click.option("--data", "data", multiple=True, required=True, type=click.Path(), help="Image folder (repeatable).")
 @click.option("--out", required=True, type=click.Path(), help="Run folder (weights, card, state, log).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out (after a kill or to train longer).")
-@click.option("--size", type=int, default=64, show_default=True)
-@click.option("--batch-size", type=int, default=16, show_default=True)
-@click.option("--iterations", type=int, default=10_000, show_default=True)
-@click.option("--lr", type=float, default=0.0, help="Learning rate [default: 2e-4 for cgan, else 1e-3].")
-@click.option("--lr-halve-every", type=int, default=0, show_default=True)
-@click.option("--ngf", type=int, default=32, show_default=True, help="Network width (32: ~1.5M params, 64: ~6M).")
-@click.option("--levels", type=int, default=10, show_default=True, help="Noise levels (score priors).")
-@click.option("--depth", type=int, default=5, show_default=True, help="U-Net levels (cgan, unet).")
-@click.option("--sigma-max", type=float, default=1.0, show_default=True)
-@click.option("--sigma-min", type=float, default=0.01, show_default=True)
+@click.option("--size", type=click.IntRange(8, 4096), default=64, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 65536), default=16, show_default=True)
+@click.option("--iterations", type=click.IntRange(1, 10**9), default=10_000, show_default=True)
+@click.option("--lr", type=click.FloatRange(0, 1), default=0.0, help="Learning rate [default: 2e-4 for cgan, else 1e-3].")
+@click.option("--lr-halve-every", type=click.IntRange(0, 10**9), default=0, show_default=True)
+@click.option("--ngf", type=click.IntRange(1, 1024), default=32, show_default=True,
+              help="Network width (32: ~1.5M params, 64: ~6M).")
+@click.option("--levels", type=click.IntRange(2, 1000), default=10, show_default=True, help="Noise levels (score priors).")
+@click.option("--depth", type=click.IntRange(1, 12), default=5, show_default=True, help="U-Net levels (cgan, unet).")
+@click.option("--sigma-max", type=click.FloatRange(0, 1000, min_open=True), default=1.0, show_default=True)
+@click.option("--sigma-min", type=click.FloatRange(0, 1000, min_open=True), default=0.01, show_default=True)
 @click.option("--rebalance", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="semantic: class rebalancing of the a*b* bins (Zhang et al.'s lambda; 0 = plain cross-entropy).")
 @click.option("--train-from", type=click.IntRange(0, 16), default=16, show_default=True,
               help="semantic: first EfficientNet block to train (16 = frozen encoder, 11 = fine-tune the top stage).")
 @click.option("--balance", is_flag=True, help="Draw every --data folder equally often, whatever its size.")
-@click.option("--checkpoint-every", type=int, default=500, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--checkpoint-every", type=click.IntRange(1, 10**9), default=500, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 @user_errors
@@ -384,7 +493,7 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
 @click.option("--task", type=click.Choice(["colorize", "demosaick", "inpaint"]), default="colorize", show_default=True)
 @click.option("--data", required=True, multiple=True, type=click.Path(),
               help="Folder of ground-truth colour images; colorize: repeatable, each scored and all pooled.")
-@click.option("--size", type=int, default=None,
+@click.option("--size", type=click.IntRange(8, 8192), default=None,
               help="Evaluation size (short side resized, centre crop) [default: 128 for colorize, whole images else].")
 @click.option("--model", type=click.Path(), default=None)
 @click.option("--preset", "presets", multiple=True, type=click.Choice(list(PRESETS)), help="Repeatable; default fast.")
@@ -402,8 +511,8 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
               help="inpaint: fraction of random missing pixels, or a centred block.")
 @click.option("--first-stage", default=None,
               help="demosaick/inpaint: add a row whose sampling starts from this prior (folder) or classical method.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--limit", type=int, default=None, help="Only the first N images.")
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N images.")
 @click.option("--report", type=click.Path(), default=None, help="Write the result as .json or .csv.")
 @click.option("--fid-weights", type=click.Path(), default=None,
               help="colorize: torch.export feature network (.pt2), (B,3,H,W) in [0,1] -> (B,D), for FID "
@@ -526,12 +635,13 @@ def serve(host, port, device):
         import uvicorn
     except ImportError:
         raise InputError("the web page needs uvicorn and FastAPI: pip install 'chromaprior[web]'") from None
-    from .serve import create_app
+    from .serve import create_app, is_loopback
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        warnings.warn(f"listening on {host}: anyone who can reach this machine can use the page")
+    if not is_loopback(host):
+        warnings.warn(f"listening on {host}: anyone who can reach this machine can use the page; any Host name is "
+                      "accepted and only cross-origin requests (an Origin header of another site) are refused")
     click.echo(f"chromaprior: serving on http://{host}:{port}/ (Ctrl+C stops)", err=True)
-    uvicorn.run(create_app(_device(device).type), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(_device(device).type, host=host), host=host, port=port, log_level="warning")
 
 
 # -------------------------------------------------------------------------------------- info
@@ -539,20 +649,35 @@ def serve(host, port, device):
 @click.option("--model", type=click.Path(), default=None, help="Model folder (default: the shipped weights).")
 @click.option("--task", type=click.Choice(["colorize", "restore"]), default="colorize", show_default=True,
               help="Which shipped model to describe when --model is not given.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole model card as JSON.")
 @user_errors
-def info(model, task):
-    """Print the model card of a model."""
+def info(model, task, as_json):
+    """Describe a model (its card); --json prints the raw card."""
     from .checkpoint import read_card, resolve_model_path
 
     card = read_card(model, task)
+    if as_json:
+        click.echo(json.dumps(card, indent=2))
+        return
     t = card.get("training", {})
-    click.echo(f"model: {resolve_model_path(model, task)}")
-    click.echo(
-        f"method: {card.get('method')}  lift: {(card.get('lift') or {}).get('name')}  "
-        f"parameters: {t.get('parameters')}  trained: {t.get('steps')} steps x {t.get('batch_size')} "
-        f"at {t.get('size')}px on {t.get('images')} images ({t.get('seconds', 0) / 3600:.1f} h, {t.get('device')})"
-    )
-    click.echo(json.dumps(card, indent=2))
+    lift = (card.get("lift") or {}).get("name")
+    lines = [
+        f"model:      {resolve_model_path(model, task)}",
+        f"method:     {card.get('method')} ({card.get('task', 'colorize')})" + (f", lift {lift}" if lift else ""),
+        f"parameters: {t['parameters']:,}" if isinstance(t.get("parameters"), int) else None,
+        (f"trained:    {t.get('steps')} steps x {t.get('batch_size')} at {t.get('size')} px"
+         + (f" on {t['images']} images" if t.get("images") else "")
+         + (f", {t['seconds'] / 3600:.1f} h" if t.get("seconds") else "")
+         + (f" ({t['device']})" if t.get("device") else "")) if t else None,
+    ]
+    quality = card.get("quality") or {}
+    if quality:
+        lines.append(f"measured:   {len(quality)} evaluation(s) recorded: {', '.join(list(quality)[:4])}"
+                     + (", ..." if len(quality) > 4 else ""))
+    lines.append("(chromaprior info --json prints the whole card)")
+    for line in lines:
+        if line:
+            click.echo(line)
 
 
 if __name__ == "__main__":  # pragma: no cover

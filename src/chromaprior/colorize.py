@@ -202,5 +202,6 @@ class Colorizer:
             if reference is not None:  # then the hints, exactly, again
                 x = op.project(transfer_palette(x, reference), y)
             chroma = x - self.operator.forward(x)  # A chroma = 0 since the weights sum to 1
-        chroma = F.interpolate(chroma, size=(height, width), mode="bilinear", align_corners=False)
-        return white_balance(gamut_clamp(gray, chroma), temperature)
+        from .tiles import finish  # upsample, clamp, re-light in row strips (bounded memory)
+
+        return finish(gray, chroma, temperature)

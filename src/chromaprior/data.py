@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import Tensor
 
-from .io import to_srgb
+from .io import is_temporary, to_srgb
 
 __all__ = ["IMAGE_SUFFIXES", "list_images", "is_near_gray", "ImageCache", "is_validation", "group_weights"]
 
@@ -31,11 +31,13 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
 
 
 def list_images(paths: list[Path] | list[str]) -> list[Path]:
-    """All image files under the given files/folders (recursive), sorted."""
+    """All image files under the given files/folders (recursive), sorted; the temporary
+    files of interrupted writes (:func:`chromaprior.io.is_temporary`) are never listed."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
+            out.extend(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES
+                       and not is_temporary(q))
         elif p.is_file():
             out.append(p)
         else:

@@ -16,6 +16,7 @@ prior; for the supervised colorizers they are blended into the predicted chroma
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +36,53 @@ __all__ = [
     "hint_operator",
     "propagate",
     "DEFAULT_RADIUS",
+    "MAX_HINT_POINTS",
+    "MAX_HINT_BYTES",
 ]
 
 DEFAULT_RADIUS = 4.0
+#: Most points a hints list may give, and most after strokes are joined (one point per
+#: radius along each segment): more is an error, not minutes of work.
+MAX_HINT_POINTS = 2_000
+MAX_JOINED_POINTS = 20_000
+#: Largest hints file / form field (bytes) and JSON nesting accepted.
+MAX_HINT_BYTES = 1_000_000
+_MAX_DEPTH = 4  # list > stroke > point > rgb
+
+
+def _number(value, name: str, where: str) -> float:
+    """A JSON number (not a string, a boolean or NaN/infinity)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+        raise InputError(f"{where}: {name} must be a number, got {json.dumps(value)[:40]}")
+    return float(value)
+
+
+def _depth(data, limit: int) -> int:
+    """Nesting depth of decoded JSON, stopping past ``limit``."""
+    stack, deepest = [(data, 1)], 0
+    while stack:
+        item, d = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, d)
+            if deepest > limit:
+                return deepest
+            stack.extend((v, d + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def loads_hints(text: str | bytes, source: str = "hints"):
+    """Decode hints JSON with bounds on size and nesting (one-line :class:`InputError`)."""
+    if len(text) > MAX_HINT_BYTES:
+        raise InputError(f"{source}: {len(text):,} bytes, more than the {MAX_HINT_BYTES:,} accepted for hints")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise InputError(f"{source}: JSON nested too deeply for hints (a list of points or strokes)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{source}: hints are not valid JSON ({e})") from None
+    if _depth(data, _MAX_DEPTH) > _MAX_DEPTH:
+        raise InputError(f"{source}: JSON nested too deeply for hints (a list of points or strokes)")
+    return data
 
 
 @dataclass(frozen=True)
@@ -54,14 +99,14 @@ def _point(item, where: str) -> Hint:
     unknown = set(item) - {"x", "y", "rgb", "radius"}
     if unknown:
         raise InputError(f"{where}: unknown hint field(s) {sorted(unknown)}")
-    try:
-        x, y = float(item["x"]), float(item["y"])
-        rgb = tuple(float(v) for v in item["rgb"])
-        radius = float(item.get("radius", DEFAULT_RADIUS))
-    except KeyError as e:
-        raise InputError(f"{where}: hint without {e.args[0]!r}") from None
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: x, y, radius must be numbers and rgb a list of three numbers") from None
+    for key in ("x", "y", "rgb"):
+        if key not in item:
+            raise InputError(f"{where}: hint without {key!r}")
+    x, y = _number(item["x"], "x", where), _number(item["y"], "y", where)
+    radius = _number(item.get("radius", DEFAULT_RADIUS), "radius", where)
+    if not isinstance(item["rgb"], list):
+        raise InputError(f"{where}: rgb must be a list of three numbers, got {json.dumps(item['rgb'])[:40]}")
+    rgb = tuple(_number(v, "rgb", where) for v in item["rgb"])
     if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
         raise InputError(f"{where}: rgb must be three values in 0..255, got {item['rgb']}")
     if not 0 <= radius <= 500:
@@ -73,6 +118,9 @@ def parse_hints(data, width: int, height: int, source: str = "hints") -> list[Hi
     """Validate decoded JSON; strokes are densified into points one radius apart."""
     if not isinstance(data, list):
         raise InputError(f"{source}: expected a JSON list of hints")
+    given = sum(len(item) if isinstance(item, list) else 1 for item in data)
+    if given > MAX_HINT_POINTS:
+        raise InputError(f"{source}: {given:,} hint points, more than the {MAX_HINT_POINTS:,} accepted")
     hints: list[Hint] = []
     for i, item in enumerate(data):
         where = f"{source}: item {i}"
@@ -85,6 +133,9 @@ def parse_hints(data, width: int, height: int, source: str = "hints") -> list[Hi
         hints.append(points[0])
         for a, b in zip(points, points[1:]):
             steps = max(1, int(((b.x - a.x) ** 2 + (b.y - a.y) ** 2) ** 0.5 / max(1.0, min(a.radius, b.radius))))
+            if len(hints) + steps > MAX_JOINED_POINTS:
+                raise InputError(f"{where}: the strokes join into more than {MAX_JOINED_POINTS:,} points "
+                                 "(one per radius along each stroke); use fewer or wider strokes")
             for s in range(1, steps + 1):
                 t = s / steps
                 hints.append(Hint(a.x + t * (b.x - a.x), a.y + t * (b.y - a.y),
@@ -95,13 +146,17 @@ def parse_hints(data, width: int, height: int, source: str = "hints") -> list[Hi
 def load_hints(path: str | Path, width: int, height: int) -> list[Hint]:
     """Read and validate a hints file for an image of ``width`` x ``height``."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{path}: no such hints file")
+    if not path.is_file():
+        raise InputError(f"{path}: the hints file is not a regular file")
+    if path.stat().st_size > MAX_HINT_BYTES:
+        raise InputError(f"{path}: {path.stat().st_size:,} bytes, more than the {MAX_HINT_BYTES:,} accepted for hints")
     try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: not valid JSON ({e})") from None
-    return parse_hints(data, width, height, str(path))
+        text = path.read_text()
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: hints are not valid JSON text ({e})") from None
+    return parse_hints(loads_hints(text, str(path)), width, height, str(path))
 
 
 def rasterize(hints: list[Hint], height: int, width: int, scale: tuple[float, float]) -> tuple[Tensor, Tensor]:
@@ -110,17 +165,22 @@ def rasterize(hints: list[Hint], height: int, width: int, scale: tuple[float, fl
     ``(1, 3, H, W)`` in ``[0, 1]`` (later hints win where discs overlap)."""
     keep = torch.zeros(1, 1, height, width)
     colors = torch.zeros(1, 3, height, width)
-    rows = torch.arange(height, dtype=torch.float32)[:, None]
-    cols = torch.arange(width, dtype=torch.float32)[None, :]
     sy, sx = scale
     for h in hints:
         r = max(0.5, h.radius * min(sy, sx))  # at least the nearest pixel
         cy, cx = (h.y + 0.5) * sy - 0.5, (h.x + 0.5) * sx - 0.5
+        # the disc's bounding box only (the same pixels as a test over the whole grid)
+        r0, r1 = max(0, math.ceil(cy - r)), min(height, math.floor(cy + r) + 1)
+        c0, c1 = max(0, math.ceil(cx - r)), min(width, math.floor(cx + r) + 1)
+        rows = torch.arange(r0, max(r0, r1), dtype=torch.float32)[:, None]
+        cols = torch.arange(c0, max(c0, c1), dtype=torch.float32)[None, :]
         disc = (rows - cy) ** 2 + (cols - cx) ** 2 <= r * r
         if not disc.any():  # a tiny hint still marks its nearest pixel
-            disc[min(height - 1, max(0, round(cy))), min(width - 1, max(0, round(cx)))] = True
-        keep[0, 0][disc] = 1
-        colors[0][:, disc] = (torch.tensor(h.rgb) / 255)[:, None]
+            r0, c0 = min(height - 1, max(0, round(cy))), min(width - 1, max(0, round(cx)))
+            r1, c1 = r0 + 1, c0 + 1
+            disc = torch.ones(1, 1, dtype=torch.bool)
+        keep[0, 0, r0:r1, c0:c1][disc] = 1
+        colors[0, :, r0:r1, c0:c1][:, disc] = (torch.tensor(h.rgb) / 255)[:, None]
     return keep, colors
 
 

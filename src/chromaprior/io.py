@@ -11,8 +11,10 @@ are carried through to the output. Outputs are sRGB.
 
 from __future__ import annotations
 
+import glob
 import io
 import os
+import re
 import struct
 import tempfile
 import warnings
@@ -34,6 +36,8 @@ __all__ = [
     "to_srgb",
     "write_image",
     "write_mosaic",
+    "check_output",
+    "is_temporary",
     "MAX_PIXELS",
     "OUTPUT_SUFFIXES",
 ]
@@ -50,6 +54,41 @@ class InputError(ValueError):
     """A user-facing problem with an input or output file (message is one line)."""
 
 
+#: Names of :func:`atomic_write`'s temporary files: ``.NAME.RANDOM.tmp.SUFFIX``.
+_TEMPORARY = re.compile(r"^\..+\.[^.]+\.tmp(\.[^.]*)?$")
+
+
+def is_temporary(path: str | Path) -> bool:
+    """True for a temporary file of :func:`atomic_write` (left behind by a killed write):
+    never an input."""
+    return bool(_TEMPORARY.match(Path(path).name))
+
+
+def _stale_temporaries(path: Path) -> list[Path]:
+    """Temporary files that earlier (killed) writes of ``path`` left in its folder."""
+    try:
+        return [q for q in path.parent.glob(f".{glob.escape(path.name)}.*.tmp{glob.escape(path.suffix)}")
+                if is_temporary(q) and q.is_file()]
+    except OSError:
+        return []
+
+
+def _mp(pixels: int) -> str:
+    """A pixel count for messages: megapixels, or exact pixels below 1 MP."""
+    return f"{pixels / 1e6:.1f} MP" if pixels >= 1_000_000 else f"{pixels:,} pixels"
+
+
+def _regular_file(path: Path, what: str = "file") -> None:
+    """Refuse what cannot be read as a file: missing paths, folders, FIFOs, devices, sockets
+    (reading a FIFO would block forever)."""
+    if not path.exists():
+        raise InputError(f"{path}: no such {what}")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not an image" if what == "file" else f"{path}: is a folder")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file (a pipe, device or socket); give a file")
+
+
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_path)`` and move the result onto ``path`` in one step.
 
@@ -63,6 +102,9 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     except OSError as e:
         raise InputError(f"{path}: cannot write here ({e.strerror or e})") from None
     os.close(fd)
+    for stale in _stale_temporaries(path):  # left by a killed earlier write of this output
+        if stale.name != Path(tmp).name:
+            stale.unlink(missing_ok=True)
     try:
         write(tmp)
         umask = os.umask(0)
@@ -134,21 +176,24 @@ def is_monochrome(rgb: np.ndarray, tolerance: float = 12 / 255, fraction: float 
 def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Picture:
     """Read and validate an image file; raises :class:`InputError` with a one-line reason."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not an image")
+    _regular_file(path)
+    if is_temporary(path):
+        raise InputError(f"{path}: a temporary file left by an interrupted write, not an input")
     try:
         with Image.open(path) as im:
             w, h = im.size
             if w * h > max_pixels:
                 raise InputError(
-                    f"{path}: {w}x{h} is {w * h / 1e6:.0f} MP, above the limit of {max_pixels / 1e6:.0f} MP "
+                    f"{path}: {w}x{h} is {_mp(w * h)}, above the limit of {_mp(max_pixels)} "
                     "(downscale it, or raise --max-pixels)"
                 )
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1:
+                warnings.warn(f"{path}: {frames} frames (animation or pages); only the first is used")
+            has_dpi = im.format != "TIFF" or 282 in getattr(im, "tag_v2", {})  # TIFF: dpi (1, 1) without the tags
             im = ImageOps.exif_transpose(im)
             pic = _decode(im, path)
-            pic.info = _metadata(im.info)
+            pic.info = _metadata(im.info if has_dpi else {k: v for k, v in im.info.items() if k != "dpi"})
             return pic
     except InputError:
         raise
@@ -210,12 +255,18 @@ def _decode(im: Image.Image, path: Path) -> Picture:
         if a.min() < 0 or a.max() > 65535:
             raise InputError(f"{path}: 32-bit integer image with values outside 0..65535")
         return Picture((a / top).astype(np.float32), bits=16 if top > 255 else 8)
+    if mode == "F":  # floating-point TIFF: [0, 1], or 8/16-bit values stored as floats
+        a = np.asarray(im, dtype=np.float32)
+        if not np.isfinite(a).all() or a.min() < 0 or a.max() > 65535:
+            raise InputError(f"{path}: floating-point image with values outside [0, 1] (or 0..65535), or not finite")
+        top = 1.0 if a.max() <= 1 else 255.0 if a.max() <= 255 else 65535.0
+        return Picture(a / np.float32(top), bits=16)
     if mode == "RGB":
         return Picture(np.asarray(im, dtype=np.float32) / 255)
     if mode == "RGBA":
         a = np.asarray(im, dtype=np.float32) / 255
         return Picture(a[..., :3], a[..., 3])
-    raise InputError(f"{path}: unsupported image mode {mode!r} (floating-point or multi-band)")
+    raise InputError(f"{path}: unsupported image mode {mode!r} (multi-band or RGB floating-point)")
 
 
 def to_srgb(im: Image.Image, path: str | Path) -> Image.Image:
@@ -253,8 +304,9 @@ def read_mosaic(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndar
             raise InputError(f"{path}: a mosaic must be a single-channel image, this one has colour or alpha channels "
                              "(make one with: chromaprior mosaic)")
         return pic.pixels, pic.bits
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
+    _regular_file(path)
+    if is_temporary(path):
+        raise InputError(f"{path}: a temporary file left by an interrupted write, not an input")
     try:
         a = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
@@ -262,7 +314,7 @@ def read_mosaic(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndar
     if a.ndim != 2:
         raise InputError(f"{path}: a mosaic array must be 2-D (H, W), got shape {a.shape}")
     if a.size > max_pixels:
-        raise InputError(f"{path}: {a.size / 1e6:.0f} MP is above the limit of {max_pixels / 1e6:.0f} MP")
+        raise InputError(f"{path}: {_mp(a.size)} is above the limit of {_mp(max_pixels)}")
     if a.dtype == np.uint8:
         return (a / 255).astype(np.float32), 8
     if a.dtype == np.uint16:
@@ -272,6 +324,29 @@ def read_mosaic(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndar
             raise InputError(f"{path}: float mosaic values must be finite and in [0, 1]")
         return a.astype(np.float32), 32
     raise InputError(f"{path}: unsupported array type {a.dtype} (use uint8, uint16 or float in [0, 1])")
+
+
+def check_output(path: str | Path, protect: tuple = (), *, mosaic_bits: int | None = None) -> str:
+    """Validate an output path before any work: a supported format (a lossless one of
+    ``mosaic_bits`` for mosaics), not one of the ``protect``ed inputs, and a folder that
+    exists or can be made and is writable. Returns the lower-case suffix."""
+    path = Path(path)
+    suffix = _check_output(path, protect)
+    if mosaic_bits is not None:
+        if suffix in (".jpg", ".jpeg", ".webp"):
+            raise InputError(f"{path}: a mosaic must be stored losslessly (.png, .tif or .npy)")
+        if mosaic_bits == 16 and suffix not in (".png", ".tif", ".tiff", ".npy"):
+            raise InputError(f"{path}: 16-bit mosaics need .png or .tif")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError(f"{path}: cannot write here ({folder} is not a folder)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{path}: cannot write here (permission denied)")
+    return suffix
 
 
 def _check_output(path: Path, protect: tuple) -> str:
@@ -329,14 +404,14 @@ def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
         warnings.warn(f"{path}: {suffix} has no alpha channel; transparency dropped")
         alpha = None
     if bits > 8 and suffix == ".png":
-        planes = np.asarray(rgb, dtype=np.float64)
+        planes = np.asarray(rgb)
         if alpha is not None:
             planes = np.dstack([planes, alpha])
-        atomic_write(path, lambda tmp: _write_png16(tmp, np.rint(np.clip(planes, 0, 1) * 65535).astype(">u2"), info))
+        atomic_write(path, lambda tmp: _write_png16(tmp, _quantize(planes, 65535, ">u2"), info))
         return
     if bits > 8:
         warnings.warn(f"{path}: written with 8 bits; use .png (16) or .npy (float) to keep the source's {bits}")
-    a8 = np.clip(np.rint(np.asarray(rgb, dtype=np.float64) * 255), 0, 255).astype(np.uint8)
+    a8 = _quantize(rgb, 255, np.uint8)
     im = Image.fromarray(a8)
     if alpha is not None:
         al = Image.fromarray(np.clip(np.rint(alpha * 255), 0, 255).astype(np.uint8))
@@ -352,6 +427,17 @@ def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
         im.save(tmp, format=fmt, **kwargs)
 
     atomic_write(path, _save)
+
+
+def _quantize(a: np.ndarray, top: int, dtype, rows: int = 256) -> np.ndarray:
+    """``rint(clip(a, 0, 1) * top)`` as ``dtype``, in strips of ``rows`` rows (a large
+    image never gets a float64 copy)."""
+    a = np.asarray(a)
+    out = np.empty(a.shape, dtype)
+    for i in range(0, a.shape[0], rows):
+        strip = np.clip(a[i : i + rows].astype(np.float64), 0, 1) * top
+        out[i : i + rows] = np.rint(strip)
+    return out
 
 
 def _write_png16(path: str, a: np.ndarray, info: dict) -> None:

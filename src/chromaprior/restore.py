@@ -35,6 +35,17 @@ __all__ = ["Restorer", "mosaic", "fill", "START_LEVEL"]
 START_LEVEL = 6
 
 
+def _mirror(n: int, size: int, device=None) -> Tensor:
+    """Indices ``0..size-1`` folded into ``0..n-1`` by repeated reflection without edge
+    repetition (``F.pad(mode="reflect")`` where that works; period ``2 (n - 1)``, which is
+    even, so a Bayer phase is kept)."""
+    i = torch.arange(size, device=device)
+    if n == 1:
+        return torch.zeros_like(i)
+    m = i % (2 * (n - 1))
+    return torch.where(m < n, m, 2 * (n - 1) - m)
+
+
 def mosaic(rgb: Tensor, pattern: str) -> Tensor:
     """Bayer mosaic of an image: ``(B, 3, H, W) -> (B, 1, H, W)``."""
     return operators.bayer(pattern, *rgb.shape[-2:]).forward(rgb)
@@ -121,11 +132,15 @@ class Restorer:
         return own + (self.first_stage.nfe(preset) if self.first_stage else 0)
 
     def _pad(self, t: Tensor) -> Tensor:
+        """Pad the bottom and right to multiples of :attr:`multiple` by mirroring (without
+        repeating the edge, so a Bayer mosaic keeps its phase), repeated as often as needed:
+        any size works, down to 1x1 (sides under twice the multiple are padded to that)."""
         h, w = t.shape[-2:]
-        ph, pw = -h % self.multiple, -w % self.multiple
-        if min(h, w) < self.multiple:
-            raise ValueError(f"image too small: {h}x{w} (at least {self.multiple}x{self.multiple})")
-        return F.pad(t, (0, pw, 0, ph), mode="reflect") if ph or pw else t
+        least = 2 * self.multiple  # the network's coarsest feature map must keep more than one pixel
+        ph, pw = max(-h % self.multiple, least - h), max(-w % self.multiple, least - w)
+        if not (ph or pw):
+            return t
+        return t[..., _mirror(h, h + ph, t.device)[:, None], _mirror(w, w + pw, t.device)[None, :]]
 
     def restore(
         self,

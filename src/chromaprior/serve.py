@@ -2,22 +2,40 @@
 
 Upload a gray photo, pick the method, preset and colour temperature, click on the photo
 to place colour hints, watch the progress and download the result. The server listens
-on 127.0.0.1 unless told otherwise. Uploads are limited in bytes and pixels and decoded
-with the same validation as the command line; each upload lives in its own temporary
-folder, removed when the job ends, and results are kept in memory (the last
-``MAX_JOBS``). One worker thread runs the jobs in order.
+on 127.0.0.1 unless told otherwise.
+
+What the server guarantees (README, *Web page*):
+
+* Requests above ``MAX_REQUEST_BYTES`` are refused (413) from their ``Content-Length``,
+  or as soon as that many bytes have arrived, before the body is spooled; uploads above
+  ``MAX_UPLOAD_BYTES`` or ``MAX_UPLOAD_PIXELS`` and bad parameters or hints get a 400 that
+  names the problem (and the user's file name, never a server path).
+* Uploads are decoded (with the command line's validation) off the event loop, at most
+  ``DECODERS`` at a time; a queued job holds its gray as 16-bit integers (2 bytes a pixel).
+* At most ``MAX_QUEUED`` jobs and ``MAX_PIXELS_IN_FLIGHT`` pixels are waiting or running;
+  beyond that a submission gets 503 with ``Retry-After`` and nothing is kept. Every job
+  answered 200 is run to its end and can be polled until it is done or failed; only
+  finished jobs are forgotten, oldest first, beyond ``MAX_FINISHED`` of them, once their
+  result has been fetched (or their failure seen), or ``KEEP_SECONDS`` after they finished.
+* Bound to a loopback address, only loopback ``Host`` names (localhost, 127.0.0.1,
+  [::1]) and same-origin ``Origin`` headers are accepted (no cross-site posts, no DNS
+  rebinding); on other addresses the same-origin check stays and a warning is printed.
 """
 
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
+import math
 import queue
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import torch
@@ -25,21 +43,42 @@ from PIL import Image
 
 try:  # the "web" extra
     from fastapi import FastAPI, File, Form, HTTPException, UploadFile
+    from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import HTMLResponse, JSONResponse, Response
 except ImportError:  # pragma: no cover - reported by create_app
     FastAPI = None
 
 from .checkpoint import METHOD_MODELS, read_card, shipped_model
 from .colorize import Colorizer
-from .hints import parse_hints
+from .hints import MAX_HINT_BYTES, loads_hints, parse_hints
 from .io import InputError, read_image
 from .sampling import PRESETS
 
-__all__ = ["create_app", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_PIXELS"]
+__all__ = ["create_app", "is_loopback", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_PIXELS", "MAX_QUEUED", "MAX_FINISHED"]
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: a whole request: the upload, the hints field and the other form fields
+MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + MAX_HINT_BYTES + 64 * 1024
 MAX_UPLOAD_PIXELS = 25_000_000
-MAX_JOBS = 32
+#: jobs waiting or running, and their pixels; beyond either a submission gets 503
+MAX_QUEUED = 16
+MAX_PIXELS_IN_FLIGHT = 100_000_000
+#: finished (done or failed) jobs kept; beyond that the oldest are forgotten once their client
+#: has its result (or failure), or KEEP_SECONDS after they finished
+MAX_FINISHED = 32
+KEEP_SECONDS = 600
+#: uploads decoded at the same time (each needs a few float32 planes of its pixels)
+DECODERS = 2
+SEED_MAX = 2**63 - 1
+_LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+class Busy(Exception):
+    """The queue is full: answer 503 with ``Retry-After``."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -51,20 +90,29 @@ class Job:
     error: str = ""
     png: bytes = b""
     params: dict = field(default_factory=dict)
+    finished_at: float = 0.0
+    delivered: bool = False  #: the result was fetched (or the failure reported)
 
 
 class Worker:
-    """Runs colorization jobs one at a time in a background thread."""
+    """Runs colorization jobs one at a time in a background thread, with a bounded queue."""
 
-    def __init__(self, device: str = "cpu", models: dict[str, str | Path] | None = None):
+    def __init__(self, device: str = "cpu", models: dict[str, str | Path] | None = None, *,
+                 max_queued: int = MAX_QUEUED, max_pixels: int = MAX_PIXELS_IN_FLIGHT,
+                 max_finished: int = MAX_FINISHED):
         self.device = device
         if models is None:
             models = {m: shipped_model(f) for m, f in METHOD_MODELS.items() if shipped_model(f).exists()}
         self.models = dict(models)
         self.jobs: dict[str, Job] = {}
+        self.finished: list[str] = []
         self.queue: queue.Queue = queue.Queue()
         self.colorizers: dict[str, Colorizer] = {}
         self.lock = threading.Lock()
+        self.max_queued, self.max_pixels, self.max_finished = max_queued, max_pixels, max_finished
+        self.active = 0  #: jobs queued or running
+        self.pixels = 0  #: their pixels
+        self.seconds = 2.0  #: running mean of a job's duration (for Retry-After)
         threading.Thread(target=self._run, daemon=True).start()
 
     def methods(self) -> list[str]:
@@ -75,19 +123,58 @@ class Worker:
             self.colorizers[method] = Colorizer(self.models[method], device=self.device)
         return self.colorizers[method]
 
-    def submit(self, gray: torch.Tensor, alpha, params: dict) -> Job:
+    def retry_after(self) -> int:
+        return max(1, min(600, math.ceil(self.seconds * max(1, self.active) / 2)))
+
+    def check(self, pixels: int = 0) -> None:
+        """Raise :class:`Busy` when a job of ``pixels`` would not fit now."""
+        if self.active >= self.max_queued:
+            raise Busy(f"the server is busy ({self.active} jobs queued); try again later", self.retry_after())
+        if self.active and self.pixels + pixels > self.max_pixels:
+            raise Busy(f"the server is busy ({self.pixels / 1e6:.0f} MP queued); try again later", self.retry_after())
+
+    def submit(self, gray: np.ndarray, alpha, params: dict) -> Job:
+        """Queue a job (``gray``: ``(H, W)`` uint16); raises :class:`Busy` when full."""
         job = Job(uuid.uuid4().hex, params=params)
         with self.lock:
+            self.check(gray.size)
+            self.active += 1
+            self.pixels += gray.size
             self.jobs[job.id] = job
-            for old in list(self.jobs)[:-MAX_JOBS]:
-                del self.jobs[old]
         self.queue.put((job, gray, alpha))
         return job
 
+    def _evict(self) -> None:
+        """Forget the oldest finished jobs beyond ``max_finished`` whose client has its answer
+        (or that finished ``KEEP_SECONDS`` ago); queued and running jobs never (call under lock)."""
+        now = time.monotonic()
+        while len(self.finished) > self.max_finished:
+            old = next((j for j in self.finished
+                        if self.jobs[j].delivered or now - self.jobs[j].finished_at > KEEP_SECONDS), None)
+            if old is None:
+                return
+            self.finished.remove(old)
+            del self.jobs[old]
+
+    def deliver(self, job: Job) -> None:
+        """The client has the job's result or failure: it may now be forgotten."""
+        with self.lock:
+            job.delivered = True
+            self._evict()
+
+    def _finish(self, job: Job, pixels: int) -> None:
+        with self.lock:
+            self.active -= 1
+            self.pixels -= pixels
+            job.finished_at = time.monotonic()
+            self.finished.append(job.id)
+            self._evict()
+
     def _run(self) -> None:
         while True:
-            job, gray, alpha = self.queue.get()
+            job, gray16, alpha = self.queue.get()
             job.state = "running"
+            start = time.monotonic()
             try:
                 p = job.params
                 col = self.colorizer(p["method"])
@@ -96,94 +183,217 @@ class Worker:
                 def tick(done: int, total: int) -> None:
                     job.done, job.total = done, total
 
+                gray = torch.from_numpy(gray16.astype(np.float32) / 65535)[None, None]
                 out = col(gray, preset=p["preset"], seed=p["seed"], temperature=p["temperature"], hints=p["hints"],
                           callback=tick)
+                del gray
                 rgb = np.clip(np.rint(out[0].permute(1, 2, 0).cpu().numpy() * 255), 0, 255).astype(np.uint8)
+                del out
                 im = Image.fromarray(rgb)
                 if alpha is not None:
-                    im.putalpha(Image.fromarray(np.clip(np.rint(alpha * 255), 0, 255).astype(np.uint8)))
+                    im.putalpha(Image.fromarray(alpha))
                 buf = io.BytesIO()
                 im.save(buf, format="PNG")
                 job.png, job.state = buf.getvalue(), "done"
             except Exception as e:  # reported to the page as one line
                 job.error, job.state = str(e).splitlines()[0] if str(e) else type(e).__name__, "failed"
+            finally:
+                self.seconds = 0.7 * self.seconds + 0.3 * (time.monotonic() - start)
+                self._finish(job, gray16.size)
 
 
-def _decode_upload(data: bytes, filename: str, recolor: bool) -> tuple[torch.Tensor, np.ndarray | None]:
+def _display_name(filename: str) -> str:
+    """The user's file name for messages: its last part, printable, at most 80 characters."""
+    name = Path((filename or "upload").replace("\\", "/")).name or "upload"
+    return "".join(c if c.isprintable() else "?" for c in name)[:80]
+
+
+def _decode_upload(data: bytes, filename: str, recolor: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Validate an upload with the CLI's reader, inside a temporary folder; a colour photo is
-    refused unless ``recolor`` (as ``chromaprior colorize``)."""
+    refused unless ``recolor`` (as ``chromaprior colorize``). Returns the gray as ``(H, W)``
+    uint16 and the alpha as uint8 (or None); errors name the user's file, not the temporary
+    one."""
     suffix = Path(filename or "upload").suffix.lower()[:8] or ".img"
+    name = _display_name(filename)
     with tempfile.TemporaryDirectory(prefix="chromaprior-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
-        pic = read_image(path, max_pixels=MAX_UPLOAD_PIXELS)
+        try:
+            pic = read_image(path, max_pixels=MAX_UPLOAD_PIXELS)
+        except InputError as e:
+            raise InputError(str(e).replace(str(path), name).replace("--max-pixels", "the server's limit")) from None
     if pic.has_colour and not recolor:
-        raise InputError("the photo is already in colour (tick 'recolor' to discard its colour and colorize its gray)")
-    if pic.is_color:
-        y = torch.from_numpy(np.ascontiguousarray(pic.pixels)).permute(2, 0, 1)[None].mean(dim=1, keepdim=True)
-    else:
-        y = torch.from_numpy(np.ascontiguousarray(pic.pixels))[None, None]
-    return y.float(), pic.alpha
+        raise InputError(f"{name}: the photo is already in colour (tick 'recolor' to discard its colour and colorize its gray)")
+    y = pic.pixels.mean(axis=2, dtype=np.float32) if pic.is_color else pic.pixels
+    gray = np.rint(np.clip(y, 0, 1) * 65535).astype(np.uint16)
+    alpha = None if pic.alpha is None else np.rint(np.clip(pic.alpha, 0, 1) * 255).astype(np.uint8)
+    return gray, alpha
 
 
-def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None):
+def is_loopback(host: str) -> bool:
+    """True for a loopback listening address (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Guard:
+    """ASGI middleware: request size limit before the body is read, and Host/Origin checks.
+
+    ``Content-Length`` above ``limit`` gets 413 at once; a body that grows past ``limit``
+    (chunked, or a lying length) is cut off with 413 as soon as it does. With ``loopback``,
+    only requests to a loopback host name are accepted (DNS rebinding); any ``Origin``
+    header must be the page's own (cross-site posts)."""
+
+    def __init__(self, app, limit: int, loopback: bool):
+        self.app, self.limit, self.loopback = app, limit, loopback
+
+    @staticmethod
+    async def _refuse(send, code: int, detail: str, headers: tuple = ()) -> None:
+        body = json.dumps({"detail": detail}).encode()
+        await send({"type": "http.response.start", "status": code,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close"), *headers]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = headers.get("host", "")
+        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if self.loopback and hostname.lower() not in _LOOPBACK_HOSTS:
+            return await self._refuse(send, 403, f"host {host!r} refused: this server answers to localhost only")
+        origin = headers.get("origin")
+        if origin is not None:
+            o = urlsplit(origin)
+            if o.scheme not in ("http", "https") or o.netloc.lower() != host.lower():
+                return await self._refuse(send, 403, f"cross-origin request from {origin!r} refused")
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await self._refuse(send, 413, f"request larger than {self.limit // 2**20} MB")
+        received, started = 0, False
+
+        class TooLarge(Exception):
+            pass
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise TooLarge
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except TooLarge:
+            if not started:
+                await self._refuse(send, 413, f"request larger than {self.limit // 2**20} MB")
+
+
+def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None, *, host: str = "127.0.0.1",
+               max_queued: int = MAX_QUEUED, max_pixels_in_flight: int = MAX_PIXELS_IN_FLIGHT,
+               max_finished: int = MAX_FINISHED):
     """The FastAPI application (``uvicorn`` serves it; tests use its TestClient).
 
-    ``models``: method name -> model folder (default: the shipped colorizers)."""
+    ``models``: method name -> model folder (default: the shipped colorizers). ``host``: the
+    address it is served on; a loopback one enables the Host check (module docstring)."""
     if FastAPI is None:
         raise ImportError("the web page needs FastAPI: pip install 'chromaprior[web]'")
 
     app = FastAPI(title="chromaprior", docs_url=None, redoc_url=None)
-    worker = Worker(device, models)
+    app.add_middleware(Guard, limit=MAX_REQUEST_BYTES, loopback=is_loopback(host))
+    worker = Worker(device, models, max_queued=max_queued, max_pixels=max_pixels_in_flight, max_finished=max_finished)
+    app.state.worker = worker
+    decoders = threading.BoundedSemaphore(DECODERS)
+    card_default = read_card(None).get("method")
+    default_method = card_default if card_default in worker.methods() else worker.methods()[0]
+
+    def busy(e: Busy) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=503, headers={"Retry-After": str(e.retry_after)})
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
-        default = read_card(None).get("method")
-        options = "".join(f'<option value="{m}"{" selected" if m == default else ""}>{m}</option>' for m in worker.methods())
+        options = "".join(f'<option value="{m}"{" selected" if m == default_method else ""}>{m}</option>'
+                          for m in worker.methods())
         return PAGE.replace("{{methods}}", options).replace(
             "{{presets}}", "".join(f'<option value="{p}"{" selected" if p == "fast" else ""}>{p}</option>' for p in PRESETS)
         )
 
+    def prepare(data: bytes, filename: str, recolor: bool, hints: str):
+        with decoders:  # bounded memory: a few uploads decoded at a time
+            gray, alpha = _decode_upload(data, filename, recolor)
+        parsed = parse_hints(loads_hints(hints, "hints"), width=gray.shape[-1], height=gray.shape[-2], source="hints")
+        return gray, alpha, parsed
+
     @app.post("/api/colorize")
     async def colorize(
         image: UploadFile = File(...),
-        method: str = Form("jgm"),
+        method: str = Form(""),
         preset: str = Form("fast"),
         temperature: float = Form(6500.0),
         seed: int = Form(0),
         hints: str = Form("[]"),
         recolor: bool = Form(False),
     ) -> JSONResponse:
-        data = await image.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise HTTPException(413, f"upload larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+        method = method or default_method
         if method not in worker.methods():
             raise HTTPException(400, f"unknown method {method!r}")
         if preset not in PRESETS:
             raise HTTPException(400, f"unknown preset {preset!r}")
         if not 1667 <= temperature <= 25000:
             raise HTTPException(400, "temperature must be in 1667..25000 K")
+        if not 0 <= seed <= SEED_MAX:
+            raise HTTPException(400, "seed must be in 0..2^63-1")
+        if len(hints) > MAX_HINT_BYTES:
+            raise HTTPException(400, f"hints: more than {MAX_HINT_BYTES:,} bytes")
         try:
-            gray, alpha = _decode_upload(data, image.filename or "", recolor)
-            parsed = parse_hints(json.loads(hints), width=gray.shape[-1], height=gray.shape[-2], source="hints")
-        except (InputError, ValueError) as e:
-            raise HTTPException(400, str(e).replace(str(Path(tempfile.gettempdir())), "").splitlines()[0]) from None
-        job = worker.submit(gray, alpha, {"method": method, "preset": preset, "temperature": temperature,
-                                          "seed": seed, "hints": parsed})
+            worker.check()  # full already: refuse before reading and decoding
+        except Busy as e:
+            return busy(e)
+        data = await image.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise HTTPException(413, f"upload larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+        try:  # decoding and hint densification are CPU work: off the event loop
+            gray, alpha, parsed = await run_in_threadpool(prepare, data, image.filename or "", recolor, hints)
+        except (InputError, ValueError, RecursionError) as e:
+            text = str(e) if isinstance(e, InputError) else f"hints: {str(e) or type(e).__name__}"
+            raise HTTPException(400, text.replace(str(Path(tempfile.gettempdir())), "").splitlines()[0]) from None
+        del data
+        try:
+            job = worker.submit(gray, alpha, {"method": method, "preset": preset, "temperature": temperature,
+                                              "seed": seed, "hints": parsed})
+        except Busy as e:
+            return busy(e)
         return JSONResponse({"job": job.id})
 
     @app.get("/api/jobs/{job_id}")
     def status(job_id: str) -> dict:
         job = worker.jobs.get(job_id)
         if job is None:
-            raise HTTPException(404, "no such job")
-        return {"state": job.state, "done": job.done, "total": job.total, "error": job.error}
+            raise HTTPException(404, "no such job (or its result was fetched long ago)")
+        answer = {"state": job.state, "done": job.done, "total": job.total, "error": job.error}
+        if job.state == "failed":
+            worker.deliver(job)
+        return answer
 
     @app.get("/api/jobs/{job_id}/result.png")
     def result(job_id: str) -> Response:
         job = worker.jobs.get(job_id)
         if job is None or job.state != "done":
             raise HTTPException(404, "no result for this job")
+        worker.deliver(job)
         return Response(job.png, media_type="image/png",
                         headers={"Content-Disposition": 'attachment; filename="colorized.png"'})
 
@@ -260,10 +470,13 @@ $("go").onclick = async () => {
   form.append("hints", JSON.stringify(hints)); form.append("recolor", $("recolor").checked);
   try {
     const r = await fetch("api/colorize", {method: "POST", body: form});
-    const body = await r.json();
+    const body = await r.json().catch(() => ({}));
+    if (r.status === 503) throw new Error(`${body.detail || "server busy"} (retry in ${r.headers.get("Retry-After") || "a few"} s)`);
     if (!r.ok) throw new Error(body.detail || r.statusText);
     while (true) {
-      const s = await (await fetch(`api/jobs/${body.job}`)).json();
+      const rs = await fetch(`api/jobs/${body.job}`);
+      const s = await rs.json().catch(() => ({}));
+      if (!rs.ok) throw new Error(s.detail || rs.statusText);
       $("prog").max = s.total; $("prog").value = s.done; $("status").textContent = `${s.state} ${s.done}/${s.total}`;
       if (s.state === "failed") throw new Error(s.error);
       if (s.state === "done") break;
