@@ -1,10 +1,12 @@
-"""Gallery PNG for the README: gray input | ours (one seeded run per preset) | ground truth.
+"""Gallery PNG: gray input | every chosen colorizer | ground truth, one row per photo.
 
-    python bench/gallery.py --data ../shared/data/eval/bsds500-val --images 6 --size 160 \
-        --preset fast --methods unet cgan --out docs/gallery.png
+    python bench/gallery.py --data ../shared/data/eval/bsds500-val ../shared/data/eval/kodak24 --images 4 \
+        --size 192 --methods semantic unet cgan jgm --out docs/gallery.png
 
-Images are the first N of the folder in sorted order (not picked by quality); each is
-colorized once with seed = its index, as in `chromaprior evaluate`.
+Rows are the first N photos of each folder in sorted order (never picked by quality); each
+is colorized once with seed = its index, as in `chromaprior evaluate`. ``--validation`` takes
+the photos from the held-out split of training folders instead (for looking at photos of
+other kinds: objects, scenes) -- every N-th one, spread over the folders.
 """
 
 from __future__ import annotations
@@ -12,34 +14,40 @@ from __future__ import annotations
 import argparse
 
 from chromaprior.colorize import Colorizer
-from chromaprior.data import list_images
+from chromaprior.data import is_validation, list_images
 from chromaprior.evaluation import load_eval_image, quantize
 from chromaprior.plots import gallery
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="../shared/data/eval/bsds500-val")
-    ap.add_argument("--model", default=None)
-    ap.add_argument("--images", type=int, default=6)
-    ap.add_argument("--size", type=int, default=160)
-    ap.add_argument("--preset", nargs="+", default=["fast"])
-    ap.add_argument("--methods", nargs="*", default=[], help="shipped supervised colorizers to add (unet, cgan)")
+    ap.add_argument("--data", nargs="+", default=["../shared/data/eval/bsds500-val"])
+    ap.add_argument("--images", type=int, default=4, help="photos per folder")
+    ap.add_argument("--validation", action="store_true", help="held-out photos of training folders")
+    ap.add_argument("--size", type=int, default=192)
+    ap.add_argument("--preset", default="fast", help="sampler preset of score priors")
+    ap.add_argument("--methods", nargs="+", default=["semantic", "unet", "jgm"], help="shipped colorizers")
+    ap.add_argument("--model", action="append", default=[], metavar="LABEL=DIR", help="another model (repeatable)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="docs/gallery.png")
     args = ap.parse_args()
-    col = Colorizer(args.model, method=None if args.model else "jgm")
-    others = [Colorizer(method=m) for m in args.methods]
+    cols = {m: Colorizer(method=m) for m in args.methods}
+    cols |= {label: Colorizer(path) for label, path in (m.split("=", 1) for m in args.model)}
+    paths = []
+    for folder in args.data:
+        found = list_images([folder])
+        if args.validation:
+            found = [p for p in found if is_validation(p)]
+            found = found[:: max(1, len(found) // args.images)]
+        paths += found[: args.images]
     rows = []
-    for i, path in enumerate(list_images([args.data])[: args.images]):
+    for i, path in enumerate(paths):
         ref = load_eval_image(path, args.size)
-        y = quantize(col.luminance(ref))
-        row = [y.expand(-1, 3, -1, -1)]
-        row += [quantize(col(y, preset=p, seed=args.seed + i)) for p in args.preset]
-        row += [quantize(o(y)) for o in others]
-        row.append(ref)
-        rows.append([t[0].permute(1, 2, 0).cpu().numpy() for t in row])
-    titles = ["gray input"] + [f"JGM {p} ({col.nfe(p)} NFE)" for p in args.preset] + args.methods + ["ground truth"]
+        y = quantize(ref.mean(dim=1, keepdim=True))
+        row = [y.expand(-1, 3, -1, -1)] + [quantize(c(y, preset=args.preset, seed=args.seed + i)) for c in cols.values()]
+        rows.append([t[0].permute(1, 2, 0).cpu().numpy() for t in row + [ref]])
+    titles = ["gray input"] + [f"{name} ({c.nfe(args.preset)} NFE)" if not c.supervised else name
+                               for name, c in cols.items()] + ["ground truth"]
     gallery(rows, titles, args.out)
     print(f"wrote {args.out}")
 

@@ -8,7 +8,8 @@ One seeded run over the held-out files of the training folders (the hash split o
 ``chromaprior.data.is_validation``) at 256 px: PSNR, SSIM, colourfulness, balanced colour
 accuracy, with the gray output beside them. The shipped default is the setting with the
 highest colour accuracy among those whose PSNR is at least the gray output's + 1 dB (or,
-if none is, at least the gray output's).
+if none is, at least the gray output's). ``--shipped unet cgan jgm`` adds the other
+colorizers, for the choice of the default method.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--vividness", type=float, nargs="+", default=[0.0, 0.3, 0.5, 0.6, 0.7])
     ap.add_argument("--work-size", type=int, nargs="+", default=[128, 192, 256])
+    ap.add_argument("--shipped", nargs="*", default=[], help="shipped colorizers to add as rows (unet cgan jgm)")
     ap.add_argument("--report", default=None)
     args = ap.parse_args()
     paths = [p for p in list_images(args.data) if is_validation(p)]
@@ -48,6 +50,7 @@ def main() -> None:
     col = Colorizer(args.model, method=None if args.model else "semantic")
     rows = {f"v{v:g} @{w}": (Setting(col, vividness=v, work_size=w), "fast")
             for w in args.work_size for v in args.vividness}
+    rows |= {f"shipped {m}": (Colorizer(method=m), "fast") for m in args.shipped}
     result = evaluate_colorize(paths, rows, size=args.size, seed=0)
     print(format_table(result))
     if args.report:

@@ -475,11 +475,8 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
     from .training import TrainConfig
     from .training import train as run
 
-    task = task or ("restore" if method.startswith("hgm") else "colorize")
-    if downscale is None:
-        downscale = 2.0 if task == "restore" else 0.0
     config = TrainConfig(
-        method=method, task=task, downscale=downscale, size=size, batch_size=batch_size, iterations=iterations, lr=lr,
+        method=method, task=task or "", downscale=downscale, size=size, batch_size=batch_size, iterations=iterations, lr=lr,
         lr_halve_every=lr_halve_every, ngf=ngf, num_levels=levels, depth=depth, sigma_max=sigma_max, sigma_min=sigma_min,
         rebalance=rebalance, train_from=train_from, balance=balance,
         checkpoint_every=checkpoint_every, seed=seed, data=[str(d) for d in data],
