@@ -427,3 +427,26 @@ def test_load_every_accepted_job_is_answered_and_refusals_are_503(tiny_unet_mode
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_semantic_vividness_slider_and_parameter(tiny_semantic_model, tiny_unet_model):
+    """The page shows a vividness slider for the semantic colorizer; the API checks the value
+    and passes it on (a more vivid read-out gives more chroma, the gray kept)."""
+    client = TestClient(serve.create_app(models={"semantic": tiny_semantic_model, "unet": tiny_unet_model}),
+                        base_url="http://127.0.0.1:8000")
+    html = client.get("/").text
+    assert 'id="viv"' in html and '<option value="semantic"' in html
+    gray = synthetic_rgb(48, 64).mean(axis=2).astype(np.uint8)
+    files = {"image": ("g.png", _png(gray), "image/png")}
+    r = client.post("/api/colorize", files=files, data={"method": "semantic", "vividness": "1.5"})
+    assert r.status_code == 400 and "vividness" in r.json()["detail"]
+    chroma = []
+    for v in ("0", "0.9"):
+        r = client.post("/api/colorize", files=files, data={"method": "semantic", "vividness": v})
+        assert r.status_code == 200, r.text
+        assert _wait(client, r.json()["job"])["state"] == "done"
+        out = np.asarray(Image.open(io.BytesIO(client.get(f"/api/jobs/{r.json()['job']}/result.png").content)))
+        out = out.astype(float)
+        assert np.abs(out.mean(axis=2) - gray).max() <= 1.0
+        chroma.append(np.abs(out - out.mean(axis=2, keepdims=True)).mean())
+    assert chroma[1] > chroma[0]

@@ -185,7 +185,7 @@ class Worker:
 
                 gray = torch.from_numpy(gray16.astype(np.float32) / 65535)[None, None]
                 out = col(gray, preset=p["preset"], seed=p["seed"], temperature=p["temperature"], hints=p["hints"],
-                          callback=tick)
+                          vividness=p["vividness"] if col.method == "semantic" else None, callback=tick)
                 del gray
                 rgb = np.clip(np.rint(out[0].permute(1, 2, 0).cpu().numpy() * 255), 0, 255).astype(np.uint8)
                 del out
@@ -319,6 +319,8 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
     decoders = threading.BoundedSemaphore(DECODERS)
     card_default = read_card(None).get("method")
     default_method = card_default if card_default in worker.methods() else worker.methods()[0]
+    semantic = worker.models.get("semantic")
+    vividness = 1 - read_card(semantic).get("net", {}).get("temperature", 0.5) if semantic else 0.5
 
     def busy(e: Busy) -> JSONResponse:
         return JSONResponse({"detail": str(e)}, status_code=503, headers={"Retry-After": str(e.retry_after)})
@@ -329,7 +331,7 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
                           for m in worker.methods())
         return PAGE.replace("{{methods}}", options).replace(
             "{{presets}}", "".join(f'<option value="{p}"{" selected" if p == "fast" else ""}>{p}</option>' for p in PRESETS)
-        )
+        ).replace("{{vividness}}", f"{vividness:.2f}")
 
     def prepare(data: bytes, filename: str, recolor: bool, hints: str):
         with decoders:  # bounded memory: a few uploads decoded at a time
@@ -346,6 +348,7 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
         seed: int = Form(0),
         hints: str = Form("[]"),
         recolor: bool = Form(False),
+        vividness: str = Form(""),
     ) -> JSONResponse:
         method = method or default_method
         if method not in worker.methods():
@@ -356,6 +359,12 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
             raise HTTPException(400, "temperature must be in 1667..25000 K")
         if not 0 <= seed <= SEED_MAX:
             raise HTTPException(400, "seed must be in 0..2^63-1")
+        try:
+            vivid = float(vividness) if vividness.strip() else None
+        except ValueError:
+            vivid = -1.0
+        if vivid is not None and not 0 <= vivid <= 1:
+            raise HTTPException(400, "vividness must be in 0..1")
         if len(hints) > MAX_HINT_BYTES:
             raise HTTPException(400, f"hints: more than {MAX_HINT_BYTES:,} bytes")
         try:
@@ -373,7 +382,7 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
         del data
         try:
             job = worker.submit(gray, alpha, {"method": method, "preset": preset, "temperature": temperature,
-                                              "seed": seed, "hints": parsed})
+                                              "seed": seed, "hints": parsed, "vividness": vivid})
         except Busy as e:
             return busy(e)
         return JSONResponse({"job": job.id})
@@ -417,6 +426,8 @@ canvas,img{max-width:100%;border:1px solid #ddd}#err{color:#b00}
 <label>seed <input type="number" id="seed" value="0" style="width:5em"></label>
 <label>temperature <input type="range" id="temp" min="2500" max="12000" step="100" value="6500">
 <span id="tempv">6500</span> K</label>
+<label id="vivl">vividness <input type="range" id="viv" min="0" max="1" step="0.05" value="{{vividness}}">
+<span id="vivv">{{vividness}}</span></label>
 <label><input type="checkbox" id="recolor"> recolor (accept a colour photo: its colour is discarded)</label>
 </fieldset>
 <fieldset><legend>Colour hints: click the photo</legend>
@@ -433,6 +444,9 @@ canvas,img{max-width:100%;border:1px solid #ddd}#err{color:#b00}
 const $ = id => document.getElementById(id);
 let hints = [], img = null, file = null;
 $("temp").oninput = () => $("tempv").textContent = $("temp").value;
+$("viv").oninput = () => $("vivv").textContent = $("viv").value;
+const showViv = () => $("vivl").hidden = $("method").value !== "semantic";
+$("method").onchange = showViv; showViv();
 function draw() {
   const c = $("canvas"), ctx = c.getContext("2d");
   if (!img) return;
@@ -467,6 +481,7 @@ $("go").onclick = async () => {
   const form = new FormData();
   form.append("image", file); form.append("method", $("method").value); form.append("preset", $("preset").value);
   form.append("temperature", $("temp").value); form.append("seed", $("seed").value);
+  if ($("method").value === "semantic") form.append("vividness", $("viv").value);
   form.append("hints", JSON.stringify(hints)); form.append("recolor", $("recolor").checked);
   try {
     const r = await fetch("api/colorize", {method: "POST", body: form});
