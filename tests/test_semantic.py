@@ -5,9 +5,9 @@ import torch
 from safetensors.torch import load_file
 
 from chromaprior.checkpoint import load_model
-from chromaprior.colorize import Colorizer, read_out_temperature
+from chromaprior.colorize import Colorizer
 from chromaprior.losses import BinCrossEntropy, rebalancing_weights
-from chromaprior.nets.semantic import SemanticColorizer, SemanticConfig, ab_bins, annealed_mean, soft_encode
+from chromaprior.nets.semantic import SemanticColorizer, SemanticConfig, ab_bins, annealed_mean, read_out, soft_encode
 
 
 def test_bins_cover_the_ab_plane():
@@ -36,9 +36,24 @@ def test_annealed_mean_goes_from_mean_to_mode():
     assert torch.allclose(annealed_mean(logits, centres, 0.01)[0, :, 0, 0], centres[10], atol=1e-3)
     with pytest.raises(ValueError):
         annealed_mean(logits, centres, 0)
-    assert read_out_temperature(0) == 1 and read_out_temperature(1) == 0.05
+    assert read_out(0) == (0, 1) and read_out(1) == (1, 0.4)
     with pytest.raises(ValueError, match="vividness"):
-        read_out_temperature(1.5)
+        read_out(1.5)
+
+
+def test_rebalanced_read_out_favours_rare_colours():
+    """With the colour prior's weights, a bin that is rare in the data gains weight."""
+    centres = ab_bins()
+    net = SemanticColorizer(SemanticConfig(width=8), pretrained=False)
+    prior = torch.zeros(484)
+    prior[[241, 250]] = torch.tensor([0.95, 0.05])  # near-gray common, a saturated bin rare
+    net.set_colour_prior(prior)
+    assert net.log_weights[250] > net.log_weights[241] and net.log_weights[0] == -30
+    logits = torch.full((1, 484, 1, 1), -30.0)
+    logits[0, 241], logits[0, 250] = 1.0, 0.0
+    plain = annealed_mean(logits, centres, 1.0)
+    vivid = annealed_mean(logits, centres, 1.0, net.log_weights, 1.0)
+    assert (vivid - centres[241].view(1, 2, 1, 1)).norm() > (plain - centres[241].view(1, 2, 1, 1)).norm()
 
 
 def test_decoder_shapes_at_odd_sizes():

@@ -28,7 +28,7 @@ from .lifts import make_lift
 from .nets import AB_SCALE, L_SCALE
 from .sampling import Preset, get_preset, sample, seeded_generators
 
-__all__ = ["Colorizer", "gamut_clamp", "working_size", "read_out_temperature", "GRAY_WEIGHTS"]
+__all__ = ["Colorizer", "gamut_clamp", "working_size", "GRAY_WEIGHTS"]
 
 #: Named gray operators for (blind) colorization, Eq. (18) and (19) of the JGM paper.
 GRAY_WEIGHTS = {"mean": operators.MEAN_WEIGHTS, "bt601": operators.BT601_WEIGHTS}
@@ -48,13 +48,6 @@ def gamut_clamp(gray: Tensor, chroma: Tensor) -> Tensor:
     room = torch.where(chroma.abs() > 1e-12, room, torch.ones_like(room))
     t = room.amin(dim=1, keepdim=True).clamp(0, 1)
     return (gray + t * chroma).clamp(0, 1)
-
-
-def read_out_temperature(vividness: float) -> float:
-    """Annealed-mean temperature of a vividness in ``[0, 1]``: ``max(1 - vividness, 0.05)``."""
-    if not 0 <= vividness <= 1:
-        raise ValueError(f"vividness must be in [0, 1], got {vividness}")
-    return max(1.0 - vividness, 0.05)
 
 
 def working_size(height: int, width: int, short: int, max_aspect: float = 4.0, multiple: int = 8) -> tuple[int, int]:
@@ -151,9 +144,8 @@ class Colorizer:
             reference: ``(1, 3, h, w)`` photo in ``[0, 1]`` whose palette the colours are moved
                 towards (:func:`chromaprior.color.transfer_palette`, before the hints).
             vividness: ``semantic`` only: in ``[0, 1]``, the read-out of the predicted colour
-                distribution, from its mean (0: muted where the model is unsure) towards its
-                mode (1: vivid everywhere); the read-out temperature is ``1 - vividness``
-                (at least 0.05). None: the model's default.
+                distribution (:func:`chromaprior.nets.semantic.read_out`), from its mean (0:
+                muted where the model is unsure) to vivid (1). None: the model's default.
         Returns:
             ``(1, 3, H, W)`` in ``[0, 1]``; its gray equals the input at 6500 K.
         """
@@ -179,7 +171,7 @@ class Colorizer:
             with torch.no_grad():
                 lightness = rgb_to_lab(small.expand(-1, 3, -1, -1))[:, :1]
                 if self.method == "semantic":
-                    ab = self.net.ab(small, None if vividness is None else read_out_temperature(vividness))
+                    ab = self.net.ab(small, vividness)
                 else:
                     ab = self.net(lightness / L_SCALE - 1) * AB_SCALE
             x = lab_to_rgb(torch.cat([lightness, ab], dim=1))

