@@ -100,8 +100,11 @@ def colorfulness(x: Tensor) -> Tensor:
 def frechet_distance(feats_a: Tensor, feats_b: Tensor) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets ``(N, D)`` and ``(M, D)``.
 
-    ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2)``, computed in float64
-    with symmetric eigen-decompositions (no scipy).
+    ``|mu_a - mu_b|^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2)``, in float64, no scipy.
+    With fewer samples than dimensions (FID of a few hundred photos, D = 2048) the trace of
+    the root is the nuclear norm of ``A B^T / sqrt((N-1)(M-1))`` (``A``, ``B`` the centred
+    features: the non-zero eigenvalues of ``S_a S_b`` are those of ``A B^T B A^T``), an
+    ``N x M`` problem; otherwise symmetric eigen-decompositions of the ``D x D`` covariances.
     """
     if feats_a.ndim != 2 or feats_b.ndim != 2 or feats_a.shape[1] != feats_b.shape[1]:
         raise ValueError(f"expected (N, D) and (M, D) features, got {tuple(feats_a.shape)} and {tuple(feats_b.shape)}")
@@ -109,15 +112,17 @@ def frechet_distance(feats_a: Tensor, feats_b: Tensor) -> float:
         raise ValueError("need at least 2 feature vectors per set")
     a, b = feats_a.double(), feats_b.double()
     mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = torch.cov(a.T).reshape(a.shape[1], -1), torch.cov(b.T).reshape(b.shape[1], -1)
-
-    def sqrt_psd(m: Tensor) -> Tensor:
-        w, v = torch.linalg.eigh((m + m.T) / 2)
-        return (v * w.clamp_min(0).sqrt()) @ v.T
-
-    root_a = sqrt_psd(cov_a)
-    middle = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp_min(0).sqrt().sum()
-    return float(((mu_a - mu_b) ** 2).sum() + torch.trace(cov_a) + torch.trace(cov_b) - 2 * middle)
+    ca, cb = a - mu_a, b - mu_b
+    na, nb = len(a) - 1, len(b) - 1
+    trace_a, trace_b = (ca**2).sum() / na, (cb**2).sum() / nb
+    if max(len(a), len(b)) <= a.shape[1]:
+        middle = torch.linalg.svdvals(ca @ cb.T).sum() / (na * nb) ** 0.5
+    else:
+        cov_a, cov_b = ca.T @ ca / na, cb.T @ cb / nb
+        w, v = torch.linalg.eigh((cov_a + cov_a.T) / 2)
+        root_a = (v * w.clamp_min(0).sqrt()) @ v.T
+        middle = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp_min(0).sqrt().sum()
+    return float(((mu_a - mu_b) ** 2).sum() + trace_a + trace_b - 2 * middle)
 
 
 class FeatureNet:
