@@ -103,7 +103,12 @@ def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Modu
     folder = resolve_model_path(path, task)
     weights, _ = _files(folder)
     card = read_card(folder, task)
-    net = get_method(card.get("method", "jgm")).load_net(card)  # semantic: the pretrained encoder, then ours
+    try:  # semantic: the pretrained encoder, then ours
+        net = get_method(card.get("method", "jgm")).load_net(card)
+    except (ValueError, TypeError) as e:  # the card's network fields, or a pretrained weights file, are wrong
+        if isinstance(e, InputError):
+            raise
+        raise InputError(str(e).splitlines()[0] if str(e) else f"{folder}: {type(e).__name__}") from e
     try:
         state = load_file(str(weights))
     except Exception as e:  # safetensors raises its own error types
