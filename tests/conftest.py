@@ -63,3 +63,9 @@ def gray_png(tmp_path) -> str:
     path = tmp_path / "gray.png"
     Image.fromarray(synthetic_rgb().mean(axis=2).astype(np.uint8)).save(path)
     return str(path)
+
+
+@pytest.fixture(params=["cpu"] + (["cuda"] if __import__("torch").cuda.is_available() else []))
+def device(request) -> str:
+    """Every device there is: the CUDA branches run where CUDA is present."""
+    return request.param

@@ -97,3 +97,22 @@ def test_cli_several_data_folders_without_fid(tmp_path, tiny_unet_model):
     r = CliRunner().invoke(main, ["evaluate", "--task", "demosaick", "--data", str(tmp_path / "a"),
                                   "--data", str(tmp_path / "b")])
     assert r.exit_code != 0 and "several --data" in r.output
+
+
+def test_rows_and_keys_are_built_by_the_library(tiny_model, tiny_unet_model, tiny_restore_model):
+    """What `chromaprior evaluate` prints is built in chromaprior.evaluation (labels, --compare, --variants)."""
+    from chromaprior.errors import InputError
+    from chromaprior.evaluation import colorize_rows, quality_key, restore_rows
+
+    rows = colorize_rows(tiny_model, ("preview", "fast"), compare=[f"u={tiny_unet_model}"], variants=True)
+    col = rows[list(rows)[0]][0]
+    assert list(rows)[:2] == [f"jgm (preview, {col.nfe('preview')} NFE)", f"jgm (fast, {col.nfe('fast')} NFE)"]
+    assert "u (1 NFE)" in rows
+    assert any("no gradient DC" in k for k in rows) and any("blind, BT.601" in k for k in rows)
+    with pytest.raises(InputError, match="LABEL=MODEL"):
+        colorize_rows(tiny_model, compare=["nolabel"])
+    with pytest.raises(InputError, match="--variants"):
+        colorize_rows(tiny_unet_model, variants=True)
+    assert list(restore_rows(tiny_restore_model, ("preview",), first_stage="bilinear"))[1].startswith("hgm-pixel-scale from bilinear")
+    assert quality_key("demosaick", ["a/kodak24"], None, border=2, limit=8) == "demosaick/kodak24/full/RGGB/border2/first8"
+    assert quality_key("colorize", ["x/a", "y/b"], 128) == "colorize/a+b/128px"

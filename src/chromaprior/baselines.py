@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import Tensor
+from .errors import MissingExtra
 
 __all__ = ["DEMOSAICKERS", "INPAINTERS", "require"]
 
@@ -29,7 +30,7 @@ def require(module: str):
             warnings.simplefilter("ignore")  # colour-science warns about optional matplotlib
             return importlib.import_module(module)
     except ImportError:
-        raise ImportError(f"the classical baselines need {module.split('.')[0]}: pip install 'chromaprior[eval]'") from None
+        raise MissingExtra(f"the classical baselines need {module.split('.')[0]}: pip install 'chromaprior[eval]'") from None
 
 
 def _to_numpy(t: Tensor) -> np.ndarray:

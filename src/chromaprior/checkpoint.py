@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from .errors import InputError
 from .io import atomic_write
 from torch import nn
 
@@ -69,9 +70,9 @@ def read_card(path: str | Path | None, task: str = "colorize") -> dict:
     try:
         meta = json.loads(card.read_text())
     except json.JSONDecodeError as e:
-        raise ValueError(f"model card {card} is not valid JSON: {e}") from None
+        raise InputError(f"model card {card} is not valid JSON: {e}") from None
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{card} is not a chromaprior model card (format {meta.get('format')!r})")
+        raise InputError(f"{card} is not a chromaprior model card (format {meta.get('format')!r})")
     return meta
 
 
@@ -102,16 +103,21 @@ def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Modu
     folder = resolve_model_path(path, task)
     weights, _ = _files(folder)
     card = read_card(folder, task)
-    net = get_method(card.get("method", "jgm")).load_net(card)  # semantic: the pretrained encoder, then ours
+    try:  # semantic: the pretrained encoder, then ours
+        net = get_method(card.get("method", "jgm")).load_net(card)
+    except (ValueError, TypeError) as e:  # the card's network fields, or a pretrained weights file, are wrong
+        if isinstance(e, InputError):
+            raise
+        raise InputError(str(e).splitlines()[0] if str(e) else f"{folder}: {type(e).__name__}") from e
     try:
         state = load_file(str(weights))
     except Exception as e:  # safetensors raises its own error types
-        raise ValueError(f"cannot read weights {weights}: {e}") from None
+        raise InputError(f"cannot read weights {weights}: {e}") from None
     missing, unexpected = net.load_state_dict(state, strict=False)
     frozen = net.frozen_prefixes() if hasattr(net, "frozen_prefixes") else ()
     missing = [k for k in missing if not k.startswith(frozen)]
     if missing or unexpected:
-        raise ValueError(f"weights {weights} do not match the card (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise InputError(f"weights {weights} do not match the card (missing {missing[:3]}, unexpected {unexpected[:3]})")
     return net.eval(), card
 
 

@@ -1,7 +1,12 @@
-"""The ``chromaprior`` command line (click).
+"""The ``chromaprior`` command line: a thin click layer over the library.
 
-Every user-facing failure ends as one line ``chromaprior: error: ...`` on stderr and a
-non-zero exit code; warnings are one line ``chromaprior: warning: ...``.
+Each command forwards its options to a library function (:mod:`chromaprior.api`,
+:func:`chromaprior.training.train`, :func:`chromaprior.evaluation.evaluate`) whose defaults
+live in the library. A failure caused by the input or the options
+(:class:`chromaprior.errors.InputError`) or by the system (``OSError``) ends as one line
+``chromaprior: error: ...`` naming the file, and a non-zero exit code; anything else is a bug
+and shows its traceback. ``chromaprior --debug ...`` shows the traceback of every failure.
+Warnings are one line ``chromaprior: warning: ...``.
 """
 
 from __future__ import annotations
@@ -11,16 +16,19 @@ import json
 import os
 import sys
 import time
+import traceback
 import warnings
 from pathlib import Path
 
 import click
-import numpy as np
 import torch
 
 from . import __version__
-from .io import MAX_PIXELS, OUTPUT_SUFFIXES, InputError, check_output, read_image, write_image
-from .methods import colorize_methods
+from . import api
+from .color import KELVIN_RANGE
+from .errors import InputError
+from .io import MAX_PIXELS, OUTPUT_SUFFIXES, check_output, read_image, write_image
+from .methods import METHODS, colorize_methods
 from .sampling import PRESETS
 
 EXIT_ERROR = 1
@@ -99,8 +107,25 @@ def _set_threads(threads: int | None) -> None:
     torch.set_num_threads(threads or default_threads())
 
 
+#: failures that are the user's or the system's, not bugs: one line, no traceback
+#: (out of memory included: a smaller input or --device cpu is the answer)
+USER_FAILURES = (InputError, OSError, MemoryError, torch.OutOfMemoryError)
+
+
+def _debug() -> bool:
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    return bool(root is not None and (root.obj or {}).get("debug"))
+
+
+def _line(e: BaseException) -> str:
+    text = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
+    return f"{type(e).__name__}: {text}" if isinstance(e, (MemoryError, torch.OutOfMemoryError)) else text
+
+
 def user_errors(fn):
-    """Turn expected failures into one-line errors (no traceback)."""
+    """One line for the user's failures (:data:`USER_FAILURES`), a traceback for bugs; with
+    ``--debug`` a traceback for both."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -109,26 +134,31 @@ def user_errors(fn):
             return fn(*args, **kwargs)
         except BrokenPipeError:
             _broken_pipe()
-        except (InputError, OSError, ValueError, ImportError) as e:  # OSError: missing, unreadable, unwritable...
-            _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        except USER_FAILURES as e:  # OSError: missing, unreadable, unwritable...
+            if _debug():
+                traceback.print_exc()
+            _fail(_line(e))
         except KeyboardInterrupt:
+            if _debug():
+                traceback.print_exc()
             _fail("interrupted")
-        except (RuntimeError, MemoryError) as e:  # e.g. out of memory, CUDA unavailable
-            _fail(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
 
     return wrapper
 
 
 def _device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but no CUDA device is available")
+        raise InputError("--device cuda was asked for but no CUDA device is available")
     return torch.device(name)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="chromaprior")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of every failure (bug reports).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Restore colour with learned score priors: colorize (JGM), demosaick and inpaint (HGM)."""
+    ctx.ensure_object(dict)["debug"] = debug
 
 
 def _progress(total: int, quiet: bool, desc: str):
@@ -138,24 +168,24 @@ def _progress(total: int, quiet: bool, desc: str):
 
 
 def _file_error(src: Path, e: BaseException, dst: Path | None = None) -> InputError:
-    """Any failure caused by one file, as a one-line :class:`InputError` that names it."""
-    text = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
-    if not isinstance(e, InputError):
-        text = f"{type(e).__name__}: {text}" if isinstance(e, (RuntimeError, MemoryError)) else text
+    """A user failure caused by one file, as a one-line :class:`InputError` that names it."""
+    text = _line(e)
     named = text.startswith(str(src)) or (dst is not None and text.startswith(str(dst)))
     return InputError(text if named else f"{src}: {text}")
 
 
 def _each(pairs: list[tuple[Path, Path]], one, bar, what: str) -> None:
-    """Run ``one(src, dst)`` for every pair; a failure caused by one file (unreadable, too
-    small, unsupported, refused by a library check, out of memory) is reported in one line
-    naming it and the batch goes on; the command fails at the end if any did (a single
-    input fails at once, with its own line only)."""
+    """Run ``one(src, dst)`` for every pair; a user failure caused by one file (unreadable,
+    too small, unsupported, refused by a library check, out of memory) is reported in one
+    line naming it and the batch goes on; the command fails at the end if any did (a single
+    input fails at once, with its own line only). A bug stops the batch with its traceback."""
     failures = 0
     for src, dst in pairs:
         try:
             one(src, dst)
-        except (InputError, OSError, ValueError, RuntimeError, MemoryError, ArithmeticError, IndexError) as e:
+        except USER_FAILURES as e:
+            if _debug():
+                traceback.print_exc()
             failures += 1
             err = _file_error(src, e, dst)
             if len(pairs) == 1:
@@ -237,14 +267,14 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file, or folder for several inputs.")
-@click.option("--method", type=click.Choice(colorize_methods(shipped_only=False)), default=None,
-              help="Colorizer: semantic (ImageNet-pretrained encoder), jgm (score prior), cgan (pix2pix) or "
-                   "unet (L->ab regression) [default: the best measured, see README].")
+@click.option("--method", type=click.Choice(colorize_methods()), default=None,
+              help="Shipped colorizer: " + "; ".join(f"{m}: {METHODS[m].summary}" for m in colorize_methods())
+                   + " [default: the best measured, see README].")
 @click.option("--model", type=click.Path(), default=None, help="Model folder (default: the shipped weights).")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
               help="Sampler preset (jgm).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed (the same for every image).")
-@click.option("--temperature", type=click.FloatRange(1667, 25000), default=6500, show_default=True,
+@click.option("--temperature", type=click.FloatRange(*KELVIN_RANGE), default=6500, show_default=True,
               help="Colour temperature (kelvin) of the light the result is rendered under: lower is warmer.")
 @click.option("--hints", "hints_path", type=click.Path(), default=None,
               help='Colour hints, a JSON list of {"x": col, "y": row, "rgb": [r, g, b], "radius": px} '
@@ -283,34 +313,17 @@ def colorize(inputs, output, method, model, preset, seed, temperature, hints_pat
     col = Colorizer(model, device=_device(device), gray=gray, method=method, compile=compile_)
     if vividness is not None and col.method != "semantic":
         raise InputError(f"--vividness applies to the semantic colorizer, not to {col.method}")
-    palette = None
-    if reference:
-        ref = read_image(reference, max_pixels=max_pixels)
-        if not ref.has_colour:
-            raise InputError(f"{reference}: the reference must be a colour photo")
-        palette = torch.from_numpy(np.ascontiguousarray(ref.pixels)).permute(2, 0, 1)[None]
+    palette = api.palette_of(read_image(reference, max_pixels=max_pixels), reference) if reference else None
     protect = tuple(src for src, _ in pairs) + ((reference,) if reference else ())
     bar = _progress(len(pairs) * col.nfe(preset), quiet, "colorize")
 
     def one(src: Path, dst: Path) -> None:
         pic = read_image(src, max_pixels=max_pixels)
-        if pic.has_colour and not recolor:
-            raise InputError(f"{src}: already in colour (pass --recolor to discard its colour and colorize its gray)")
-        if pic.is_color:
-            rgb = torch.from_numpy(np.ascontiguousarray(pic.pixels)).permute(2, 0, 1)[None]
-            y = col.luminance(rgb)
-        else:
-            y = torch.from_numpy(np.ascontiguousarray(pic.pixels))[None, None]
         bar.set_postfix_str(src.name)
-        hints = None
-        if hints_path:
-            from .hints import load_hints
-
-            hints = load_hints(hints_path, width=y.shape[-1], height=y.shape[-2])
-        out = col(y, preset=preset, seed=seed, work_size=work_size, callback=lambda *_: bar.update(1),
-                  temperature=temperature, hints=hints, reference=palette, vividness=vividness)
-        write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), pic.alpha, protect=protect, info=pic.info,
-                    bits=pic.bits)
+        out = api.colorize_picture(pic, col, recolor=recolor, name=str(src), hints=hints_path, reference=palette,
+                                   preset=preset, seed=seed, work_size=work_size, temperature=temperature,
+                                   vividness=vividness, callback=lambda *_: bar.update(1))
+        write_image(dst, out, protect=protect)
 
     _each(pairs, one, bar, "images")
     if not quiet:
@@ -354,16 +367,11 @@ def _restore_options(fn):
 def mosaic(rgb, output, pattern, bits):
     """Sample a colour image RGB through a Bayer filter into a one-channel MOSAIC."""
     from .io import write_mosaic
-    from .restore import mosaic as cfa
 
     check_output(output, (rgb,), mosaic_bits=int(bits or 8))
     pic = read_image(rgb)
     check_output(output, (rgb,), mosaic_bits=int(bits or pic.bits))
-    if not pic.is_color:
-        raise InputError(f"{rgb}: a gray image has no colours to mosaic")
-    x = torch.from_numpy(np.ascontiguousarray(pic.pixels)).permute(2, 0, 1)[None]
-    raw = cfa(x, pattern.upper())[0, 0].numpy()
-    write_mosaic(output, raw, int(bits or pic.bits), protect=(rgb,))
+    write_mosaic(output, api.mosaic_picture(pic, pattern, name=rgb), int(bits or pic.bits), protect=(rgb,))
 
 
 @main.command()
@@ -387,9 +395,9 @@ def demosaick(inputs, output, pattern, model, first_stage, preset, start_level, 
 
     def one(src: Path, dst: Path) -> None:
         raw, bits = read_mosaic(src, max_pixels)
-        out = r.demosaick(torch.from_numpy(raw)[None, None], pattern.upper(), preset, seed,
-                          callback=lambda *_: bar.update(1))
-        write_image(dst, out[0].permute(1, 2, 0).cpu().numpy(), protect=protect, bits=bits)
+        out = api.demosaick_mosaic(raw, r, pattern, bits=bits, preset=preset, seed=seed,
+                                   callback=lambda *_: bar.update(1))
+        write_image(dst, out, protect=protect)
 
     _each(pairs, one, bar, "mosaics")
 
@@ -408,38 +416,22 @@ def inpaint(image, mask_path, output, model, first_stage, preset, start_level, s
     check_output(output, (image, mask_path))  # before minutes of sampling
     _set_threads(threads)
     pic = read_image(image, max_pixels)
-    m = read_image(mask_path, max_pixels)
-    if m.pixels.shape[:2] != pic.pixels.shape[:2]:
-        raise InputError(f"{mask_path}: mask is {m.pixels.shape[1]}x{m.pixels.shape[0]}, "
-                         f"image is {pic.pixels.shape[1]}x{pic.pixels.shape[0]}; they must be the same size")
-    gray = m.pixels.mean(axis=2) if m.is_color else m.pixels
-    missing = torch.from_numpy(gray > 0.5)[None, None]
-    if not missing.any():
-        warnings.warn(f"{mask_path}: no white (missing) pixels; the image is copied unchanged")
-    if missing.all():
-        raise InputError(f"{mask_path}: every pixel is marked missing; nothing to start from")
-    a = pic.pixels if pic.is_color else np.repeat(pic.pixels[..., None], 3, axis=2)
-    x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]
+    mask = read_image(mask_path, max_pixels)
     r = Restorer(model, device=_device(device), first_stage=first_stage, start_level=start_level)
     bar = _progress(r.nfe(preset), quiet, "inpaint")
     try:
-        out = r.inpaint(x, missing, preset, seed, callback=lambda *_: bar.update(1))[0].permute(1, 2, 0).cpu().numpy()
-    except (ValueError, RuntimeError, MemoryError) as e:
+        out = api.inpaint_picture(pic, mask, r, name=mask_path, preset=preset, seed=seed,
+                                  callback=lambda *_: bar.update(1))
+    except USER_FAILURES as e:
         raise _file_error(Path(image), e) from None
     bar.close()
-    write_image(output, out if pic.is_color else out.mean(axis=2), pic.alpha, protect=(image, mask_path),
-                info=pic.info, bits=pic.bits)
+    write_image(output, out, protect=(image, mask_path))
 
 
 # ------------------------------------------------------------------------------------- train
 @main.command()
-@click.option("--method", type=click.Choice(["jgm", "jgm-divide", "rgb", "hgm-pixel-scale", "hgm-channel-copy", "cgan",
-                                            "unet", "semantic"]),
-              default="jgm", show_default=True,
-              help="jgm: joint intensity+gradient prior (9 channels); jgm-divide: separate networks for image "
-                   "and gradients; rgb: plain 3-channel prior; hgm-pixel-scale / hgm-channel-copy: HGM "
-                   "restoration priors (12 / 6 channels) for demosaick and inpaint; cgan: pix2pix; unet: "
-                   "L->ab regression (L2); semantic: ImageNet-pretrained encoder + decoder over a*b* bins.")
+@click.option("--method", type=click.Choice(list(METHODS)), default="jgm", show_default=True,
+              help="; ".join(f"{m.name}: {m.summary}" for m in METHODS.values()) + ".")
 @click.option("--task", type=click.Choice(["colorize", "restore"]), default=None,
               help="What the prior is for [default: restore for hgm-*, else colorize].")
 @click.option("--downscale", type=float, default=None,
@@ -492,7 +484,9 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
               help="Folder of ground-truth colour images; colorize: repeatable, each scored and all pooled.")
 @click.option("--size", type=click.IntRange(8, 8192), default=None,
               help="Evaluation size (short side resized, centre crop) [default: 128 for colorize, whole images else].")
-@click.option("--model", type=click.Path(), default=None)
+@click.option("--model", type=click.Path(), default=None, help="Model folder [default: the shipped one].")
+@click.option("--method", type=click.Choice(colorize_methods()), default=None,
+              help="colorize: the shipped colorizer to evaluate (instead of --model).")
 @click.option("--preset", "presets", multiple=True, type=click.Choice(list(PRESETS)), help="Repeatable; default fast.")
 @click.option("--gray", type=click.Choice(["mean", "bt601"]), default="mean", show_default=True,
               help="colorize: gray operator the colorizer assumes (inputs are always made with the mean).")
@@ -500,7 +494,8 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
               help="colorize: add the paper's ablations: no gradient consistency, blind (BT.601) colorization.")
 @click.option("--compare", multiple=True, metavar="LABEL=MODEL",
               help="Another model to evaluate in the same table, e.g. jgm-divide=runs/divide (repeatable).")
-@click.option("--all-methods", is_flag=True, help="colorize: add a row for every shipped colorizer (jgm, cgan, unet).")
+@click.option("--all-methods", is_flag=True,
+              help=f"colorize: add a row for every shipped colorizer ({', '.join(colorize_methods())}).")
 @_PATTERN
 @click.option("--border", type=click.IntRange(0), default=0, show_default=True,
               help="demosaick: pixels cropped from each side before scoring.")
@@ -518,106 +513,28 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
 @click.option("--record", is_flag=True, help="Also store the result in the model card (quality).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @user_errors
-def evaluate(task, data, size, model, presets, gray, variants, compare, all_methods, pattern, border, missing, first_stage, seed,
+def evaluate(task, data, size, model, method, presets, gray, variants, compare, all_methods, pattern, border, missing, first_stage, seed,
              limit, fid_weights, no_fid, report, record, device):
     """Benchmark a model on held-out images, beside the classical baselines."""
     from tqdm import tqdm
 
-    from .data import list_images
+    from .evaluation import evaluate as run
     from .evaluation import format_table, write_report
 
-    dev = _device(device)
-    presets = presets or ("fast",)
-    if len(data) > 1 and task != "colorize":
-        raise ValueError("several --data folders are for --task colorize")
-    sets = {d: list_images([d]) for d in data}
-    for d, found in sets.items():
-        if not found:
-            raise InputError(f"{d}: no images in this folder")
-    paths = sets[data[0]]
     bar = tqdm(desc="evaluate", unit="img")
 
     def progress(done: int, total: int) -> None:
         bar.total = total
         bar.update(1)
 
-    labelled = []
-    for item in compare:
-        label, sep, path = item.partition("=")
-        if not sep:
-            raise ValueError(f"--compare takes LABEL=MODEL, got {item!r}")
-        labelled.append((label, path))
-    if task == "colorize":
-        from .colorize import Colorizer
-        from .evaluation import evaluate_colorize
-        from .sampling import get_preset
-
-        size = size or 128
-        from .checkpoint import resolve_model_path
-
-        col = Colorizer(model, device=dev, gray=gray)
-        name = col.card.get("method", "jgm")
-        if col.supervised:
-            rows = {f"{name} (1 NFE)": (col, presets[0])}
-        else:
-            rows = {f"{name} ({p}, {col.nfe(p)} NFE)": (col, p) for p in presets}
-        if all_methods:
-            from .checkpoint import METHOD_MODELS, shipped_model
-
-            labelled += [(f"shipped {m}", shipped_model(f)) for m, f in METHOD_MODELS.items()
-                         if shipped_model(f).exists() and shipped_model(f) != resolve_model_path(model)]
-        for label, path in labelled:
-            other = Colorizer(path, device=dev, gray=gray)
-            if other.supervised:
-                rows[f"{label} (1 NFE)"] = (other, presets[0])
-            else:
-                rows.update({f"{label} ({p}, {other.nfe(p)} NFE)": (other, p) for p in presets})
-        if variants:
-            if col.supervised:
-                raise ValueError("--variants are ablations of the score prior; use a jgm model")
-            p = presets[0]
-            rows[f"{name} no gradient DC ({p})"] = (col, get_preset(p, gradient_dc=False))
-            rows[f"{name} blind, BT.601 ({p})"] = (Colorizer(model, device=dev, gray="bt601"), p)
-        from .metrics import FeatureNet, default_feature_net
-
-        features = None if no_fid else FeatureNet(fid_weights, device=dev) if fid_weights else default_feature_net(dev)
-        result = evaluate_colorize(sets, rows, size=size, seed=seed, limit=limit, features=features, progress=progress)
-        key_extra = ""
-    else:
-        from .evaluation import evaluate_demosaick, evaluate_inpaint
-        from .restore import Restorer
-
-        if variants or fid_weights:
-            raise ValueError("--variants and --fid-weights belong to --task colorize")
-        main_r = Restorer(model, device=dev)
-        name = main_r.card.get("method", "hgm")
-        rows = {f"{name} ({p}, {main_r.nfe(p)} NFE)": (main_r, p) for p in presets}
-        for label, path in labelled:
-            other = Restorer(path, device=dev)
-            rows.update({f"{label} ({p}, {other.nfe(p)} NFE)": (other, p) for p in presets})
-        if first_stage:
-            prog = Restorer(model, device=dev, first_stage=first_stage)
-            label = f"{name} from {first_stage}" if prog.classical else f"{name} progressive"
-            rows.update({f"{label} ({p}, {prog.nfe(p)} NFE)": (prog, p) for p in presets})
-        if task == "demosaick":
-            result = evaluate_demosaick(paths, rows, pattern=pattern.upper(), size=size, border=border, seed=seed,
-                                        limit=limit, progress=progress)
-            key_extra = f"/{pattern.upper()}" + (f"/border{border}" if border else "")
-        else:
-            result = evaluate_inpaint(paths, rows, missing=missing, size=size, seed=seed, limit=limit,
-                                      progress=progress)
-            key_extra = f"/missing{missing}"
+    result = run(task, data, model=model, method=method, presets=presets, size=size, gray=gray, variants=variants,
+                 compare=compare, all_methods=all_methods, pattern=pattern, border=border, missing=missing,
+                 first_stage=first_stage, seed=seed, limit=limit, fid_weights=fid_weights, fid=not no_fid,
+                 record=record, device=_device(device), progress=progress)
     bar.close()
     click.echo(format_table(result))
     if report:
         write_report(result, report)
-    if record:
-        from .checkpoint import record_quality
-
-        key = f"{task}/{'+'.join(Path(d).name for d in data)}/{size or 'full'}" + ("px" if size else "") + key_extra
-        key += f"/first{limit}" if limit else ""
-        kept = {k: v for k, v in result.items() if k not in ("task", "data", "size")}
-        record_quality(model, key, kept, task="colorize" if task == "colorize" else "restore")
 
 
 # ------------------------------------------------------------------------------------- serve

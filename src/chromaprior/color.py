@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from .errors import InputError
 
 __all__ = ["rgb_to_lab", "lab_to_rgb", "white_balance", "kelvin_to_xy", "transfer_palette", "KELVIN_RANGE"]
 
@@ -71,7 +72,7 @@ def kelvin_to_xy(kelvin: float) -> tuple[float, float]:
     """CIE 1931 chromaticity of a light source of correlated colour temperature ``kelvin``."""
     t = float(kelvin)
     if not KELVIN_RANGE[0] <= t <= KELVIN_RANGE[1]:
-        raise ValueError(f"colour temperature must be in {KELVIN_RANGE[0]:.0f}..{KELVIN_RANGE[1]:.0f} K, got {kelvin}")
+        raise InputError(f"colour temperature must be in {KELVIN_RANGE[0]:.0f}..{KELVIN_RANGE[1]:.0f} K, got {kelvin}")
     if t >= 4000:  # CIE daylight locus
         if t <= 7000:
             x = -4.6070e9 / t**3 + 2.9678e6 / t**2 + 0.09911e3 / t + 0.244063
@@ -126,7 +127,7 @@ def transfer_palette(rgb: Tensor, reference: Tensor, strength: float = 1.0) -> T
         ``(B, 3, H, W)``, not clipped.
     """
     if not 0 <= strength <= 1:
-        raise ValueError(f"strength must be in [0, 1], got {strength}")
+        raise InputError(f"strength must be in [0, 1], got {strength}")
     lab, ref = rgb_to_lab(rgb), rgb_to_lab(reference.to(rgb))
     ab = lab[:, 1:]
     mu, sd = ab.mean(dim=(2, 3), keepdim=True), ab.std(dim=(2, 3), keepdim=True)

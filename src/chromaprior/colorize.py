@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .errors import InputError
 from . import operators
-from .checkpoint import METHOD_MODELS, load_model, shipped_model
-from .methods import get_method
+from .checkpoint import load_model, shipped_model
+from .methods import colorize_methods, get_method, input_multiple
 from .color import lab_to_rgb, rgb_to_lab, transfer_palette, white_balance
 from .hints import Hint, hint_operator, propagate, rasterize
 from .lifts import make_lift
@@ -82,28 +83,30 @@ class Colorizer:
         method: str | None = None,
         compile: bool = False,
     ):
-        if method is not None and method not in METHOD_MODELS:
-            raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHOD_MODELS)}")
+        if method is not None and method not in colorize_methods(shipped_only=False):
+            raise InputError(f"unknown colorizer {method!r}; choose one of {', '.join(colorize_methods(False))}")
         if model is None and method is not None:
-            model = shipped_model(METHOD_MODELS[method])
+            if not get_method(method).shipped:
+                raise InputError(f"no weights are shipped for {method}; give --model (a model trained with it)")
+            model = shipped_model(get_method(method).shipped)
         self.net, self.card = load_model(model, task="colorize")
         if self.card.get("task", "colorize") != "colorize":
-            raise ValueError("this model is a restoration prior (demosaick/inpaint), not a colorizer")
+            raise InputError("this model is a restoration prior (demosaick/inpaint), not a colorizer")
         self.supervised = get_method(self.card.get("method", "jgm")).supervised
         self.method = self.card.get("method", "cgan") if self.supervised else "jgm"  # score priors: the jgm family
         if method is not None and self.method != method:
-            raise ValueError(f"--method {method} but the model is a {self.card.get('method')} model")
+            raise InputError(f"--method {method} but the model is a {self.card.get('method')} model")
         self.device = torch.device(device)
         self.net.to(self.device)
         if compile:
             self.net = torch.compile(self.net)
         self.lift = None if self.supervised else make_lift(self.card["lift"])
-        self.multiple = self.net.config.multiple if self.supervised else 8
+        self.multiple = input_multiple(self.card)
         self.size = int(self.card.get("work_size") or self.card["training"]["size"])
         weights = GRAY_WEIGHTS[gray] if isinstance(gray, str) else tuple(gray)
         total = float(sum(weights))
         if abs(total) < 1e-8:
-            raise ValueError(f"gray weights must not sum to 0: {weights}")
+            raise InputError(f"gray weights must not sum to 0: {weights}")
         self.weights = tuple(float(w) / total for w in weights)
         self.operator = operators.gray(self.weights)
 
@@ -130,10 +133,12 @@ class Colorizer:
         reference: Tensor | None = None,
         vividness: float | None = None,
     ) -> Tensor:
-        """Colorize one gray image.
+        """Colorize a gray image, or a batch of them.
 
         Args:
-            gray: ``(1, 1, H, W)`` or ``(H, W)`` in ``[0, 1]``.
+            gray: ``(H, W)`` or ``(B, 1, H, W)`` in ``[0, 1]`` (as :class:`Restorer` takes
+                mosaics); image ``b`` of a batch is colorized as if alone with seed
+                ``seed + b`` (and the same hints, reference and options).
             preset: sampler preset or its name (score priors; supervised models ignore it).
             seed: seed of this image's generator (score priors).
             work_size: short side of the working grid (default: the model's training size).
@@ -147,12 +152,13 @@ class Colorizer:
                 distribution (:func:`chromaprior.nets.semantic.read_out`), from its mean (0:
                 muted where the model is unsure) to vivid (1). None: the model's default.
         Returns:
-            ``(1, 3, H, W)`` in ``[0, 1]``; its gray equals the input at 6500 K.
+            ``(B, 3, H, W)`` in ``[0, 1]`` (``B = 1`` for an ``(H, W)`` input); its gray equals
+            the input at 6500 K.
         """
-        if gray.ndim == 2:
-            gray = gray[None, None]
-        if gray.ndim != 4 or gray.shape[:2] != (1, 1):
-            raise ValueError(f"gray must be (H, W) or (1, 1, H, W), got {tuple(gray.shape)}")
+        gray = operators.as_batch(gray, 1, "gray")
+        if gray.shape[0] > 1:
+            return torch.cat([self(g[None], preset, seed + b, work_size, callback, temperature, hints, reference,
+                                   vividness) for b, g in enumerate(gray)])
         gray = gray.float().clamp(0, 1).to(self.device)
         height, width = gray.shape[-2:]
         h, w = working_size(height, width, work_size or self.size, multiple=self.multiple)
@@ -166,7 +172,7 @@ class Colorizer:
             rh, rw = working_size(*reference.shape[-2:], short=max(h, w))
             reference = F.interpolate(reference.float(), size=(rh, rw), mode="area").to(self.device)
         if vividness is not None and self.method != "semantic":
-            raise ValueError(f"vividness applies to the semantic colorizer, not to {self.method}")
+            raise InputError(f"vividness applies to the semantic colorizer, not to {self.method}")
         if self.supervised:
             with torch.no_grad():
                 lightness = rgb_to_lab(small.expand(-1, 3, -1, -1))[:, :1]

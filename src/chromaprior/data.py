@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import Tensor
 
+from .errors import InputError
 from .io import is_temporary, to_srgb
 
 __all__ = ["IMAGE_SUFFIXES", "list_images", "is_near_gray", "ImageCache", "is_validation", "group_weights"]
@@ -101,7 +102,7 @@ class ImageCache:
         """Decode ``paths`` (those of ``split``) with ``workers`` threads (0: up to 8);
         with ``roots``, batches draw every root's images equally often (:func:`group_weights`)."""
         if split not in ("train", "val", "all"):
-            raise ValueError(f"split must be train, val or all, got {split!r}")
+            raise InputError(f"split must be train, val or all, got {split!r}")
         short = max(size, int(round(size * cache_scale)))
 
         def decode(p: Path) -> np.ndarray | None:
@@ -132,7 +133,7 @@ class ImageCache:
                     images.append(torch.from_numpy(a.copy()).permute(2, 0, 1).contiguous())
                     sources.append(p)
         if not images:
-            raise ValueError(f"no usable colour images among {len(paths)} files")
+            raise InputError(f"no usable colour images among {len(paths)} files")
         weights = group_weights(sources, roots) if roots else None
         return cls(images, size, gray, bad, fixed_scale=downscale > 0, weights=weights)
 

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .errors import InputError
 from . import operators
 from .colorize import Colorizer
 from .restore import Restorer
@@ -224,7 +225,7 @@ def evaluate_colorize(
     sets = {str(Path(paths[0]).parent) if paths else "": list(paths)} if not isinstance(paths, dict) else paths
     sets = {name: list(p)[:limit] for name, p in sets.items()}
     if not sets or not all(sets.values()):
-        raise ValueError("no images to evaluate")
+        raise InputError("no images to evaluate")
     observe = observe or operators.gray()
     total, done = sum(map(len, sets.values())), 0
     info = {"size": size, "seed": seed}
@@ -255,7 +256,7 @@ def missing_mask(height: int, width: int, kind: str, generator: torch.Generator)
         m[..., height // 4 : height // 4 + height // 2, width // 4 : width // 4 + width // 2] = True
         return m
     if kind not in MASKS:
-        raise ValueError(f"unknown mask {kind!r}; choose one of {', '.join(MASKS)}")
+        raise InputError(f"unknown mask {kind!r}; choose one of {', '.join(MASKS)}")
     return torch.rand(1, 1, height, width, generator=generator) < float(kind)
 
 
@@ -275,12 +276,12 @@ def _evaluate_restoration(
     """Shared loop: ``degrade(ref, i) -> (y, aux)``; each method ``(nfe, f(y, aux, seed))``."""
     paths = list(paths)[:limit]
     if not paths:
-        raise ValueError("no images to evaluate")
+        raise InputError("no images to evaluate")
     rows = {name: MethodScores(name, nfe=nfe) for name, (nfe, _) in methods.items()}
     for i, path in enumerate(paths):
         ref = load_eval_image(path, size)
         if border and 2 * border >= min(ref.shape[-2:]):
-            raise ValueError(f"border {border} leaves nothing of a {tuple(ref.shape[-2:])} image")
+            raise InputError(f"border {border} leaves nothing of a {tuple(ref.shape[-2:])} image")
         y, aux = degrade(ref, seed + i)
         for name, (_, fn) in methods.items():
             t0 = time.perf_counter()
@@ -426,3 +427,145 @@ def write_report(result: dict, path: str | Path) -> None:
     else:
         text = json.dumps(result, indent=2) + "\n"
     atomic_write(path, lambda f: Path(f).write_text(text))
+
+
+# ------------------------------------------------------------------ the rows of an evaluation
+def _labelled(compare: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
+    """``LABEL=MODEL`` items as ``(label, model)``."""
+    out = []
+    for item in compare:
+        label, sep, path = item.partition("=")
+        if not sep:
+            raise InputError(f"--compare takes LABEL=MODEL, got {item!r}")
+        out.append((label, path))
+    return out
+
+
+def colorize_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("fast",), *, gray: str = "mean",
+                  compare=(), all_methods: bool = False, variants: bool = False, method: str | None = None,
+                  device: str | torch.device = "cpu") -> dict[str, tuple[Colorizer, object]]:
+    """The rows of a colorization table: ``label -> (colorizer, preset)``.
+
+    ``model`` (or the shipped colorizer of ``method``, or the default one) with each preset
+    (supervised: one row), each ``LABEL=MODEL`` of ``compare``, with ``all_methods`` every
+    other shipped colorizer (:func:`chromaprior.methods.colorize_methods`), and with
+    ``variants`` the JGM paper's ablations (no gradient consistency, blind BT.601)."""
+    from .checkpoint import resolve_model_path, shipped_model
+    from .methods import colorize_methods, get_method
+    from .sampling import get_preset
+
+    presets = tuple(presets) or ("fast",)
+    col = Colorizer(model, device=device, gray=gray, method=method)
+    name = col.card.get("method", "jgm")
+
+    def rows_of(label: str, c: Colorizer) -> dict:
+        if c.supervised:
+            return {f"{label} (1 NFE)": (c, presets[0])}
+        return {f"{label} ({p}, {c.nfe(p)} NFE)": (c, p) for p in presets}
+
+    rows = rows_of(name, col)
+    labelled = _labelled(compare)
+    if all_methods:
+        own = resolve_model_path(model) if model is not None or method is None else shipped_model(get_method(method).shipped)
+        for m in colorize_methods():
+            folder = shipped_model(get_method(m).shipped)
+            if folder.exists() and folder != own:
+                labelled.append((f"shipped {m}", str(folder)))
+    for label, path in labelled:
+        rows.update(rows_of(label, Colorizer(path, device=device, gray=gray)))
+    if variants:
+        if col.supervised:
+            raise InputError("--variants are ablations of the score prior; use a jgm model")
+        p = presets[0]
+        rows[f"{name} no gradient DC ({p})"] = (col, get_preset(p, gradient_dc=False))
+        rows[f"{name} blind, BT.601 ({p})"] = (Colorizer(model, device=device, gray="bt601", method=method), p)
+    return rows
+
+
+def restore_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("fast",), *, compare=(),
+                 first_stage: str | None = None, device: str | torch.device = "cpu") -> dict[str, tuple[Restorer, str]]:
+    """The rows of a demosaicking or inpainting table: ``label -> (restorer, preset)``: ``model``
+    with each preset, each ``LABEL=MODEL`` of ``compare``, and with ``first_stage`` the model
+    started from that prior (HGM's progressive strategy) or classical method."""
+    presets = tuple(presets) or ("fast",)
+    main = Restorer(model, device=device)
+    name = main.card.get("method", "hgm")
+    rows = {f"{name} ({p}, {main.nfe(p)} NFE)": (main, p) for p in presets}
+    for label, path in _labelled(compare):
+        other = Restorer(path, device=device)
+        rows.update({f"{label} ({p}, {other.nfe(p)} NFE)": (other, p) for p in presets})
+    if first_stage:
+        prog = Restorer(model, device=device, first_stage=first_stage)
+        label = f"{name} from {first_stage}" if prog.classical else f"{name} progressive"
+        rows.update({f"{label} ({p}, {prog.nfe(p)} NFE)": (prog, p) for p in presets})
+    return rows
+
+
+def quality_key(task: str, data, size: int | None, *, pattern: str = "RGGB", border: int = 0, missing: str = "0.8",
+                limit: int | None = None) -> str:
+    """The key under which :func:`evaluate` results are recorded in a model card's ``quality``."""
+    key = f"{task}/{'+'.join(Path(d).name for d in data)}/{size or 'full'}" + ("px" if size else "")
+    if task == "demosaick":
+        key += f"/{pattern.upper()}" + (f"/border{border}" if border else "")
+    elif task == "inpaint":
+        key += f"/missing{missing}"
+    return key + (f"/first{limit}" if limit else "")
+
+
+def evaluate(task: str = "colorize", data=(), *, model: str | Path | None = None, method: str | None = None,
+             presets: tuple[str, ...] = ("fast",), size: int | None = None, gray: str = "mean", variants: bool = False,
+             compare=(), all_methods: bool = False, pattern: str = "RGGB", border: int = 0, missing: str = "0.8",
+             first_stage: str | None = None, seed: int = 0, limit: int | None = None, fid_weights: str | None = None,
+             fid: bool = True, record: bool = False, device: str | torch.device = "cpu",
+             progress: Callable[[int, int], None] | None = None) -> dict:
+    """Benchmark a model on folders of held-out colour images beside the classical baselines:
+    what ``chromaprior evaluate`` prints (:func:`format_table`) and records.
+
+    ``task``: ``colorize`` (several ``data`` folders are scored each and pooled; ``size``
+    default 128), ``demosaick`` or ``inpaint`` (one folder, whole images by default). The
+    rows are :func:`colorize_rows` / :func:`restore_rows`; ``record`` stores the result in
+    the model card under :func:`quality_key`."""
+    from .data import list_images
+
+    data = [str(d) for d in ([data] if isinstance(data, (str, Path)) else data)]
+    if not data:
+        raise InputError("no --data folder given")
+    if task not in ("colorize", "demosaick", "inpaint"):
+        raise InputError(f"unknown task {task!r}; choose colorize, demosaick or inpaint")
+    if len(data) > 1 and task != "colorize":
+        raise InputError("several --data folders are for --task colorize")
+    if task != "colorize" and (variants or fid_weights or all_methods):
+        raise InputError("--variants, --all-methods and --fid-weights belong to --task colorize")
+    sets = {d: list_images([d]) for d in data}
+    for d, found in sets.items():
+        if not found:
+            raise InputError(f"{d}: no images in this folder")
+    if task == "colorize":
+        from .metrics import FeatureNet, default_feature_net
+
+        size = size or 128
+        rows = colorize_rows(model, presets, gray=gray, compare=compare, all_methods=all_methods, variants=variants,
+                             method=method, device=device)
+        features = None if not fid else FeatureNet(fid_weights, device=device) if fid_weights else default_feature_net(device)
+        result = evaluate_colorize(sets, rows, size=size, seed=seed, limit=limit, features=features, progress=progress)
+    else:
+        rows = restore_rows(model, presets, compare=compare, first_stage=first_stage, device=device)
+        paths = sets[data[0]]
+        if task == "demosaick":
+            result = evaluate_demosaick(paths, rows, pattern=pattern.upper(), size=size, border=border, seed=seed,
+                                        limit=limit, progress=progress)
+        else:
+            result = evaluate_inpaint(paths, rows, missing=missing, size=size, seed=seed, limit=limit,
+                                      progress=progress)
+    if record:
+        from .checkpoint import record_quality
+
+        if model is None and method is not None:
+            from .checkpoint import shipped_model
+            from .methods import get_method
+
+            model = shipped_model(get_method(method).shipped)
+        key = quality_key(task, data, size, pattern=pattern, border=border, missing=missing, limit=limit)
+        kept = {k: v for k, v in result.items() if k not in ("task", "data", "size")}
+        record_quality(model, key, kept, task="colorize" if task == "colorize" else "restore")
+    return result

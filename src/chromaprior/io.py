@@ -26,6 +26,8 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from .errors import InputError
+
 __all__ = [
     "atomic_write",
     "InputError",
@@ -35,6 +37,7 @@ __all__ = [
     "read_mosaic",
     "to_srgb",
     "write_image",
+    "encode_image",
     "write_mosaic",
     "check_output",
     "is_temporary",
@@ -50,8 +53,6 @@ _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
 _SRGB = ImageCms.createProfile("sRGB")
 
 
-class InputError(ValueError):
-    """A user-facing problem with an input or output file (message is one line)."""
 
 
 #: Names of :func:`atomic_write`'s temporary files: ``.NAME.RANDOM.tmp.SUFFIX``.
@@ -313,6 +314,8 @@ def read_mosaic(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndar
         raise InputError(f"{path}: not a readable .npy array ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
     if a.ndim != 2:
         raise InputError(f"{path}: a mosaic array must be 2-D (H, W), got shape {a.shape}")
+    if a.size == 0:
+        raise InputError(f"{path}: an empty mosaic array (shape {a.shape})")
     if a.size > max_pixels:
         raise InputError(f"{path}: {_mp(a.size)} is above the limit of {_mp(max_pixels)}")
     if a.dtype == np.uint8:
@@ -381,9 +384,10 @@ def write_mosaic(path: str | Path, raw: np.ndarray, bits: int = 8, *, protect: t
     atomic_write(path, lambda f: im.save(f, format=fmt))
 
 
-def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, *, protect: tuple = (),
+def write_image(path: str | Path, rgb: "np.ndarray | Picture", alpha: np.ndarray | None = None, *, protect: tuple = (),
                 info: dict | None = None, bits: int = 8) -> None:
-    """Write ``rgb`` ``(H, W, 3)`` (or ``(H, W)``) in ``[0, 1]`` atomically: 8-bit, or a 16-bit
+    """Write ``rgb`` ``(H, W, 3)`` (or ``(H, W)``, or a :class:`Picture` with its alpha, info and
+    bits) in ``[0, 1]`` atomically: 8-bit, or a 16-bit
     PNG when the source's ``bits`` are more than 8 (other formats then stay 8-bit, with a
     warning); ``.npy``: float32, alpha not stored.
 
@@ -392,6 +396,8 @@ def write_image(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = No
     :attr:`Picture.info`, stored where the format holds it (EXIF: JPEG, PNG, TIFF, WebP;
     dpi: JPEG, PNG, TIFF).
     """
+    if isinstance(rgb, Picture):  # what chromaprior.api returns: pixels, alpha, metadata, bit depth
+        rgb, alpha, info, bits = rgb.pixels, rgb.alpha, rgb.info, rgb.bits
     path = Path(path)
     suffix = _check_output(path, protect)
     info = info or {}
@@ -460,3 +466,12 @@ def _write_png16(path: str, a: np.ndarray, info: dict) -> None:
         out += chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
     out += chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + chunk(b"IEND", b"")
     Path(path).write_bytes(out)
+
+
+def encode_image(pic: Picture, suffix: str = ".png") -> bytes:
+    """The bytes :func:`write_image` would write for ``pic`` to a ``suffix`` file (alpha, EXIF,
+    dpi and 16 bits kept alike): the web page's downloads are the command line's files."""
+    with tempfile.TemporaryDirectory(prefix="chromaprior-") as tmp:
+        path = Path(tmp) / f"image{suffix}"
+        write_image(path, pic)
+        return path.read_bytes()

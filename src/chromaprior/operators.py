@@ -18,8 +18,10 @@ from typing import Sequence
 
 import torch
 from torch import Tensor
+from .errors import InputError
 
 __all__ = [
+    "as_batch",
     "Operator",
     "gray",
     "bayer",
@@ -141,7 +143,7 @@ def bayer(pattern: str, height: int, width: int) -> Operator:
     """
     pattern = pattern.upper()
     if pattern not in BAYER_PATTERNS:
-        raise ValueError(f"unknown Bayer pattern {pattern!r}; choose one of {', '.join(BAYER_PATTERNS)}")
+        raise InputError(f"unknown Bayer pattern {pattern!r}; choose one of {', '.join(BAYER_PATTERNS)}")
     m = torch.zeros(1, 1, 3, height, width)
     for i, ch in enumerate(pattern):
         c = "RGB".index(ch)
@@ -199,3 +201,17 @@ def stack(*ops: Operator) -> Operator:
     w = max(m.shape[4] for m in mats)
     mats = [m.expand(batch, -1, -1, h, w) for m in mats]
     return Operator(torch.cat(mats, dim=1))
+
+
+def as_batch(t: Tensor, channels: int, what: str = "image") -> Tensor:
+    """``(H, W)`` (``channels`` 1), ``(C, H, W)`` or ``(B, C, H, W)`` -> ``(B, C, H, W)`` with
+    ``C = channels``: the shapes :class:`chromaprior.colorize.Colorizer` and :class:`chromaprior.restore.Restorer`
+    both take."""
+    if t.ndim == 2 and channels == 1:
+        t = t[None, None]
+    elif t.ndim == 3 and t.shape[0] == channels:
+        t = t[None]
+    if t.ndim != 4 or t.shape[1] != channels:
+        single = "(H, W), " if channels == 1 else ""
+        raise ValueError(f"{what} must be {single}({channels}, H, W) or (B, {channels}, H, W), got {tuple(t.shape)}")
+    return t

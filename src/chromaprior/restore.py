@@ -23,8 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .errors import InputError
 from . import operators
 from .checkpoint import load_model
+from .methods import input_multiple
 from .filters import gaussian_blur
 from .lifts import make_lift
 from .sampling import Preset, get_preset, sample, seeded_generators
@@ -105,11 +107,11 @@ class Restorer:
     ):
         self.net, self.card = load_model(model, task="restore")
         if self.card.get("task", "colorize") != "restore":
-            raise ValueError("this model is a colorization prior; demosaick/inpaint need a model trained with --task restore")
+            raise InputError("this model is a colorization prior; demosaick/inpaint need a model trained with --task restore")
         self.device = torch.device(device)
         self.net.to(self.device)
         self.lift = make_lift(self.card["lift"])
-        self.multiple = 16 if self.lift.name == "pixel-scale" else 8
+        self.multiple = input_multiple(self.card)
         from .baselines import DEMOSAICKERS, INPAINTERS
 
         self.classical = first_stage if isinstance(first_stage, str) and first_stage in {**DEMOSAICKERS, **INPAINTERS} else None
@@ -119,7 +121,7 @@ class Restorer:
         levels = len(self.net.sigmas)
         start_level = round(START_LEVEL * (levels - 1) / 9) if start_level is None else start_level
         if not 0 <= start_level < levels:
-            raise ValueError(f"start_level must be in [0, {levels - 1}], got {start_level}")
+            raise InputError(f"start_level must be in [0, {levels - 1}], got {start_level}")
         self.start_level = start_level
 
     def _preset(self, preset: str | Preset) -> Preset:
@@ -180,19 +182,20 @@ class Restorer:
         """Demosaick a Bayer mosaic.
 
         Args:
-            raw: ``(B, 1, H, W)`` in ``[0, 1]``; ``pattern`` its 2x2 tile (e.g. ``RGGB``).
+            raw: ``(H, W)`` or ``(B, 1, H, W)`` in ``[0, 1]`` (as :class:`Colorizer` takes gray
+                images); ``pattern`` its 2x2 tile (e.g. ``RGGB``).
         Returns:
-            ``(B, 3, H, W)`` in ``[0, 1]`` whose mosaic equals ``raw``.
+            ``(B, 3, H, W)`` in ``[0, 1]`` (``B = 1`` for an ``(H, W)`` input) whose mosaic
+            equals ``raw``; image ``b`` of a batch is sampled with seed ``seed + b``.
         """
-        if raw.ndim != 4 or raw.shape[1] != 1:
-            raise ValueError(f"mosaic must be (B, 1, H, W), got {tuple(raw.shape)}")
+        raw = operators.as_batch(raw, 1, "mosaic")
         operators.bayer(pattern, 2, 2)  # validates the pattern name
         classical = None
         if self.classical:
             from .baselines import DEMOSAICKERS
 
             if self.classical not in DEMOSAICKERS:
-                raise ValueError(f"{self.classical} is not a demosaicking method ({', '.join(DEMOSAICKERS)})")
+                raise InputError(f"{self.classical} is not a demosaicking method ({', '.join(DEMOSAICKERS)})")
             method = DEMOSAICKERS[self.classical]
             classical = lambda yp: torch.cat([method(yp[i : i + 1].cpu(), pattern) for i in range(len(yp))])  # noqa: E731
         return self.restore(lambda h, w: operators.bayer(pattern, h, w), raw, preset, seed, callback=callback,
@@ -203,11 +206,14 @@ class Restorer:
         """Fill the missing pixels of an image.
 
         Args:
-            image: ``(B, 3, H, W)`` in ``[0, 1]`` (values at missing pixels are ignored).
-            missing: ``(B, 1, H, W)`` or ``(H, W)``, true where pixels are missing.
+            image: ``(3, H, W)`` or ``(B, 3, H, W)`` in ``[0, 1]`` (values at missing pixels are
+                ignored).
+            missing: ``(H, W)`` or ``(B, 1, H, W)``, true where pixels are missing.
         Returns:
-            ``(B, 3, H, W)`` in ``[0, 1]`` equal to ``image`` at the kept pixels.
+            ``(B, 3, H, W)`` in ``[0, 1]`` (``B = 1`` for a ``(3, H, W)`` image) equal to
+            ``image`` at the kept pixels.
         """
+        image = operators.as_batch(image, 3, "image")
         if missing.ndim == 2:
             missing = missing[None, None].expand(image.shape[0], -1, -1, -1)
         if image.ndim != 4 or image.shape[1] != 3 or missing.shape != (image.shape[0], 1, *image.shape[-2:]):
@@ -219,7 +225,7 @@ class Restorer:
             from .baselines import INPAINTERS
 
             if self.classical not in INPAINTERS:
-                raise ValueError(f"{self.classical} is not an inpainting method ({', '.join(INPAINTERS)})")
+                raise InputError(f"{self.classical} is not an inpainting method ({', '.join(INPAINTERS)})")
             method = INPAINTERS[self.classical]
             holes = (keep == 0).cpu()
             classical = lambda yp: torch.cat([method(yp[i : i + 1].cpu(), holes[i : i + 1]) for i in range(len(yp))])  # noqa: E731

@@ -32,6 +32,7 @@ from torch import Tensor
 
 from .lifts import Lift
 from .operators import Operator
+from .errors import InputError
 
 __all__ = ["Preset", "PRESETS", "get_preset", "sample", "seeded_generators"]
 
@@ -65,15 +66,15 @@ class Preset:
 
     def __post_init__(self) -> None:
         if self.steps < 0 or self.level_stride < 1 or self.first_level < 0 or (self.steps == 0 and not self.predictor):
-            raise ValueError("need steps >= 1 (or >= 0 with a predictor), level_stride >= 1 and first_level >= 0")
+            raise InputError("need steps >= 1 (or >= 0 with a predictor), level_stride >= 1 and first_level >= 0")
         if not (0 < self.dc_weight <= 1):
-            raise ValueError(f"dc_weight must be in (0, 1], got {self.dc_weight}")
+            raise InputError(f"dc_weight must be in (0, 1], got {self.dc_weight}")
         if not self.eps > 0:
-            raise ValueError(f"eps must be > 0, got {self.eps}")
+            raise InputError(f"eps must be > 0, got {self.eps}")
 
     def levels(self, num_levels: int) -> list[int]:
         if not 0 <= self.first_level < num_levels:
-            raise ValueError(f"first_level {self.first_level} outside the ladder of {num_levels} levels")
+            raise InputError(f"first_level {self.first_level} outside the ladder of {num_levels} levels")
         return list(range(num_levels - 1, self.first_level - 1, -self.level_stride))[::-1]
 
     def nfe(self, num_levels: int) -> int:
@@ -102,7 +103,7 @@ PRESETS: dict[str, Preset] = {
 def get_preset(name: str, **overrides) -> Preset:
     """A named preset, optionally with fields replaced."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return replace(PRESETS[name], **overrides) if overrides else PRESETS[name]
 
 

