@@ -18,7 +18,7 @@ from chromaprior.metrics import colorfulness, psnr
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "coffee-gray.jpg"
 
 
-@pytest.mark.parametrize("name", ["jgm-colorize", "unet-colorize", "cgan-colorize", "hgm-restore"])
+@pytest.mark.parametrize("name", ["semantic-colorize", "jgm-colorize", "unet-colorize", "cgan-colorize", "hgm-restore"])
 def test_shipped_cards_describe_trained_models(name):
     card = read_card(shipped_model(name))
     t = card["training"]
@@ -28,11 +28,11 @@ def test_shipped_cards_describe_trained_models(name):
 
 
 def test_default_models():
-    assert read_card(None)["method"] == "unet"  # the best measured colorizer (README)
+    assert read_card(None)["method"] == "semantic"  # the best measured colorizer (docs/colorization.md)
     assert read_card(None, "restore")["lift"]["name"] == "pixel-scale"
 
 
-@pytest.mark.parametrize("method", ["jgm", "unet", "cgan"])
+@pytest.mark.parametrize("method", ["semantic", "jgm", "unet", "cgan"])
 def test_shipped_colorizers_give_real_colour_and_keep_gray(method):
     gray = torch.from_numpy(read_image(EXAMPLE).pixels)[None, None]
     gray = F.interpolate(gray, size=(128, 192), mode="area")

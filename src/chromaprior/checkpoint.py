@@ -35,7 +35,7 @@ __all__ = [
 
 FORMAT = "chromaprior-model/1"
 #: Shipped weights inside the package: the default of each task, and one per colorization method.
-DEFAULT_MODELS = {"colorize": "unet-colorize", "restore": "hgm-restore"}
+DEFAULT_MODELS = {"colorize": "semantic-colorize", "restore": "hgm-restore"}
 METHOD_MODELS = {m.name: m.shipped for m in METHODS.values() if m.task == "colorize" and m.shipped}
 
 

@@ -143,7 +143,7 @@ METHODS: dict[str, Method] = {
 }
 
 #: the colorizer used when none is named (CLI, web page, API)
-DEFAULT_METHOD = "unet"
+DEFAULT_METHOD = "semantic"
 
 
 def get_method(name: str) -> Method:
