@@ -294,12 +294,12 @@ def test_foreign_hosts_and_cross_origin_posts_are_refused(tiny_model):
     assert public.get("/", headers={"Origin": "http://evil.example"}).status_code == 403
 
 
-def test_api_default_method_is_the_page_and_cli_default(tiny_model, tiny_unet_model):
+def test_api_default_method_is_the_page_and_cli_default(tiny_model, tiny_unet_model, tiny_semantic_model):
     """Item 17: the API, the page and the CLI default to the same colorizer."""
     from chromaprior.checkpoint import read_card
 
     default = read_card(None)["method"]
-    models = {"jgm": tiny_model, "unet": tiny_unet_model, "cgan": tiny_unet_model}
+    models = {"jgm": tiny_model, "unet": tiny_unet_model, "cgan": tiny_unet_model, "semantic": tiny_semantic_model}
     app = serve.create_app(models=models)
     c = TestClient(app, base_url="http://127.0.0.1:8000")
     assert f'<option value="{default}" selected>' in c.get("/").text
