@@ -50,7 +50,6 @@ def main() -> None:
         weights["log_weights"] = net.log_weights.clone()
         args.note.insert(0, "Read-out colour prior measured after training (bench/ship_semantic.py).")
     card["net"] = {**card["net"], **config}
-    card.pop("temperature", None)
     card["net"].pop("temperature", None)
     if args.work_size:
         card["work_size"] = args.work_size

@@ -12,6 +12,7 @@ are carried through to the output. Outputs are sRGB.
 from __future__ import annotations
 
 import glob
+import hashlib
 import io
 import os
 import re
@@ -29,6 +30,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from .errors import InputError
 
 __all__ = [
+    "sha256_file",
     "atomic_write",
     "InputError",
     "is_monochrome",
@@ -145,6 +147,15 @@ class Picture:
     def has_colour(self) -> bool:
         """Colour beyond gray or a single tint (sepia, cyanotype): see :func:`is_monochrome`."""
         return self.is_color and not is_monochrome(self.pixels)
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks (to check pinned weights before loading them)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def is_monochrome(rgb: np.ndarray, tolerance: float = 12 / 255, fraction: float = 0.01) -> bool:

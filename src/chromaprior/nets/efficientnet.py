@@ -12,7 +12,6 @@ TensorFlow's "same" padding (asymmetric for stride 2), batch norm eps 1e-3. Inpu
 
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import InputError, MissingExtra
+from ..io import sha256_file
 
 __all__ = ["EfficientNetLite0", "pretrained_path", "load_pretrained", "WEIGHTS_SHA256", "STAGE_CHANNELS"]
 
@@ -144,10 +144,9 @@ def load_pretrained(path: str | Path | None = None, head: bool = True) -> Effici
     """
     path = Path(path) if path is not None else pretrained_path()
     try:
-        data = path.read_bytes()
+        digest = sha256_file(path)
     except OSError as e:
         raise InputError(f"cannot read the EfficientNet-Lite0 weights {path}: {e.strerror or e}") from None
-    digest = hashlib.sha256(data).hexdigest()
     if digest != WEIGHTS_SHA256:
         raise InputError(f"{path} is not the expected EfficientNet-Lite0 weights file (sha256 {digest[:12]}...)")
     state = torch.load(path, map_location="cpu", weights_only=True)
