@@ -1,11 +1,9 @@
-"""Training: score priors by denoising score matching (DSM), and the supervised colorizers.
+"""Training: one loop for every method of :mod:`chromaprior.methods`.
 
-``train(config, out)`` trains, with Adam and an EMA of the weights,
-
-* a noise-conditional score network on lifted images (Eq. 9 of the JGM paper, weight
-  ``lambda(sigma) = sigma^2``): methods ``jgm``, ``jgm-divide``, ``rgb``, ``hgm-*``;
-* a U-Net from the L* of the observed gray image to the a*b* of the photo: ``unet``
-  (L2 loss) or ``cgan`` (pix2pix: PatchGAN discriminator, adversarial + 100 x L1 loss).
+``train(config, out)`` trains, with Adam and an EMA of the weights, the network of the
+config's method with that method's loss (:mod:`chromaprior.losses`): denoising score
+matching for the score priors (``jgm``, ``jgm-divide``, ``rgb``, ``hgm-*``), L2 (``unet``),
+pix2pix (``cgan``) or cross-entropy over a*b* bins (``semantic``).
 
 Every ``checkpoint_every`` steps it writes, atomically,
 
