@@ -7,6 +7,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from chromaprior.checkpoint import load_model
+from chromaprior.errors import InputError
 from chromaprior.losses import DSMLoss, lab_pair
 from chromaprior.training import TrainConfig, make_net, train
 
@@ -169,3 +170,22 @@ def test_points_plot_png(tmp_path):
     red = (im[..., 0] > 150) & (im[..., 1] < 100)
     cols = np.nonzero(red.any(axis=0))[0]
     assert red.sum() > 50 and cols.max() - cols.min() > 300  # the series spans the log-NFE axis
+
+
+def test_init_starts_from_a_saved_model(image_folder, tmp_path):
+    """--init: a run starts from another run's weights (not from a fresh init); a model of
+    another method or shape is refused."""
+    first = train(_config(image_folder, 5), tmp_path / "a", progress=False)
+    config = _config(image_folder, 1)
+    config.lr, config.init = 1e-12, str(first)
+    second = train(config, tmp_path / "b", progress=False)
+    wa, wb = load_file(str(first / "model.safetensors")), load_file(str(second / "model.safetensors"))
+    assert all(torch.allclose(wa[k], wb[k], atol=1e-6) for k in wa)  # lr ~0: the weights are the init's
+    unet = TrainConfig(method="unet", ngf=4, depth=3, size=16, batch_size=4, iterations=1, init=str(first),
+                       data=[str(image_folder)])
+    with pytest.raises(InputError, match="is a jgm model"):
+        train(unet, tmp_path / "c", progress=False)
+    wider = _config(image_folder, 1)
+    wider.ngf, wider.init = 8, str(first)
+    with pytest.raises(InputError, match="does not fit"):
+        train(wider, tmp_path / "d", progress=False)

@@ -30,6 +30,7 @@ __all__ = [
     "export_model",
     "DEFAULT_MODELS",
     "METHOD_MODELS",
+    "model_files",
     "FORMAT",
 ]
 
@@ -54,6 +55,11 @@ def resolve_model_path(path: str | Path | None, task: str = "colorize") -> Path:
     if p.suffix in (".safetensors", ".json") and p.with_suffix(".json").exists():
         return p.parent if p.name in ("model.safetensors", "model.json") else p
     raise FileNotFoundError(f"no model at {p} (expected a folder with model.safetensors + model.json)")
+
+
+def model_files(path: str | Path | None, task: str = "colorize") -> tuple[Path, Path]:
+    """``(weights, card)`` file paths of a model folder (or shipped name)."""
+    return _files(resolve_model_path(path, task))
 
 
 def _files(path: Path) -> tuple[Path, Path]:

@@ -74,6 +74,9 @@ class TrainConfig:
     train_from: int = 16
     #: draw every --data folder equally often, whatever its number of photos
     balance: bool = False
+    #: start from the weights of this saved model of the same method (fine-tuning); weights
+    #: it lacks (e.g. pretrained encoder blocks that are trained now) keep their fresh values
+    init: str = ""
     seed: int = 0
     checkpoint_every: int = 500
     log_every: int = 50
@@ -107,6 +110,24 @@ class TrainConfig:
 def make_net(config: TrainConfig) -> nn.Module:
     """The network a config trains (the generator for ``cgan``)."""
     return config.spec.make_net(config)
+
+
+def _load_init(net: nn.Module, config: TrainConfig) -> None:
+    """Load the weights of the model ``config.init`` into ``net`` (same method; any key it
+    lacks keeps its value, any key ``net`` lacks or of another shape is an error)."""
+    from safetensors.torch import load_file
+
+    from .checkpoint import model_files, read_card
+
+    card = read_card(config.init)
+    if card.get("method") != config.method:
+        raise InputError(f"{config.init} is a {card.get('method')} model, not {config.method}")
+    weights = load_file(str(model_files(config.init)[0]))
+    own = net.state_dict()
+    bad = [k for k, v in weights.items() if k not in own or own[k].shape != v.shape]
+    if bad:
+        raise InputError(f"{config.init} does not fit this network ({', '.join(bad[:3])})")
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()}, strict=False)
 
 
 def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
@@ -161,6 +182,8 @@ def train(
                              roots=config.data if config.balance else None)
     torch.manual_seed(config.seed)
     net = make_net(config).to(device)
+    if config.init and state is None:
+        _load_init(net, config)
     ema = {k: v.detach().clone() for k, v in net.state_dict().items()}
     opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=config.lr, betas=spec.betas)
     loss_fn = spec.make_loss(config, net, cache.sample, device, world > 1)
