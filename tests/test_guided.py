@@ -60,7 +60,9 @@ def test_condition_and_score_shapes(net):
     x = _rgb(64, 96, seed=1).repeat(2, 1, 1, 1)
     cond, small = _condition(net, x)
     assert small.shape == (2, 3, 32, 48)
-    assert cond.shape == (2, 1 + 2 * len(net.config.read_outs) + net.semantic.config.width, 32, 48)
+    # gray, 2 a*b* read-outs, 96 decoder features, 2 x 9 lifted chroma of the read-outs' colours
+    assert net.cond_channels == 1 + 2 * 2 + 96 + 2 * 9
+    assert cond.shape == (2, net.cond_channels, 32, 48)
     assert not cond.requires_grad
     z = GradientLift().lift(small)
     out = net(z, torch.tensor([0, 3]), cond)
@@ -95,7 +97,8 @@ def test_gradients_reach_the_score_network_and_condition_path_not_the_frozen_col
         opt.zero_grad()
         GuidedDSMLoss(GradientLift())(net, batch, gen).backward()
         grads = {k: p.grad for k, p in net.named_parameters()}
-        names = ["begin.weight", "end.weight", "inject.0.weight", "inject.3.weight", "inject.4.weight"]
+        names = ["begin.weight", "end.weight", "inject.0.weight", "inject.3.weight", "inject.4.weight",
+                 "pull_gain.weight"]
         if step:
             names += ["cond_trunk.0.weight", "cond_trunk.2.weight"]
         for name in names:
@@ -129,6 +132,25 @@ def test_conditioning_changes_the_score():
         sa, sb, sa2 = net(z, level, cond_a), net(z, level, cond_b), net(z, level, cond_a)
     assert torch.equal(sa, sa2)
     assert (sa - sb).abs().mean() > 1e-3 * sa.abs().mean()
+
+
+def test_pull_is_chroma_only_and_points_to_the_read_out_colours(net):
+    """The explicit term moves only the chroma (each block's mean over r, g, b is untouched, so
+    it never fights the gray's data consistency), towards the read-outs' colours."""
+    x = _rgb(32, 32, seed=12)
+    cond, small = _condition(net, x)
+    z = GradientLift().lift(small) + 0.1 * torch.randn(1, 9, 16, 16, generator=torch.Generator().manual_seed(0))
+    level = torch.tensor([2])
+    with torch.no_grad():
+        net.pull_gain.weight.fill_(0.01)
+        pull = net._pull(z, level, cond)
+        net.pull_gain.weight.zero_()
+    blocks = pull.view(1, 3, 3, 16, 16)
+    assert torch.allclose(blocks.mean(dim=2), torch.zeros(1, 3, 16, 16), atol=1e-5)
+    centre = cond[:, -18:-9] + cond[:, -9:]  # both read-outs, equal gains
+    zc = z.view(1, 3, 3, 16, 16) - z.view(1, 3, 3, 16, 16).mean(dim=2, keepdim=True)
+    want = 0.3 * (centre - 2 * zc.view(1, 9, 16, 16)) / net.sigmas[2] ** 2
+    assert torch.allclose(pull, want, atol=1e-4)
 
 
 @pytest.mark.parametrize("with_hints", [False, True])

@@ -14,6 +14,16 @@ projections added to its features at full, 1/2, 1/4 and 1/8 resolution on the wa
 before the last (level-conditional) normalisation, a short path to the output
 (ControlNet-style: at initialisation the network is exactly the unconditional one).
 
+With ``pull`` the score also has an explicit term for the condition, the score of a Gaussian
+likelihood of the semantic colorizer's colours: ``sum_k a_k(sigma, block) C(c_k - z) / sigma^2``,
+where ``c_k`` is the lift of the photo coloured by read-out ``k`` (its L*, the read-out's
+a*b*), ``C`` keeps the chroma (the null space of the gray operator, block by block: image,
+horizontal and vertical differences) and the gains ``a`` (one per read-out, block and noise
+level, zero at initialisation) are learned by the same denoising score matching. For a
+Gaussian ``N(c, tau^2)`` on the chroma the ideal gain is ``sigma^2 / (sigma^2 + tau^2)``. These
+few numbers are learned in a few dozen steps, which a CPU budget allows; the injections
+learn what the read-outs miss when there is more training.
+
 ``net.condition(gray_big, gray) -> cond`` and ``net(z, level, cond) -> score``: the sampler
 gets ``cond`` as an argument (:func:`chromaprior.sampling.sample`), so it is a pure function
 and the semantic network runs once per image, not once per step.
@@ -27,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..color import lab_to_rgb, rgb_to_lab
 from .ncsn import ScoreNet, ScoreNetConfig
 from .semantic import SemanticColorizer, SemanticConfig, annealed_mean, read_out
 from .unet import AB_SCALE
@@ -47,6 +58,9 @@ class GuidedConfig:
             (:func:`~chromaprior.nets.semantic.read_out`; 0: its mean, 1: vivid).
         semantic: the :class:`~chromaprior.nets.semantic.SemanticConfig` of the frozen colorizer.
         guide: where the frozen colorizer's weights were copied from (name and SHA-256).
+        pull: add the learned Gaussian pull towards the read-outs' colours (module docstring).
+        gain_scale: the pull's gains are ``gain_scale`` x their parameters (so that Adam's
+            step of about ``lr`` per step moves a gain by ``gain_scale * lr``).
     """
 
     in_channels: int = 9
@@ -57,6 +71,8 @@ class GuidedConfig:
     read_outs: list[float] = field(default_factory=lambda: [0.0, 1.0])
     semantic: dict = field(default_factory=dict)
     guide: str = ""
+    pull: bool = True
+    gain_scale: float = 30.0
     kind: str = "jgm-guided"
 
     def __post_init__(self) -> None:
@@ -96,13 +112,18 @@ class GuidedScoreNet(ScoreNet):
         self.config = config
         self.semantic = semantic.eval().requires_grad_(False)
         n, w = config.ngf, config.cond_width
-        self.cond_channels = 1 + 2 * len(config.read_outs) + semantic.config.width
+        k = len(config.read_outs)
+        #: gray, a*b* read-outs, decoder features, the read-outs' lifted chroma (with ``pull``)
+        self.cond_channels = 1 + 2 * k + semantic.config.width + (config.in_channels * k if config.pull else 0)
         self.cond_trunk = nn.Sequential(nn.Conv2d(self.cond_channels, w, 1), nn.ELU(), nn.Conv2d(w, w, 3, padding=1),
                                         nn.ELU())
         self.inject = nn.ModuleList(nn.Conv2d(w, c, 1) for c in (n, 2 * n, 2 * n, 2 * n, n))
         for conv in self.inject:  # zero: the unconditional network at initialisation
             nn.init.zeros_(conv.weight)
             nn.init.zeros_(conv.bias)
+        if config.pull:  # gains a_k(level, block), zero at initialisation
+            self.pull_gain = nn.Embedding(config.num_levels, k * 3)
+            nn.init.zeros_(self.pull_gain.weight)
 
     def train(self, mode: bool = True) -> "GuidedScoreNet":
         super().train(mode)
@@ -123,7 +144,8 @@ class GuidedScoreNet(ScoreNet):
             gray: ``(B, 1, h, w)`` in ``[0, 1]``, the same gray on the score grid.
         Returns:
             ``(B, cond_channels, h, w)``: the gray (``2 g - 1``), the a*b* read-outs (``/ 110``)
-            and the decoder features, bilinearly resized to the score grid.
+            and the decoder features, bilinearly resized to the score grid, and with ``pull``
+            the chroma of the lifted photo coloured by each read-out (``in_channels`` each).
         """
         if gray_big.ndim != 4 or gray_big.shape[1] != 1 or gray.ndim != 4 or gray.shape[1] != 1:
             raise ValueError(f"expected gray images (B, 1, H, W), got {tuple(gray_big.shape)} and {tuple(gray.shape)}")
@@ -134,9 +156,29 @@ class GuidedScoreNet(ScoreNet):
         for v in self.config.read_outs:
             power, t = read_out(v)
             maps.append(annealed_mean(logits, sem.centres, t, sem.log_weights, power) / AB_SCALE)
+        k = len(maps)
         maps = torch.cat(maps + [feats.float()], dim=1)
         maps = F.interpolate(maps, size=gray.shape[-2:], mode="bilinear", align_corners=False)
-        return torch.cat([2 * gray - 1, maps.to(gray.dtype)], dim=1)
+        parts = [2 * gray - 1, maps.to(gray.dtype)]
+        if self.config.pull:
+            from ..lifts import GradientLift
+
+            lightness = rgb_to_lab(gray.float().clamp(0, 1).expand(-1, 3, -1, -1))[:, :1]
+            for i in range(k):
+                rgb = lab_to_rgb(torch.cat([lightness, maps[:, 2 * i : 2 * i + 2] * AB_SCALE], dim=1)).clamp(0, 1)
+                parts.append(GradientLift().lift(rgb - rgb.mean(dim=1, keepdim=True)).to(gray.dtype))
+        return torch.cat(parts, dim=1)
+
+    def _pull(self, z: Tensor, level: Tensor, cond: Tensor) -> Tensor:
+        """``sum_k a_k(level, block) C(c_k - z) / sigma^2`` (module docstring)."""
+        b, c, h, w = z.shape
+        k = len(self.config.read_outs)
+        centres = cond[:, -c * k :].reshape(b, k, 3, c // 3, h, w)
+        zb = z.reshape(b, 1, 3, c // 3, h, w)
+        chroma = centres - (zb - zb.mean(dim=3, keepdim=True))
+        gains = self.config.gain_scale * self.pull_gain(level).view(b, k, 3, 1, 1, 1)
+        sigma2 = self.sigmas[level].view(b, 1, 1, 1).to(z) ** 2
+        return (gains * chroma).sum(dim=1).reshape(b, c, h, w) / sigma2
 
     def forward(self, z: Tensor, level: Tensor, cond: Tensor | None = None) -> Tensor:
         if cond is None:
@@ -159,7 +201,8 @@ class GuidedScoreNet(ScoreNet):
         r = self.refine3([h2, r], level, h2.shape[-2:])
         r = self.refine4([h1, r], level, h1.shape[-2:])
         out = self.end(F.elu(self.end_norm(r + self.inject[4](c), level)))
-        return out / self.sigmas[level].view(-1, 1, 1, 1).to(out)
+        out = out / self.sigmas[level].view(-1, 1, 1, 1).to(out)
+        return out + self._pull(z, level, cond) if self.config.pull else out
 
     @classmethod
     def from_card(cls, card: dict) -> "GuidedScoreNet":
