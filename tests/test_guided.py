@@ -274,3 +274,47 @@ def test_cli_train_then_colorize(tmp_path, tiny_model):
     assert not any(k.startswith("semantic.encoder._blocks.") for k in stored)  # the pretrained encoder does not
     out = Colorizer(run)(operators.gray().forward(_rgb(32, 32, 1)), preset="preview")
     assert out.shape == (1, 3, 32, 32)
+
+
+def test_gpu_recipe_script_knows_the_guided_method(tmp_path):
+    """bench/gpu_train_guided.sh runs the shared recipe with METHOD=jgm-guided; the recipe
+    refuses another method before any work."""
+    import subprocess
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    for script in ("gpu_train.sh", "gpu_train_guided.sh", "gpu_train_semantic.sh"):
+        assert subprocess.run(["bash", "-n", str(bench / script)]).returncode == 0
+    assert "METHOD=jgm-guided" in (bench / "gpu_train_guided.sh").read_text()
+    r = subprocess.run(["bash", str(bench / "gpu_train.sh")], env={"METHOD": "unet", "PATH": "/usr/bin:/bin",
+                       "OUT": str(tmp_path / "out")}, capture_output=True, text=True)
+    assert r.returncode == 2 and "METHOD must be" in r.stdout
+
+
+def test_warm_resume_file_of_a_guided_run(tmp_path):
+    """bench/gpu_state.py slim/expand (the GPU recipe's warm resume) work for jgm-guided: the
+    trained weights travel, the frozen encoder does not, and the expanded run resumes."""
+    import importlib.util
+    from pathlib import Path
+
+    from chromaprior import cli
+
+    spec = importlib.util.spec_from_file_location("gpu_state", Path(__file__).resolve().parents[1] / "bench" / "gpu_state.py")
+    gpu_state = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_state)
+    data = tmp_path / "photos"
+    data.mkdir()
+    for s in range(2):
+        Image.fromarray(synthetic_rgb(40, 40, seed=s)).save(data / f"p{s}.png")
+    run = tmp_path / "run"
+    base = ["train", "--method", "jgm-guided", "--data", str(data), "--size", "32", "--batch-size", "2", "--ngf", "4",
+            "--levels", "4", "--sigma-min", "0.05", "-q"]
+    assert CliRunner().invoke(cli.main, base + ["--out", str(run), "--iterations", "1"]).exit_code == 0
+    slim = gpu_state.slim(run / "state.pt", tmp_path / "resume")
+    weights = torch.load(slim, weights_only=False)["weights"]
+    assert "pull_gain.weight" in weights and not any(k.startswith("semantic.encoder._blocks.") for k in weights)
+    warm = tmp_path / "warm"
+    gpu_state.expand(slim, warm)
+    r = CliRunner().invoke(cli.main, base + ["--out", str(warm), "--iterations", "2", "--resume"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((warm / "log.jsonl").read_text().splitlines()[-1])["step"] == 2
