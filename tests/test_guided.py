@@ -134,22 +134,26 @@ def test_conditioning_changes_the_score():
     assert (sa - sb).abs().mean() > 1e-3 * sa.abs().mean()
 
 
-def test_pull_is_chroma_only_and_points_to_the_read_out_colours(net):
+def test_pull_is_chroma_only_and_blends_the_denoised_estimate_with_the_read_outs(net):
     """The explicit term moves only the chroma (each block's mean over r, g, b is untouched, so
-    it never fights the gray's data consistency), towards the read-outs' colours."""
+    it never fights the gray's data consistency): the denoised estimate ``z + sigma^2 s``
+    moves towards the read-outs' colours by the gains."""
     x = _rgb(32, 32, seed=12)
     cond, small = _condition(net, x)
     z = GradientLift().lift(small) + 0.1 * torch.randn(1, 9, 16, 16, generator=torch.Generator().manual_seed(0))
     level = torch.tensor([2])
+    score = torch.randn(1, 9, 16, 16, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         net.pull_gain.weight.fill_(0.01)
-        pull = net._pull(z, level, cond)
+        pull = net._pull(z, score, level, cond)
         net.pull_gain.weight.zero_()
     blocks = pull.view(1, 3, 3, 16, 16)
-    assert torch.allclose(blocks.mean(dim=2), torch.zeros(1, 3, 16, 16), atol=1e-5)
-    centre = cond[:, -18:-9] + cond[:, -9:]  # both read-outs, equal gains
-    zc = z.view(1, 3, 3, 16, 16) - z.view(1, 3, 3, 16, 16).mean(dim=2, keepdim=True)
-    want = 0.3 * (centre - 2 * zc.view(1, 9, 16, 16)) / net.sigmas[2] ** 2
+    assert torch.allclose(blocks.mean(dim=2), torch.zeros(1, 3, 16, 16), atol=1e-4)
+    s2 = net.sigmas[2] ** 2
+    d = (z + s2 * score).view(1, 3, 3, 16, 16)
+    dc = (d - d.mean(dim=2, keepdim=True)).view(1, 9, 16, 16)
+    a = 0.01 * net.config.gain_scale
+    want = a * (cond[:, -18:-9] + cond[:, -9:] - 2 * dc) / s2  # both read-outs, equal gains
     assert torch.allclose(pull, want, atol=1e-4)
 
 

@@ -14,19 +14,18 @@ projections added to its features at full, 1/2, 1/4 and 1/8 resolution on the wa
 before the last (level-conditional) normalisation, a short path to the output
 (ControlNet-style: at initialisation the network is exactly the unconditional one).
 
-With ``pull`` the score also has an explicit term for the condition, the score of a Gaussian
-likelihood of the semantic colorizer's colours: ``sum_k a_k(sigma, block) C(c_k - z) / sigma^2``,
-where ``c_k`` is the lift of the photo coloured by read-out ``k`` (its L*, the read-out's
-a*b*), ``C`` keeps the chroma (the null space of the gray operator, block by block: image,
-horizontal and vertical differences) and the gains ``a`` (one per read-out, block and noise
-level, zero at initialisation) are learned by the same denoising score matching. For a
-Gaussian ``N(c, tau^2)`` on the chroma the ideal gain is ``sigma^2 / (sigma^2 + tau^2)``. These
-few numbers are learned in a few dozen steps, which a CPU budget allows; the injections
-learn what the read-outs miss when there is more training.
-
-``net.condition(gray_big, gray) -> cond`` and ``net(z, level, cond) -> score``: the sampler
-gets ``cond`` as an argument (:func:`chromaprior.sampling.sample`), so it is a pure function
-and the semantic network runs once per image, not once per step.
+With ``pull`` the score also has an explicit term for the condition: the network's denoised
+estimate (Tweedie, ``D = z + sigma^2 s``) is blended with the photo coloured by each read-out
+``k`` (its L*, the read-out's a*b*, lifted), in the chroma only:
+``D' = D + sum_k a_k(sigma, block) C(c_k - D)``, i.e. the score gains
+``sum_k a_k C(c_k - D) / sigma^2``. ``C`` keeps the chroma (the null space of the gray
+operator, block by block: image, horizontal and vertical differences), so the term never
+fights the gray's data consistency; the gains ``a`` (one per read-out, block and noise level,
+zero at initialisation) are learned by the same denoising score matching. For Gaussian errors
+of ``D`` and ``c`` the ideal gain is ``var(D) / (var(D) + var(c))``: large where the noise hides
+the colour, small at the end of the ladder. These few numbers are learned in a few dozen
+steps, which a CPU budget allows; the injections learn what the read-outs miss when there is
+more training.
 """
 
 from __future__ import annotations
@@ -169,15 +168,15 @@ class GuidedScoreNet(ScoreNet):
                 parts.append(GradientLift().lift(rgb - rgb.mean(dim=1, keepdim=True)).to(gray.dtype))
         return torch.cat(parts, dim=1)
 
-    def _pull(self, z: Tensor, level: Tensor, cond: Tensor) -> Tensor:
-        """``sum_k a_k(level, block) C(c_k - z) / sigma^2`` (module docstring)."""
+    def _pull(self, z: Tensor, score: Tensor, level: Tensor, cond: Tensor) -> Tensor:
+        """``sum_k a_k(level, block) C(c_k - D) / sigma^2`` with ``D = z + sigma^2 score`` (module docstring)."""
         b, c, h, w = z.shape
         k = len(self.config.read_outs)
-        centres = cond[:, -c * k :].reshape(b, k, 3, c // 3, h, w)
-        zb = z.reshape(b, 1, 3, c // 3, h, w)
-        chroma = centres - (zb - zb.mean(dim=3, keepdim=True))
-        gains = self.config.gain_scale * self.pull_gain(level).view(b, k, 3, 1, 1, 1)
         sigma2 = self.sigmas[level].view(b, 1, 1, 1).to(z) ** 2
+        centres = cond[:, -c * k :].reshape(b, k, 3, c // 3, h, w)
+        denoised = (z + sigma2 * score).reshape(b, 1, 3, c // 3, h, w)
+        chroma = centres - (denoised - denoised.mean(dim=3, keepdim=True))
+        gains = self.config.gain_scale * self.pull_gain(level).view(b, k, 3, 1, 1, 1)
         return (gains * chroma).sum(dim=1).reshape(b, c, h, w) / sigma2
 
     def forward(self, z: Tensor, level: Tensor, cond: Tensor | None = None) -> Tensor:
@@ -202,7 +201,7 @@ class GuidedScoreNet(ScoreNet):
         r = self.refine4([h1, r], level, h1.shape[-2:])
         out = self.end(F.elu(self.end_norm(r + self.inject[4](c), level)))
         out = out / self.sigmas[level].view(-1, 1, 1, 1).to(out)
-        return out + self._pull(z, level, cond) if self.config.pull else out
+        return out + self._pull(z, out, level, cond) if self.config.pull else out
 
     @classmethod
     def from_card(cls, card: dict) -> "GuidedScoreNet":
