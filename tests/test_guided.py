@@ -5,6 +5,7 @@ without hints), the condition is computed once per image, and the CLI end to end
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -284,7 +285,6 @@ def test_gpu_recipe_script_knows_the_guided_method(tmp_path):
     """bench/gpu_train_guided.sh runs the shared recipe with METHOD=jgm-guided; the recipe
     refuses another method before any work."""
     import subprocess
-    from pathlib import Path
 
     bench = Path(__file__).resolve().parents[1] / "bench"
     for script in ("gpu_train.sh", "gpu_train_guided.sh", "gpu_train_semantic.sh"):
@@ -299,7 +299,6 @@ def test_warm_resume_file_of_a_guided_run(tmp_path):
     """bench/gpu_state.py slim/expand (the GPU recipe's warm resume) work for jgm-guided: the
     trained weights travel, the frozen encoder does not, and the expanded run resumes."""
     import importlib.util
-    from pathlib import Path
 
     from chromaprior import cli
 
@@ -322,3 +321,24 @@ def test_warm_resume_file_of_a_guided_run(tmp_path):
     r = CliRunner().invoke(cli.main, base + ["--out", str(warm), "--iterations", "2", "--resume"])
     assert r.exit_code == 0, r.output
     assert json.loads((warm / "log.jsonl").read_text().splitlines()[-1])["step"] == 2
+
+
+def test_shipped_guided_model_colours_and_keeps_gray():
+    """The shipped weights: a card that says how they were trained, real colour, the gray kept."""
+    from chromaprior.checkpoint import read_card, shipped_model
+    from chromaprior.io import read_image
+    from chromaprior.metrics import colorfulness
+
+    folder = shipped_model(get_method("jgm-guided").shipped)
+    card = read_card(folder)
+    assert card["method"] == "jgm-guided" and card["weights_dtype"] == "float16"
+    assert "CPU" in card["notes"] and card["training"]["init"].endswith("jgm-colorize")
+    assert (folder / "model.safetensors").stat().st_size < 6_000_000
+    example = Path(__file__).resolve().parents[1] / "examples" / "coffee-gray.jpg"
+    gray = torch.from_numpy(read_image(example).pixels)[None, None]
+    gray = F.interpolate(gray, size=(128, 192), mode="area")
+    col = Colorizer(method="jgm-guided")
+    out = col(gray, preset="preview", seed=0)
+    assert torch.allclose(col.luminance(out), gray, atol=1e-5)
+    assert float(colorfulness(out)) > 8
+    assert float((out - out.mean(1, keepdim=True)).abs().mean()) < 0.25

@@ -154,7 +154,7 @@ METHODS: dict[str, Method] = {
                make_net=_guided_net, load_net=_load_guided,
                make_loss=lambda config, net, sample, device, distributed: GuidedDSMLoss(GradientLift(config.beta)),
                multiple=lambda config: 32, make_lift=lambda c: GradientLift(c.beta), init_from=("jgm",),
-               conditional=True),
+               conditional=True, shipped="jgm-guided-colorize"),
         _score_prior("jgm-divide", ("colorize",), "JGM-divide: separate networks for the image and gradient blocks",
                      lambda c: GradientLift(c.beta), groups=lambda c: [3, 6]),
         _score_prior("rgb", ("colorize", "restore"), "plain 3-channel score prior (ablation; HGM first stage)",
