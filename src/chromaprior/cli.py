@@ -370,8 +370,9 @@ def mosaic(rgb, output, pattern, bits):
 
     check_output(output, (rgb,), mosaic_bits=int(bits or 8))
     pic = read_image(rgb)
-    check_output(output, (rgb,), mosaic_bits=int(bits or pic.bits))
-    write_mosaic(output, api.mosaic_picture(pic, pattern, name=rgb), int(bits or pic.bits), protect=(rgb,))
+    depth = int(bits or min(pic.bits, 16))  # a float array's mosaic: 16 bits (or float in .npy)
+    check_output(output, (rgb,), mosaic_bits=depth)
+    write_mosaic(output, api.mosaic_picture(pic, pattern, name=rgb), depth, protect=(rgb,))
 
 
 @main.command()

@@ -50,7 +50,7 @@ from .checkpoint import read_card, shipped_model
 from .color import KELVIN_RANGE
 from .colorize import GRAY_WEIGHTS, Colorizer
 from .hints import MAX_HINT_BYTES, loads_hints, parse_hints
-from .io import InputError, Picture, encode_image, read_image
+from .io import IMAGE_SUFFIXES, InputError, Picture, encode_image, read_image
 from .methods import DEFAULT_METHOD, colorize_methods, get_method
 from .sampling import PRESETS
 from .errors import MissingExtra
@@ -331,7 +331,7 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
                           for m in worker.methods())
         return PAGE.replace("{{methods}}", options).replace(
             "{{presets}}", "".join(f'<option value="{p}"{" selected" if p == "fast" else ""}>{p}</option>' for p in PRESETS)
-        ).replace("{{vividness}}", f"{vividness:.2f}")
+        ).replace("{{vividness}}", f"{vividness:.2f}").replace("{{accept}}", ",".join(("image/*", *IMAGE_SUFFIXES)))
 
     def prepare(data: bytes, filename: str, recolor: bool, hints: str):
         with decoders:  # bounded memory: a few uploads decoded at a time
@@ -421,7 +421,7 @@ canvas,img{max-width:100%;border:1px solid #ddd}#err{color:#b00}
 </style></head><body>
 <h1>chromaprior</h1>
 <fieldset><legend>Photo</legend>
-<input type="file" id="file" accept="image/*">
+<input type="file" id="file" accept="{{accept}}">
 <label>method <select id="method">{{methods}}</select></label>
 <label>preset <select id="preset">{{presets}}</select></label>
 <label>seed <input type="number" id="seed" value="0" style="width:5em"></label>
