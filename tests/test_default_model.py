@@ -10,17 +10,19 @@ import torch.nn.functional as F
 
 import pytest
 
-from chromaprior.checkpoint import read_card, shipped_model
+from chromaprior.checkpoint import read_card
 from chromaprior.colorize import Colorizer
 from chromaprior.io import read_image
+from chromaprior.methods import DEFAULT_METHODS, METHODS, shipped_model
 from chromaprior.metrics import colorfulness, psnr
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "coffee-gray.jpg"
 
 
-@pytest.mark.parametrize("name", ["semantic-colorize", "jgm-colorize", "unet-colorize", "cgan-colorize", "hgm-restore"])
+@pytest.mark.parametrize("name", [m.name for m in METHODS.values() if m.shipped])
 def test_shipped_cards_describe_trained_models(name):
     card = read_card(shipped_model(name))
+    assert card["method"] == name
     t = card["training"]
     assert t["steps"] >= 1000 and t["images"] > 500 and t["parameters"] > 1_000_000
     assert (shipped_model(name) / "model.safetensors").stat().st_size < 10_000_000  # a few MB
@@ -28,8 +30,10 @@ def test_shipped_cards_describe_trained_models(name):
 
 
 def test_default_models():
+    assert DEFAULT_METHODS == {"colorize": "semantic", "restore": "hgm-pixel-scale"}
     assert read_card(None)["method"] == "semantic"  # the best measured colorizer (docs/colorization.md)
     assert read_card(None, "restore")["lift"]["name"] == "pixel-scale"
+    assert [m.name for m in METHODS.values() if m.shipped] == ["jgm", "hgm-pixel-scale", "unet", "cgan", "semantic"]
 
 
 @pytest.mark.parametrize("method", ["semantic", "jgm", "unet", "cgan"])

@@ -8,17 +8,16 @@ iterations, time) and measured quality. Both files are written atomically.
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from .errors import InputError
-from .io import atomic_write
 from torch import nn
 
-from .methods import METHODS, get_method
+from .errors import InputError
+from .io import atomic_write
+from .methods import DEFAULT_METHODS, get_method, shipped_model
 
 __all__ = [
     "save_model",
@@ -26,29 +25,19 @@ __all__ = [
     "read_card",
     "record_quality",
     "resolve_model_path",
-    "shipped_model",
     "export_model",
-    "DEFAULT_MODELS",
-    "METHOD_MODELS",
     "model_files",
     "FORMAT",
 ]
 
 FORMAT = "chromaprior-model/1"
-#: Shipped weights inside the package: the default of each task, and one per colorization method.
-DEFAULT_MODELS = {"colorize": "semantic-colorize", "restore": "hgm-restore"}
-METHOD_MODELS = {m.name: m.shipped for m in METHODS.values() if m.task == "colorize" and m.shipped}
-
-
-def shipped_model(name: str) -> Path:
-    """Folder of a model shipped inside the package (a value of DEFAULT_MODELS / METHOD_MODELS)."""
-    return Path(str(resources.files("chromaprior") / "weights" / name))
 
 
 def resolve_model_path(path: str | Path | None, task: str = "colorize") -> Path:
-    """The folder (or ``.safetensors``/``.json`` file) of a model; ``None`` = the shipped default."""
+    """The folder (or ``.safetensors``/``.json`` file) of a model; ``None`` = the shipped
+    weights of the task's default method (:data:`chromaprior.methods.DEFAULT_METHODS`)."""
     if path is None:
-        return shipped_model(DEFAULT_MODELS[task])
+        return shipped_model(DEFAULT_METHODS[task])
     p = Path(path)
     if p.is_dir():
         return p

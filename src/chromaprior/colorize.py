@@ -21,8 +21,8 @@ from torch import Tensor
 
 from .errors import InputError
 from . import operators
-from .checkpoint import load_model, shipped_model
-from .methods import colorize_methods, get_method, input_multiple
+from .checkpoint import load_model
+from .methods import colorize_methods, get_method, input_multiple, shipped_model
 from .color import lab_to_rgb, rgb_to_lab, transfer_palette, white_balance
 from .hints import Hint, hint_operator, propagate, rasterize
 from .lifts import make_lift
@@ -86,9 +86,7 @@ class Colorizer:
         if method is not None and method not in colorize_methods(shipped_only=False):
             raise InputError(f"unknown colorizer {method!r}; choose one of {', '.join(colorize_methods(False))}")
         if model is None and method is not None:
-            if not get_method(method).shipped:
-                raise InputError(f"no weights are shipped for {method}; give --model (a model trained with it)")
-            model = shipped_model(get_method(method).shipped)
+            model = shipped_model(method)
         self.net, self.card = load_model(model, task="colorize")
         if self.card.get("task", "colorize") != "colorize":
             raise InputError("this model is a restoration prior (demosaick/inpaint), not a colorizer")

@@ -450,8 +450,8 @@ def colorize_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("
     (supervised: one row), each ``LABEL=MODEL`` of ``compare``, with ``all_methods`` every
     other shipped colorizer (:func:`chromaprior.methods.colorize_methods`), and with
     ``variants`` the JGM paper's ablations (no gradient consistency, blind BT.601)."""
-    from .checkpoint import resolve_model_path, shipped_model
-    from .methods import colorize_methods, get_method
+    from .checkpoint import resolve_model_path
+    from .methods import colorize_methods, shipped_model
     from .sampling import get_preset
 
     presets = tuple(presets) or ("fast",)
@@ -466,9 +466,9 @@ def colorize_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("
     rows = rows_of(name, col)
     labelled = _labelled(compare)
     if all_methods:
-        own = resolve_model_path(model) if model is not None or method is None else shipped_model(get_method(method).shipped)
+        own = resolve_model_path(model) if model is not None or method is None else shipped_model(method)
         for m in colorize_methods():
-            folder = shipped_model(get_method(m).shipped)
+            folder = shipped_model(m)
             if folder.exists() and folder != own:
                 labelled.append((f"shipped {m}", str(folder)))
     for label, path in labelled:
@@ -561,10 +561,9 @@ def evaluate(task: str = "colorize", data=(), *, model: str | Path | None = None
         from .checkpoint import record_quality
 
         if model is None and method is not None:
-            from .checkpoint import shipped_model
-            from .methods import get_method
+            from .methods import shipped_model
 
-            model = shipped_model(get_method(method).shipped)
+            model = shipped_model(method)
         key = quality_key(task, data, size, pattern=pattern, border=border, missing=missing, limit=limit)
         kept = {k: v for k, v in result.items() if k not in ("task", "data", "size")}
         record_quality(model, key, kept, task="colorize" if task == "colorize" else "restore")

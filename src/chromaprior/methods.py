@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -26,7 +28,7 @@ from .nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
 from .nets.semantic import SemanticColorizer, SemanticConfig
 
 __all__ = ["Method", "METHODS", "get_method", "geometric_sigmas", "colorize_methods", "restore_methods", "input_multiple",
-           "DEFAULT_METHOD"]
+           "shipped_model", "DEFAULT_METHODS", "DEFAULT_METHOD"]
 
 
 def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> torch.Tensor:
@@ -53,7 +55,8 @@ class Method:
             draws training batches (for losses that need data statistics).
         multiple: config -> the multiple the network's input size must be.
         lr, betas: Adam defaults.
-        shipped: folder of the shipped weights (``chromaprior/weights/NAME``), or None.
+        shipped: the folder name of its shipped weights (``chromaprior/weights/NAME``), or
+            None; :func:`shipped_model` gives the path.
     """
 
     name: str
@@ -142,8 +145,11 @@ METHODS: dict[str, Method] = {
     ]
 }
 
-#: the colorizer used when none is named (CLI, web page, API)
-DEFAULT_METHOD = "semantic"
+#: the method of each task whose shipped weights are used when no model is named (CLI, web
+#: page, API, :func:`chromaprior.checkpoint.resolve_model_path`)
+DEFAULT_METHODS = {"colorize": "semantic", "restore": "hgm-pixel-scale"}
+#: the default colorizer
+DEFAULT_METHOD = DEFAULT_METHODS["colorize"]
 
 
 def get_method(name: str) -> Method:
@@ -152,6 +158,15 @@ def get_method(name: str) -> Method:
         return METHODS[name]
     except KeyError:
         raise InputError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}") from None
+
+
+def shipped_model(method: str) -> Path:
+    """The folder of the weights shipped for ``method`` inside the package; an
+    :class:`InputError` for a method without shipped weights."""
+    spec = get_method(method)
+    if not spec.shipped:
+        raise InputError(f"no weights are shipped for {method}; give --model (a model trained with it)")
+    return Path(str(resources.files("chromaprior") / "weights" / spec.shipped))
 
 
 def colorize_methods(shipped_only: bool = True) -> list[str]:

@@ -46,12 +46,12 @@ except ImportError:  # pragma: no cover - reported by create_app
     FastAPI = None
 
 from . import api
-from .checkpoint import read_card, shipped_model
+from .checkpoint import read_card
 from .color import KELVIN_RANGE
 from .colorize import GRAY_WEIGHTS, Colorizer
 from .hints import MAX_HINT_BYTES, loads_hints, parse_hints
 from .io import IMAGE_SUFFIXES, InputError, Picture, encode_image, read_image
-from .methods import DEFAULT_METHOD, colorize_methods, get_method
+from .methods import DEFAULT_METHOD, colorize_methods, shipped_model
 from .sampling import PRESETS
 from .errors import MissingExtra
 
@@ -105,8 +105,7 @@ class Worker:
                  max_finished: int = MAX_FINISHED):
         self.device = device
         if models is None:
-            models = {m: shipped_model(get_method(m).shipped) for m in colorize_methods()
-                      if shipped_model(get_method(m).shipped).exists()}
+            models = {m: shipped_model(m) for m in colorize_methods() if shipped_model(m).exists()}
         self.models = dict(models)
         self.jobs: dict[str, Job] = {}
         self.finished: list[str] = []
