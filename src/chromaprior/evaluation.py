@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -441,14 +441,16 @@ def _labelled(compare: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def colorize_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("fast",), *, gray: str = "mean",
+def colorize_rows(model: str | Path | None = None, presets: tuple = ("fast",), *, gray: str = "mean",
                   compare=(), all_methods: bool = False, variants: bool = False, method: str | None = None,
                   device: str | torch.device = "cpu") -> dict[str, tuple[Colorizer, object]]:
-    """The rows of a colorization table: ``label -> (colorizer, preset)``.
+    """The rows of a colorization table: ``label -> (colorizer, preset)``, labelled
+    ``NAME (PRESET, N NFE)`` (supervised: ``NAME (1 NFE)``).
 
-    ``model`` (or the shipped colorizer of ``method``, or the default one) with each preset
-    (supervised: one row), each ``LABEL=MODEL`` of ``compare``, with ``all_methods`` every
-    other shipped colorizer (:func:`chromaprior.methods.colorize_methods`), and with
+    ``model`` (or the shipped colorizer of ``method``, or the default one) with each of
+    ``presets`` (names or :class:`chromaprior.sampling.Preset` objects, labelled by their
+    name; supervised: one row), each ``LABEL=MODEL`` of ``compare``, with ``all_methods``
+    every other shipped colorizer (:func:`chromaprior.methods.colorize_methods`), and with
     ``variants`` the JGM paper's ablations (no gradient consistency, blind BT.601)."""
     from .checkpoint import resolve_model_path
     from .methods import colorize_methods, shipped_model
@@ -461,7 +463,7 @@ def colorize_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("
     def rows_of(label: str, c: Colorizer) -> dict:
         if c.supervised:
             return {f"{label} (1 NFE)": (c, presets[0])}
-        return {f"{label} ({p}, {c.nfe(p)} NFE)": (c, p) for p in presets}
+        return {f"{label} ({getattr(p, 'name', p)}, {c.nfe(p)} NFE)": (c, p) for p in presets}
 
     rows = rows_of(name, col)
     labelled = _labelled(compare)
@@ -477,8 +479,9 @@ def colorize_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("
         if col.supervised:
             raise InputError("--variants are ablations of the score prior; use a jgm model")
         p = presets[0]
-        rows[f"{name} no gradient DC ({p})"] = (col, get_preset(p, gradient_dc=False))
-        rows[f"{name} blind, BT.601 ({p})"] = (Colorizer(model, device=device, gray="bt601", method=method), p)
+        preset = get_preset(p) if isinstance(p, str) else p
+        rows[f"{name} no gradient DC ({preset.name})"] = (col, replace(preset, gradient_dc=False))
+        rows[f"{name} blind, BT.601 ({preset.name})"] = (Colorizer(model, device=device, gray="bt601", method=method), p)
     return rows
 
 
