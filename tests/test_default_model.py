@@ -74,22 +74,6 @@ def test_cli_default_model_end_to_end(tmp_path):
     assert a.shape == (64, 96, 3) and a.std(axis=2).mean() > 1
 
 
-def test_half_precision_export_loads_and_matches(tiny_unet_model, tmp_path):
-    import torch
-
-    from chromaprior.checkpoint import export_model, load_model
-
-    export_model(tiny_unet_model, tmp_path / "half")
-    full, _ = load_model(tiny_unet_model)
-    half, card = load_model(tmp_path / "half")
-    assert card["weights_dtype"] == "float16"
-    size = lambda folder: (Path(folder) / "model.safetensors").stat().st_size  # noqa: E731
-    assert size(tmp_path / "half") < 0.6 * size(tiny_unet_model)
-    x = torch.rand(1, 1, 16, 16)
-    with torch.no_grad():
-        assert torch.allclose(full(x), half(x), atol=2e-2)
-
-
 def test_shipped_prior_propagates_a_hint_beyond_the_hinted_pixels():
     """A blue hint turns the neighbourhood bluer than the same seed without it (the prior
     spreads the constraint), while the hinted disc itself takes the hinted chroma."""

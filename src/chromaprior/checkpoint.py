@@ -108,11 +108,15 @@ def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Modu
         state = load_file(str(weights))
     except Exception as e:  # safetensors raises its own error types
         raise InputError(f"cannot read weights {weights}: {e}") from None
-    missing, unexpected = net.load_state_dict(state, strict=False)
-    frozen = net.frozen_prefixes() if hasattr(net, "frozen_prefixes") else ()
-    missing = [k for k in missing if not k.startswith(frozen)]
-    if missing or unexpected:
-        raise InputError(f"weights {weights} do not match the card (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    own = net.state_dict()
+    frozen = net.frozen_prefixes() if hasattr(net, "frozen_prefixes") else ()  # pretrained, not stored
+    missing = [k for k in own if k not in state and not k.startswith(frozen)]
+    unexpected = [k for k in state if k not in own]
+    reshaped = [k for k in state if k in own and state[k].shape != own[k].shape]
+    if missing or unexpected or reshaped:
+        raise InputError(f"weights {weights} do not match the card (missing {missing[:3]}, unexpected "
+                         f"{unexpected[:3]}, other shapes {reshaped[:3]})")
+    net.load_state_dict(state, strict=False)
     return net.eval(), card
 
 
