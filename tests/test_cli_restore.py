@@ -133,3 +133,18 @@ def test_inpaint_outputs_are_checked_before_sampling(cli, tiny_restore_model, rg
         r = cli("inpaint", rgb_png, "--mask", mask, "-o", out, "--model", tiny_restore_model)
         one_line_error(r)
         assert "nfe" not in r.stderr and ("overwrite" in r.stderr or "unsupported" in r.stderr)
+
+
+def test_demosaick_a_folder_of_npy_mosaics(cli, tiny_restore_model, tmp_path):
+    """Issue 16: a folder of .npy mosaics is a folder of inputs (one format table); the
+    outputs mirror their names, as float arrays."""
+    src = tmp_path / "raw"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        np.save(src / f"m{i}.npy", rng.random((8, 12)).astype(np.float32))
+    r = cli("demosaick", src, "-o", tmp_path / "out", "--model", tiny_restore_model, "--preset", "preview", "-q")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["m0.npy", "m1.npy"]
+    out = np.load(tmp_path / "out" / "m0.npy")
+    assert out.shape == (8, 12, 3) and out.dtype == np.float32
