@@ -2,8 +2,6 @@
 page's gallery, the rule (sampled methods only) and the diversity metric."""
 
 import io
-import json
-import math
 import os
 import time
 
@@ -83,7 +81,8 @@ def test_batches_of_inputs_each_get_their_samples_and_skip_existing_resumes(tiny
     out = tmp_path / "out"
     r = _run(src, "-o", out, "--model", tiny_model, "--preset", "preview", "--samples", 2)
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in out.iterdir()) == ["a-s0.png", "a-s1.png", "b-s0.jpg", "b-s1.jpg"]  # names and formats mirrored
+    # names and formats mirrored
+    assert sorted(p.name for p in out.iterdir()) == ["a-s0.png", "a-s1.png", "b-s0.jpg", "b-s1.jpg"]
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     kept = _load(out / "a-s1.png")
     (out / "a-s1.png").unlink()

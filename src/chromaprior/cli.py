@@ -260,8 +260,8 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
     if skip_existing:
         todo = [(src, dst) for src, dst in fixed if not dst.exists()]
         if len(todo) < len(fixed):
-            click.echo(f"skipping {len(fixed) - len(todo)} {'output(s) that exist' if expand else 'input(s) whose output exists'}",
-                       err=True)
+            what = "output(s) that exist" if expand else "input(s) whose output exists"
+            click.echo(f"skipping {len(fixed) - len(todo)} {what}", err=True)
         return todo
     return fixed
 

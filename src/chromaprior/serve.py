@@ -205,9 +205,14 @@ class Worker:
 
                 gray = api.to_tensor(gray16.astype(np.float32) / 65535)
                 options = dict(preset=p["preset"], seed=p["seed"], temperature=p["temperature"], hints=p["hints"],
-                               callback=tick, **({"vividness": p["vividness"]} if p.get("vividness") is not None else {}))
+                               callback=tick)
+                if p.get("vividness") is not None:
+                    options["vividness"] = p["vividness"]
                 # one colouring, or several drawn in batches (the library's rule: sampled methods only)
-                outs = (out for _, out in col.samples(gray, samples, **options)) if samples > 1 else iter([col(gray, **options)])
+                if samples > 1:
+                    outs = (out for _, out in col.samples(gray, samples, **options))
+                else:
+                    outs = iter([col(gray, **options)])
                 for out in outs:
                     result = Picture(api.to_pixels(out), None if alpha is None else alpha.astype(np.float32) / 255,
                                      bits=p.get("bits", 8), info=p.get("info") or {})
