@@ -28,7 +28,7 @@ from . import api
 from .color import KELVIN_RANGE
 from .errors import InputError
 from .io import MAX_PIXELS, OUTPUT_SUFFIXES, check_output, read_image, write_image
-from .methods import METHODS, colorize_methods
+from .methods import DEFAULT_METHOD, MAX_SAMPLES, METHODS, check_samples, colorize_methods
 from .sampling import PRESETS
 
 EXIT_ERROR = 1
@@ -208,12 +208,13 @@ _SKIP_EXISTING = click.option(
 
 
 def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = False,
-                  protect: tuple = ()) -> list[tuple[Path, Path]]:
+                  protect: tuple = (), expand=None) -> list[tuple[Path, Path]]:
     """Pair every input file with its output path (folders mirror their names), without the
     pairs whose output exists when ``skip_existing``. Everything about the outputs is
     checked here, before any work: formats, folders, inputs (and ``protect``ed files such
     as hints or a reference) that would be overwritten, and two inputs that map to one
-    output (an error naming both)."""
+    output (an error naming both). ``expand(dst) -> [dst, ...]``: the files one input
+    writes (several samples), each paired and checked."""
     from .data import list_images
 
     out = Path(output)
@@ -239,7 +240,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
                 dst = dst.with_suffix(".png")
             else:
                 raise InputError(f"{dst}: unsupported output format; use one of {', '.join(OUTPUT_SUFFIXES)}")
-        fixed.append((src, dst))
+        fixed += [(src, d) for d in (expand(dst) if expand else [dst])]
     sources = {src.resolve() for src, _ in fixed} | {Path(p).resolve() for p in protect if p}
     seen: dict[Path, Path] = {}
     for src, dst in fixed:
@@ -259,7 +260,8 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
     if skip_existing:
         todo = [(src, dst) for src, dst in fixed if not dst.exists()]
         if len(todo) < len(fixed):
-            click.echo(f"skipping {len(fixed) - len(todo)} input(s) whose output exists", err=True)
+            what = "output(s) that exist" if expand else "input(s) whose output exists"
+            click.echo(f"skipping {len(fixed) - len(todo)} {what}", err=True)
         return todo
     return fixed
 
@@ -274,6 +276,9 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
               help="Sampler preset (jgm).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed (the same for every image).")
+@click.option("--samples", type=int, default=1, show_default=True,
+              help=f"Colourings per photo (sampled methods: jgm; 1..{MAX_SAMPLES}), from seeds seed..seed+N-1, "
+                   "written as NAME-s{seed}.EXT beside OUTPUT (or in the folder); prints their diversity.")
 @click.option("--temperature", type=click.FloatRange(*KELVIN_RANGE), default=6500, show_default=True,
               help="Colour temperature (kelvin) of the light the result is rendered under: lower is warmer.")
 @click.option("--hints", "hints_path", type=click.Path(), default=None,
@@ -301,33 +306,67 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
 @_SKIP_EXISTING
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def colorize(inputs, output, method, model, preset, seed, temperature, hints_path, reference, device, gray, recolor,
-             vividness, work_size, max_pixels, threads, compile_, skip_existing, quiet):
+def colorize(inputs, output, method, model, preset, seed, samples, temperature, hints_path, reference, device, gray,
+             recolor, vividness, work_size, max_pixels, threads, compile_, skip_existing, quiet):
     """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
     from .colorize import Colorizer
 
-    pairs = _plan_outputs(inputs, output, skip_existing, protect=(hints_path, reference))
-    if hints_path and len(pairs) > 1:
+    check_samples(samples, method or (None if model else DEFAULT_METHOD), seed)  # before any work
+    seeds: dict[Path, int] = {}  # a sample's file -> its seed
+
+    def expand(dst: Path) -> list[Path]:
+        paths = api.sample_paths(dst, samples, seed)
+        seeds.update(zip(paths, range(seed, seed + samples)))
+        return paths
+
+    pairs = _plan_outputs(inputs, output, skip_existing, protect=(hints_path, reference),
+                          expand=expand if samples > 1 else None)
+    if hints_path and len({src for src, _ in pairs}) > 1:
         raise InputError("--hints are in one image's pixel coordinates: give a single input")
     _set_threads(threads)
     col = Colorizer(model, device=_device(device), gray=gray, method=method, compile=compile_)
+    col.check_samples(samples, seed)  # the model's method (--model)
     if vividness is not None and col.method != "semantic":
         raise InputError(f"--vividness applies to the semantic colorizer, not to {col.method}")
     palette = api.palette_of(read_image(reference, max_pixels=max_pixels), reference) if reference else None
     protect = tuple(src for src, _ in pairs) + ((reference,) if reference else ())
     bar = _progress(len(pairs) * col.nfe(preset), quiet, "colorize")
+    options = dict(recolor=recolor, hints=hints_path, reference=palette, preset=preset, work_size=work_size,
+                   temperature=temperature, vividness=vividness)
 
     def one(src: Path, dst: Path) -> None:
         pic = read_image(src, max_pixels=max_pixels)
         bar.set_postfix_str(src.name)
-        out = api.colorize_picture(pic, col, recolor=recolor, name=str(src), hints=hints_path, reference=palette,
-                                   preset=preset, seed=seed, work_size=work_size, temperature=temperature,
-                                   vividness=vividness, callback=lambda *_: bar.update(1))
+        out = api.colorize_picture(pic, col, name=str(src), seed=seed, callback=lambda *_: bar.update(1), **options)
         write_image(dst, out, protect=protect)
 
-    _each(pairs, one, bar, "images")
+    def several(src: Path, dsts: list[Path]) -> None:
+        from .metrics import diversity_thumbnail, sample_diversity
+
+        pic = read_image(src, max_pixels=max_pixels)
+        bar.set_postfix_str(src.name)
+        start, thumbs = bar.n, []
+        path = {seeds[d]: d for d in dsts}
+        drawn = api.colorize_samples(pic, col, samples, seed=seed, only=list(path), name=str(src),
+                                     callback=lambda done, total: bar.update(start + done - bar.n), **options)
+        for s, out in drawn:
+            write_image(path[s], out, protect=protect)
+            thumbs.append(diversity_thumbnail(api.to_tensor(out.pixels)))  # colorized: (H, W, 3)
+        if len(thumbs) > 1 and not quiet:
+            _say(f"{src}: {len(thumbs)} samples, diversity {sample_diversity(torch.cat(thumbs)):.1f} "
+                 "(mean pairwise a*b* distance)")
+
+    if samples > 1:
+        groups: dict[Path, list[Path]] = {}
+        for src, dst in pairs:
+            groups.setdefault(src, []).append(dst)
+        _each(list(groups.items()), several, bar, "images")
+    else:
+        _each(pairs, one, bar, "images")
     if not quiet:
-        click.echo(f"wrote {len(pairs)} image(s) to {output}", err=True)
+        beside = samples > 1 and pairs and not Path(output).is_dir()
+        click.echo(f"wrote {len(pairs)} image(s) " + (f"beside {output}: {pairs[0][1].name} .. {pairs[-1][1].name}"
+                                                      if beside else f"to {output}"), err=True)
 
 
 # ------------------------------------------------------------------- mosaic / demosaick / inpaint

@@ -28,7 +28,7 @@ from .nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
 from .nets.semantic import SemanticColorizer, SemanticConfig
 
 __all__ = ["Method", "METHODS", "get_method", "geometric_sigmas", "colorize_methods", "restore_methods", "input_multiple",
-           "shipped_model", "DEFAULT_METHODS", "DEFAULT_METHOD"]
+           "shipped_model", "DEFAULT_METHODS", "DEFAULT_METHOD", "MAX_SAMPLES", "check_samples"]
 
 
 def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> torch.Tensor:
@@ -75,6 +75,11 @@ class Method:
     @property
     def supervised(self) -> bool:
         return self.family == "supervised"
+
+    @property
+    def sampled(self) -> bool:
+        """A score prior: each seed draws another answer (several colourings per photo)."""
+        return self.family == "score"
 
     @property
     def task(self) -> str:
@@ -167,6 +172,30 @@ def shipped_model(method: str) -> Path:
     if not spec.shipped:
         raise InputError(f"no weights are shipped for {method}; give --model (a model trained with it)")
     return Path(str(resources.files("chromaprior") / "weights" / spec.shipped))
+
+
+#: the most colourings of one photo a call may ask for (``--samples``)
+MAX_SAMPLES = 16
+
+
+def check_samples(samples: int, method: str | Method | None = None, seed: int = 0) -> int:
+    """The rule for several colourings of one photo: ``samples`` in ``1..MAX_SAMPLES``, and
+    above 1 only for a sampled method (a score prior, whose seeds ``seed .. seed + samples -
+    1`` give different colourings); a supervised method has one answer (``method`` None:
+    only the count and the seeds are checked). The seeds must stay 64-bit
+    (``seed + samples - 1 <= 2**63 - 1``). Returns ``samples``; raises :class:`InputError`
+    (one line) otherwise."""
+    if isinstance(samples, bool) or not isinstance(samples, int):
+        raise InputError(f"samples must be a whole number of colourings, got {samples!r}")
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise InputError(f"samples must be between 1 and {MAX_SAMPLES}, got {samples}")
+    if seed + samples - 1 > 2**63 - 1:
+        raise InputError(f"seeds {seed}..{seed + samples - 1} go beyond 2^63-1; give a smaller seed")
+    spec = method if isinstance(method, Method) or method is None else get_method(method)
+    if samples > 1 and spec is not None and not spec.sampled:
+        raise InputError(f"{spec.name} gives one answer per photo: {samples} samples need a sampled method "
+                         f"({', '.join(m for m in colorize_methods(False) if METHODS[m].sampled)})")
+    return samples
 
 
 def colorize_methods(shipped_only: bool = True) -> list[str]:
