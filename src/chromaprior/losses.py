@@ -19,7 +19,8 @@ from .lifts import Lift
 from .nets import AB_SCALE, L_SCALE, PatchDiscriminator
 from .nets.semantic import soft_encode
 
-__all__ = ["Loss", "DSMLoss", "RegressionLoss", "Pix2PixLoss", "BinCrossEntropy", "lab_pair", "rebalancing_weights"]
+__all__ = ["Loss", "DSMLoss", "RegressionLoss", "Pix2PixLoss", "BinCrossEntropy", "DemosaickLoss", "lab_pair",
+           "rebalancing_weights"]
 
 
 class Loss:
@@ -152,3 +153,19 @@ class BinCrossEntropy(Loss):
             ab = F.avg_pool2d(rgb_to_lab(sample(min(64, crops - start), gen))[:, 1:], 4)
             total += soft_encode(ab, centres).sum(dim=(0, 2, 3))
         return total / total.sum()
+
+
+class DemosaickLoss(Loss):
+    """The learned demosaicker: L1 between the photo and the network's demosaicking of its
+    RGGB mosaic. The crops come at random offsets of the photos, so the network sees every
+    Bayer phase of the image content; on top of the loader's horizontal flips each batch is
+    flipped vertically and transposed with probability 1/2 each (the eight symmetries)."""
+
+    def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
+        flip, transpose = (torch.rand(2, generator=generator) < 0.5).tolist()
+        if flip:
+            x = x.flip(-2)
+        if transpose:
+            x = x.transpose(-1, -2)
+        raw = operators.bayer("RGGB", *x.shape[-2:]).forward(x.contiguous())
+        return (model(raw) - x).abs().mean()

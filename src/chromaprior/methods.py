@@ -21,8 +21,9 @@ from torch import nn
 
 from .errors import InputError
 from .lifts import ChannelCopyLift, GradientLift, IdentityLift, Lift, PixelScaleLift
-from .losses import BinCrossEntropy, DSMLoss, Loss, Pix2PixLoss, RegressionLoss, rebalancing_weights
+from .losses import BinCrossEntropy, DemosaickLoss, DSMLoss, Loss, Pix2PixLoss, RegressionLoss, rebalancing_weights
 from .nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
+from .nets.demosaick import DemosaickNet, DemosaickNetConfig
 from .nets.semantic import SemanticColorizer, SemanticConfig
 
 __all__ = ["Method", "METHODS", "get_method", "geometric_sigmas", "colorize_methods", "restore_methods", "input_multiple",
@@ -139,6 +140,11 @@ METHODS: dict[str, Method] = {
                make_net=lambda c: SemanticColorizer(SemanticConfig(width=c.ngf, train_from=c.train_from)),
                load_net=lambda card: SemanticColorizer(SemanticConfig(**card["net"])),
                make_loss=_semantic_loss, multiple=lambda c: 32, shipped="semantic-colorize"),
+        Method("learned-demosaick", ("restore",), "supervised",
+               "learned demosaicker: Menon2007 + a half-resolution CNN correction (--ngf channels, --depth convs), L1",
+               make_net=lambda c: DemosaickNet(DemosaickNetConfig(ngf=c.ngf, depth=c.depth)),
+               load_net=lambda card: DemosaickNet(DemosaickNetConfig(**card["net"])),
+               make_loss=lambda *a: DemosaickLoss(), multiple=lambda c: 2, shipped="learned-demosaick"),
     ]
 }
 
