@@ -215,3 +215,25 @@ def test_evaluate_demosaick_rows_default_to_the_learned_model(learned, tiny_rest
     assert list(rows)[0] == "learned-demosaick (1 NFE)"
     assert any(k.startswith("hgm (preview") for k in rows)
     assert any(k.startswith("hgm-pixel-scale from bilinear") for k in rows)
+
+
+def test_gpu_pack_can_keep_full_resolution_chroma(tmp_path):
+    """bench/pack_photos.py --subsampling 0 (the demosaicker's GPU pack): 4:4:4 JPEGs."""
+    import importlib.util
+    from pathlib import Path
+
+    from PIL import JpegImagePlugin
+
+    spec = importlib.util.spec_from_file_location("pack_photos", Path(__file__).resolve().parents[1] / "bench" / "pack_photos.py")
+    pack_photos = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pack_photos)
+    src = tmp_path / "train" / "root"
+    src.mkdir(parents=True)
+    name = next(f"a{i}.jpg" for i in range(1000) if not pack_photos.is_validation(f"a{i}.jpg"))
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(src / name)
+    for sub, expect in ((0, 0), (-1, 2)):
+        out = tmp_path / f"pack{sub}"
+        s = pack_photos.pack(tmp_path / "train", out, short=40, quality=90, workers=1, subsampling=sub)
+        assert s["roots"]["root"]["photos"] == 1
+        with Image.open(out / "root" / name) as im:
+            assert JpegImagePlugin.get_sampling(im) == expect and min(im.size) == 40

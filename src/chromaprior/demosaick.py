@@ -27,7 +27,7 @@ from . import operators
 from .checkpoint import load_model, read_card, resolve_model_path, shipped_model
 from .errors import InputError
 from .methods import METHODS
-from .nets.demosaick import keep_samples, mirror_pad
+from .nets.demosaick import mirror_pad
 from .tiles import overlapping, tile_grid
 
 __all__ = ["LearnedDemosaicker", "load_demosaicker", "DEMOSAICK_METHODS", "LEARNED", "TILE", "rggb_shift"]
@@ -105,8 +105,9 @@ class LearnedDemosaicker:
         x = raw.float().to(self.device)
         x = mirror_pad(x, top, (height + top) % 2, left, (width + left) % 2)
         out = overlapping(self.net, x, tile or self.tile, self.margin, align=2, callback=callback)
-        out = out[..., top : top + height, left : left + width].clamp(0, 1)
-        return keep_samples(out, raw.to(out), pattern.upper())
+        # the network put the measured samples back (in the RGGB frame); cropping and clipping
+        # keep them (they are in [0, 1]), in place: no full-size temporaries on a 24 MP raw
+        return out[..., top : top + height, left : left + width].clamp_(0, 1)
 
 
 def load_demosaicker(model: str | Path | None = None, method: str | None = None, device: str | torch.device = "cpu",
