@@ -16,7 +16,9 @@
 # Writes to $OUT: model.safetensors, state.pt, run-files.tar.gz (model.json, log.jsonl, loss.png,
 # train logs, PACK.json, recipe.txt). Back here: bash bench/gpu_unpack.sh FILES gpu-runs/demosaick.
 #
-# Overrides (env): MINUTES (8: the whole script's wall time), DEVICE (cuda), SIZE (96: crop size,
+# The learned inpainter trains the same way: METHOD=learned-inpaint RUN=/tmp/inpaint-gpu (same pack).
+#
+# Overrides (env): METHOD (learned-demosaick | learned-inpaint), MINUTES (8: the whole script's wall time), DEVICE (cuda), SIZE (96: crop size,
 # even, <= the packed short side), BATCH (64), NGF (48), DEPTH (10: a 24 MP raw in ~1 TMAC on a
 # CPU), ITERS (auto: measured rate x time left), HALVE (auto: ITERS/4 on a fresh run), CKPT (auto:
 # about one checkpoint a minute), PACK (gpu-pack-demosaick), RUN (work folder; default
@@ -25,7 +27,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 T0=$(date +%s)
 MINUTES=${MINUTES:-8}; DEVICE=${DEVICE:-cuda}; SIZE=${SIZE:-96}; BATCH=${BATCH:-64}
-NGF=${NGF:-48}; DEPTH=${DEPTH:-10}; ITERS=${ITERS:-auto}; HALVE=${HALVE:-auto}; CKPT=${CKPT:-auto}
+METHOD=${METHOD:-learned-demosaick}; NGF=${NGF:-48}; DEPTH=${DEPTH:-10}; ITERS=${ITERS:-auto}; HALVE=${HALVE:-auto}; CKPT=${CKPT:-auto}
 PACK=${PACK:-gpu-pack-demosaick}; RUN=${RUN:-/tmp/demosaick-gpu}; OUT=${OUT:-$PWD/gpu-out}
 DEADLINE=$((T0 + $(awk "BEGIN{print int($MINUTES * 60)}")))
 RESERVE=${RESERVE:-25}   # seconds kept for splitting and copying the files at the end
@@ -53,7 +55,7 @@ DATA=()
 for d in "$PACK"/photos/*/; do DATA+=(--data "${d%/}"); done
 [ ${#DATA[@]} -gt 0 ] || { say "no photo folders in $PACK/photos"; exit 2; }
 # --downscale 1: the pack is shrunk already (short side 112 px)
-TRAIN=($PY -m chromaprior.cli train --method learned-demosaick --ngf "$NGF" --depth "$DEPTH" --size "$SIZE"
+TRAIN=($PY -m chromaprior.cli train --method "$METHOD" --ngf "$NGF" --depth "$DEPTH" --size "$SIZE"
        --batch-size "$BATCH" --downscale 1 --balance "${DATA[@]}" --device "$DEVICE" --quiet)
 last_step() { $PY -c "import json,sys; l=[json.loads(x) for x in open(sys.argv[1]) if x.strip()]; print(l[-1]['step'] if l else 0)" "$1" 2>/dev/null || echo 0; }
 
@@ -113,7 +115,7 @@ done
 # 5. return the files: <= 16 MiB each, <= 8 files
 [ -f "$RUN/model.safetensors" ] || { say "no checkpoint was written"; exit 4; }
 cp "$RUN/model.safetensors" "$OUT/"
-{ echo "recipe: method learned-demosaick, ngf $NGF, depth $DEPTH, size $SIZE, batch $BATCH, iterations $ITERS,"
+{ echo "recipe: method $METHOD, ngf $NGF, depth $DEPTH, size $SIZE, batch $BATCH, iterations $ITERS,"
   echo "        lr halved every $HALVE, checkpoint every $CKPT, balance, downscale 1, data ${DATA[*]}"
   echo "measured rate: ${RATE:-?} steps/s on $DEVICE; start-up ${STARTUP:-?} s"
   echo "reassemble: bash bench/gpu_unpack.sh FILES_DIR [DEST]"; } > "$RUN/recipe.txt"

@@ -378,6 +378,17 @@ def mosaic(rgb, output, pattern, bits):
 _HGM_ONLY = ("first_stage", "preset", "start_level", "seed")
 
 
+def _refuse_sampler_options(learned: bool) -> None:
+    """A one-line error when an option of the HGM sampler was given to a learned network."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    given = [n for n in _HGM_ONLY if ctx.get_parameter_source(n) not in (ParameterSource.DEFAULT, None)]
+    if learned and given:
+        raise InputError(f"--{given[0].replace('_', '-')} applies to --method hgm; the learned network "
+                         "has no sampler options")
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file (or folder for several inputs).")
@@ -393,21 +404,15 @@ def demosaick(inputs, output, pattern, method, model, first_stage, preset, start
               threads, quiet, skip_existing):
     """Demosaick Bayer mosaics (gray PNG/TIFF, 8/16 bit, or .npy) or camera raw files (DNG, CR2, NEF,
     ARW, ...: the raw extra) into colour images."""
-    from click.core import ParameterSource
-
     from .demosaick import load_demosaicker
     from .io import read_mosaic
     from .raw import demosaick_raw, is_raw
 
-    ctx = click.get_current_context()
-    given = [n for n in _HGM_ONLY if ctx.get_parameter_source(n) not in (ParameterSource.DEFAULT, None)]
     pairs = _plan_outputs(inputs, output, skip_existing)
     _set_threads(threads)
     r = load_demosaicker(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
     learned = getattr(r, "method", "hgm") == "learned"
-    if learned and given:
-        raise InputError(f"--{given[0].replace('_', '-')} applies to --method hgm; the learned demosaicker "
-                         "has no sampler options")
+    _refuse_sampler_options(learned)
     bar = _progress(0 if learned else len(pairs) * r.nfe(preset), quiet, "demosaick")
     if learned:
         bar.unit = "tile"
@@ -446,22 +451,28 @@ def write_image_or_tiff(dst: Path, pic, protect: tuple) -> None:
 @click.argument("image", type=click.Path())
 @click.option("--mask", "mask_path", required=True, type=click.Path(), help="Same-size image: white = missing.")
 @click.option("-o", "--output", required=True, type=click.Path())
+@click.option("--method", type=click.Choice(["learned", "hgm"]), default=None,
+              help="learned: a classical fill + a trained CNN correction, one pass (needs --model: none is shipped "
+                   "yet); hgm: the HGM score prior's sampler (--first-stage, --preset, --start-level, --seed apply "
+                   "to it only) [default: hgm, or the kind of --model].")
 @_restore_options
 @user_errors
-def inpaint(image, mask_path, output, model, first_stage, preset, start_level, seed, device, max_pixels, threads,
-            quiet):
+def inpaint(image, mask_path, output, method, model, first_stage, preset, start_level, seed, device, max_pixels,
+            threads, quiet):
     """Fill the pixels of IMAGE that are white in MASK."""
-    from .restore import Restorer
+    from .demosaick import load_inpainter
 
     check_output(output, (image, mask_path))  # before minutes of sampling
     _set_threads(threads)
     pic = read_image(image, max_pixels)
     mask = read_image(mask_path, max_pixels)
-    r = Restorer(model, device=_device(device), first_stage=first_stage, start_level=start_level)
+    r = load_inpainter(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
+    learned = getattr(r, "method", "hgm") == "learned"
+    _refuse_sampler_options(learned)
     bar = _progress(r.nfe(preset), quiet, "inpaint")
+    options = {} if learned else {"preset": preset, "seed": seed}
     try:
-        out = api.inpaint_picture(pic, mask, r, name=mask_path, preset=preset, seed=seed,
-                                  callback=lambda *_: bar.update(1))
+        out = api.inpaint_picture(pic, mask, r, name=mask_path, callback=lambda *_: bar.update(1), **options)
     except USER_FAILURES as e:
         raise _file_error(Path(image), e) from None
     bar.close()

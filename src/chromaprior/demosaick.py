@@ -1,4 +1,5 @@
-"""Demosaicking with the learned network (the default of ``chromaprior demosaick``).
+"""Demosaicking (and inpainting) with the learned networks, the defaults of ``chromaprior
+demosaick`` and ``chromaprior inpaint``.
 
 :class:`LearnedDemosaicker` runs a :class:`~chromaprior.nets.demosaick.DemosaickNet`
 (trained with ``chromaprior train --method learned-demosaick``; shipped as
@@ -12,7 +13,8 @@
 * the result is cropped back, clipped to ``[0, 1]`` and its mosaic equals the input exactly.
 
 :func:`load_demosaicker` picks :class:`LearnedDemosaicker` or the HGM
-:class:`~chromaprior.restore.Restorer` from a model card.
+:class:`~chromaprior.restore.Restorer` from a model card; :class:`LearnedInpainter` and
+:func:`load_inpainter` do the same for inpainting (one call on the whole image).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from .methods import METHODS
 from .nets.demosaick import mirror_pad
 from .tiles import overlapping, tile_grid
 
-__all__ = ["LearnedDemosaicker", "load_demosaicker", "DEMOSAICK_METHODS", "LEARNED", "TILE", "rggb_shift"]
+__all__ = ["LearnedDemosaicker", "load_demosaicker", "DEMOSAICK_METHODS", "LEARNED", "TILE", "rggb_shift",
+           "LearnedInpainter", "load_inpainter", "INPAINT_METHODS", "LEARNED_INPAINT"]
 
 #: the method name of the network in the registry, and the ``--method`` names of the command
 LEARNED = "learned-demosaick"
@@ -128,4 +131,82 @@ def load_demosaicker(model: str | Path | None = None, method: str | None = None,
     method = method or "learned"
     if method == "learned":
         return LearnedDemosaicker(model, device=device)
+    return Restorer(model, device=device, **hgm_options)
+
+
+# ------------------------------------------------------------------------------- inpainting
+#: the registry name of the learned inpainter and the ``--method`` names of ``chromaprior inpaint``
+LEARNED_INPAINT = "learned-inpaint"
+INPAINT_METHODS = ("learned", "hgm")
+
+
+class LearnedInpainter:
+    """A learned inpainter (``learned-inpaint``): one network call on the whole image,
+    deterministic. The kept pixels are returned exactly.
+
+    Args:
+        model: folder of a ``learned-inpaint`` model; None = the shipped one.
+        device: torch device.
+    """
+
+    method = "learned"
+
+    def __init__(self, model: str | Path | None = None, device: str | torch.device = "cpu"):
+        path = model if model is not None else shipped_model(METHODS[LEARNED_INPAINT].shipped)
+        if model is None and not (Path(path) / "model.json").exists():
+            raise InputError("no learned inpainter is shipped yet: give one with --model (chromaprior train "
+                             "--method learned-inpaint), or use --method hgm")
+        self.net, self.card = load_model(path, task="restore")
+        if self.card.get("method") != LEARNED_INPAINT:
+            raise InputError(f"{model}: a {self.card.get('method')} model, not a learned inpainter")
+        self.device = torch.device(device)
+        self.net.to(self.device)
+
+    def nfe(self, preset=None) -> int:  # noqa: ARG002
+        return 1
+
+    @torch.no_grad()
+    def inpaint(self, image: Tensor, missing: Tensor, callback: Callable[[int, int], None] | None = None) -> Tensor:
+        """Fill the missing pixels.
+
+        Args:
+            image: ``(3, H, W)`` or ``(B, 3, H, W)`` in ``[0, 1]`` (values at missing pixels ignored).
+            missing: ``(H, W)`` or ``(B, 1, H, W)``, true where pixels are missing.
+        Returns:
+            ``(B, 3, H, W)`` in ``[0, 1]``, equal to ``image`` at the kept pixels.
+        """
+        image = operators.as_batch(image, 3, "image")
+        if missing.ndim == 2:
+            missing = missing[None, None].expand(image.shape[0], -1, -1, -1)
+        if missing.shape != (image.shape[0], 1, *image.shape[-2:]):
+            raise ValueError(f"need image (B, 3, H, W) and mask (B, 1, H, W); got {tuple(image.shape)}, {tuple(missing.shape)}")
+        height, width = image.shape[-2:]
+        keep = (~missing.bool()).float().to(self.device)
+        x = image.float().to(self.device) * keep
+        pad = lambda t: mirror_pad(t, 0, height % 2, 0, width % 2)  # noqa: E731
+        out = self.net(pad(x), pad(keep))[..., :height, :width].clamp_(0, 1)
+        if callback:
+            callback(1, 1)
+        return torch.where(keep.bool(), image.float().to(out.device).clamp(0, 1), out)
+
+
+def load_inpainter(model: str | Path | None = None, method: str | None = None, device: str | torch.device = "cpu",
+                   **hgm_options):
+    """The inpainter of ``method`` (``learned`` or ``hgm``) or of ``model``'s card: a
+    :class:`LearnedInpainter` or an HGM :class:`~chromaprior.restore.Restorer`. No method and
+    no model: the shipped learned inpainter if the package has one, else the shipped HGM prior."""
+    from .restore import Restorer
+
+    if method is not None and method not in INPAINT_METHODS:
+        raise InputError(f"unknown inpainting method {method!r}; choose {' or '.join(INPAINT_METHODS)}")
+    if model is not None:
+        card = read_card(resolve_model_path(model, "restore"), "restore")
+        kind = "learned" if card.get("method") == LEARNED_INPAINT else "hgm"
+        if method is not None and method != kind:
+            raise InputError(f"{model}: a {card.get('method')} model, not one for --method {method}")
+        method = kind
+    if method is None:  # the learned inpainter once one is shipped (none is yet: it measured below biharmonic)
+        method = "learned" if (shipped_model(METHODS[LEARNED_INPAINT].shipped) / "model.json").exists() else "hgm"
+    if method == "learned":
+        return LearnedInpainter(model, device=device)
     return Restorer(model, device=device, **hgm_options)

@@ -304,6 +304,7 @@ def _evaluate_restoration(
         "rows": [r.summary() for r in rows.values()],
     }
     if reference in rows:
+        result["margin_reference"] = reference
         result["margins"] = margins(result, reference)
     return result
 
@@ -361,20 +362,25 @@ def evaluate_inpaint(
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Inpainting benchmark: PSNR/SSIM of biharmonic, Telea and ``restorers`` on images
-    with a seeded random mask (``missing_mask``; image ``i`` uses ``seed + i``)."""
+    """Inpainting benchmark: PSNR/SSIM of biharmonic, Telea and ``restorers`` (HGM
+    :class:`Restorer` or :class:`~chromaprior.demosaick.LearnedInpainter`) on images with a
+    seeded random mask (``missing_mask``; image ``i`` uses ``seed + i``), with every row's
+    per-image margin over biharmonic (``margins``)."""
     from .baselines import INPAINTERS
 
     methods = {name: (0, lambda y, m, s, f=f: f(y, m)) for name, f in INPAINTERS.items()}
     for name, (r, preset) in restorers.items():
-        methods[name] = (r.nfe(preset), lambda y, m, s, r=r, preset=preset: r.inpaint(y, m, preset, s))
+        if getattr(r, "method", None) == "learned":
+            methods[name] = (r.nfe(), lambda y, m, s, r=r: r.inpaint(y, m))
+        else:
+            methods[name] = (r.nfe(preset), lambda y, m, s, r=r, preset=preset: r.inpaint(y, m, preset, s))
 
     def holes(ref: Tensor, s: int) -> tuple[Tensor, Tensor]:
         m = missing_mask(*ref.shape[-2:], missing, torch.Generator().manual_seed(s))
         return ref * ~m, m
 
     return _evaluate_restoration("inpaint", paths, methods, holes, size=size, seed=seed, limit=limit, border=0,
-                                 progress=progress, missing=missing)
+                                 progress=progress, reference="biharmonic", missing=missing)
 
 
 def _num(v, spec: str, width: int) -> str:
@@ -434,7 +440,9 @@ def format_table(result: dict) -> str:
                          + ", ".join(result["gray_ground_truth_files"]))
         lines += notes
     if result.get("margins"):
-        lines.append("per-image CPSNR margin over Menon2007 (dB): mean, minimum (image), images below")
+        ref = result.get("margin_reference", "Menon2007")
+        metric = "CPSNR" if result["task"] == "demosaick" else "PSNR"
+        lines.append(f"per-image {metric} margin over {ref} (dB): mean, minimum (image), images below")
         for name, m in result["margins"].items():
             lines.append(f"  {name:<{wide - 2}}{m['mean']:+8.2f}{m['min']:+8.2f} ({m['min_image']}), "
                          f"{m['below']} of {result['images']} below")
@@ -521,13 +529,15 @@ def restore_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("f
     with each preset, each ``LABEL=MODEL`` of ``compare``, and with ``first_stage`` the model
     started from that prior (HGM's progressive strategy) or classical method.
 
-    ``task="demosaick"``: models may be learned demosaickers too (one row each, 1 NFE), and
-    without ``model`` the main row is the shipped learned demosaicker; ``first_stage`` then
-    starts the HGM prior (``model`` if it is one, else the shipped one)."""
-    from .demosaick import load_demosaicker
+    Models may be learned networks too (one row each, 1 NFE: a learned demosaicker for
+    ``task="demosaick"``, a learned inpainter for ``"inpaint"``); without ``model`` the main row
+    is the task's shipped learned network; ``first_stage`` then starts the HGM prior (``model``
+    if it is one, else the shipped one)."""
+    from .demosaick import load_demosaicker, load_inpainter
 
     presets = tuple(presets) or ("fast",)
-    load = (lambda m: load_demosaicker(m, device=device)) if task == "demosaick" else (lambda m: Restorer(m, device=device))
+    loader = load_demosaicker if task == "demosaick" else load_inpainter
+    load = lambda m: loader(m, device=device)  # noqa: E731
 
     def rows_of(label: str, r) -> dict:
         if getattr(r, "method", None) == "learned":
