@@ -44,6 +44,9 @@ class DemosaickNetConfig:
 
     ngf: int = 32
     depth: int = 8
+    #: negative slope of the activations (0: ReLU, as the shipped demosaicker was trained; new
+    #: runs use 0.1: with a zero-initialised head plain ReLUs tend to die in the last layer)
+    leaky: float = 0.0
     kind: str = "demosaick"
 
     def __post_init__(self) -> None:
@@ -203,9 +206,10 @@ class DemosaickNet(nn.Module):
     def __init__(self, config: DemosaickNetConfig):
         super().__init__()
         self.config = c = config
-        layers: list[nn.Module] = [nn.Conv2d(16, c.ngf, 3, padding=1), nn.ReLU(inplace=True)]
+        act = (lambda: nn.LeakyReLU(c.leaky, inplace=True)) if c.leaky else (lambda: nn.ReLU(inplace=True))
+        layers: list[nn.Module] = [nn.Conv2d(16, c.ngf, 3, padding=1), act()]
         for _ in range(c.depth - 2):
-            layers += [nn.Conv2d(c.ngf, c.ngf, 3, padding=1), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(c.ngf, c.ngf, 3, padding=1), act()]
         self.body = nn.Sequential(*layers)
         self.head = nn.Conv2d(c.ngf, 12, 3, padding=1)
         nn.init.zeros_(self.head.weight)  # an untrained network is Menon2007
