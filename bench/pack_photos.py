@@ -45,9 +45,12 @@ WHEELS = [
     ["safetensors==0.5.3", "--only-binary=:all:", "--platform", "manylinux2014_x86_64",
      "--implementation", "cp", "--python-version", "3.10", "--abi", "abi3"],
 ]
-def pack_one(job: tuple[str, str, int, int, bool]) -> tuple[str, int]:
+
+
+def pack_one(job: tuple) -> tuple[str, int]:
     """Resize one photo; returns (status, bytes written): ok, gray or bad."""
-    src, dst, short, quality, skip_gray = job
+    src, dst, short, quality, skip_gray, *rest = job
+    subsampling = rest[0] if rest else -1
     try:
         pixels = read_image(src).pixels
     except (OSError, ValueError):  # InputError is a ValueError
@@ -62,7 +65,8 @@ def pack_one(job: tuple[str, str, int, int, bool]) -> tuple[str, int]:
     if skip_gray and is_near_gray(np.asarray(im)):
         return "gray", 0
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
-    im.save(dst, "JPEG", quality=quality, optimize=True)
+    extra = {"subsampling": subsampling} if subsampling >= 0 else {}
+    im.save(dst, "JPEG", quality=quality, optimize=True, **extra)
     return "ok", os.path.getsize(dst)
 
 
@@ -71,10 +75,15 @@ def folder_bytes(folder: Path) -> int:
 
 
 def pack(src: Path, out: Path, roots: list[str] | None = None, short: int = 96, quality: int = 75,
-         limit: int = 0, keep_val: bool = False, skip_gray: bool = True, workers: int = 0) -> dict:
-    """Pack every root folder of ``src`` into ``out/<root>``; returns the summary (also PACK.json)."""
+         limit: int = 0, keep_val: bool = False, skip_gray: bool = True, workers: int = 0,
+         subsampling: int = -1) -> dict:
+    """Pack every root folder of ``src`` into ``out/<root>``; returns the summary (also PACK.json).
+    ``subsampling``: JPEG chroma subsampling (0: 4:4:4, full-resolution colour, what a
+    demosaicker must learn from; -1: Pillow's default 4:2:0)."""
     roots = roots or sorted(p.name for p in src.iterdir() if p.is_dir())
     summary: dict = {"short_side": short, "quality": quality, "source": str(src), "roots": {}}
+    if subsampling >= 0:
+        summary["subsampling"] = subsampling
     n = max(1, workers or min(8, os.cpu_count() or 1))
     with ProcessPoolExecutor(n) if n > 1 else contextlib.nullcontext() as pool:
         run = pool.map if pool is not None else lambda f, jobs, chunksize: map(f, jobs)
@@ -89,7 +98,7 @@ def pack(src: Path, out: Path, roots: list[str] | None = None, short: int = 96, 
                 rel = p.relative_to(src / root)
                 if p.suffix.lower() not in (".jpg", ".jpeg"):
                     rel = rel.with_name(rel.name + ".jpg")  # (changes the name, hence its split)
-                jobs.append((str(p), str(out / root / rel), short, quality, skip_gray))
+                jobs.append((str(p), str(out / root / rel), short, quality, skip_gray, subsampling))
             stats = {"ok": 0, "gray": 0, "bad": 0}
             for status, _ in run(pack_one, jobs, chunksize=16):
                 stats[status] += 1
@@ -118,13 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-val", action="store_true", help="keep the validation split's photos too")
     ap.add_argument("--keep-gray", action="store_true", help="keep near-gray photos too")
     ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--subsampling", type=int, default=-1, choices=[-1, 0, 1, 2],
+                    help="JPEG chroma subsampling: 0 = 4:4:4 (for the demosaicker), -1 = Pillow's default 4:2:0")
     ap.add_argument("--wheels", action="store_true", help="also pip-download the wheels to <out>/../wheels")
     args = ap.parse_args(argv)
     if args.out.exists() and any(args.out.iterdir()):
         sys.exit(f"{args.out} is not empty: remove it first")
     args.out.mkdir(parents=True, exist_ok=True)
     s = pack(args.src, args.out, args.roots, args.short, args.quality, args.limit, args.keep_val,
-             not args.keep_gray, args.workers)
+             not args.keep_gray, args.workers, args.subsampling)
     wheels = args.out.parent / "wheels"
     if args.wheels:
         download_wheels(wheels)

@@ -414,54 +414,105 @@ def mosaic(rgb, output, pattern, bits):
     write_mosaic(output, api.mosaic_picture(pic, pattern, name=rgb), depth, protect=(rgb,))
 
 
+#: options of the HGM sampler: with --method learned they are an error
+_HGM_ONLY = ("first_stage", "preset", "start_level", "seed")
+
+
+def _refuse_sampler_options(learned: bool) -> None:
+    """A one-line error when an option of the HGM sampler was given to a learned network."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    given = [n for n in _HGM_ONLY if ctx.get_parameter_source(n) not in (ParameterSource.DEFAULT, None)]
+    if learned and given:
+        raise InputError(f"--{given[0].replace('_', '-')} applies to --method hgm; the learned network "
+                         "has no sampler options")
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file (or folder for several inputs).")
 @_PATTERN
+@click.option("--method", type=click.Choice(["learned", "hgm"]), default=None,
+              help="learned: Menon2007 + a trained CNN correction, one network pass (tiled); hgm: the HGM score "
+                   "prior's sampler (--first-stage, --preset, --start-level, --seed apply to it only) "
+                   "[default: learned, or the kind of --model].")
 @_restore_options
 @_SKIP_EXISTING
 @user_errors
-def demosaick(inputs, output, pattern, model, first_stage, preset, start_level, seed, device, max_pixels, threads,
-               quiet, skip_existing):
-    """Demosaick Bayer mosaics (gray PNG/TIFF, 8/16 bit, or .npy) into colour images."""
+def demosaick(inputs, output, pattern, method, model, first_stage, preset, start_level, seed, device, max_pixels,
+              threads, quiet, skip_existing):
+    """Demosaick Bayer mosaics (gray PNG/TIFF, 8/16 bit, or .npy) or camera raw files (DNG, CR2, NEF,
+    ARW, ...: the raw extra) into colour images."""
+    from .demosaick import load_demosaicker
     from .io import read_mosaic
-    from .restore import Restorer
+    from .raw import demosaick_raw, is_raw
 
     pairs = _plan_outputs(inputs, output, skip_existing)
     _set_threads(threads)
-    r = Restorer(model, device=_device(device), first_stage=first_stage, start_level=start_level)
-    bar = _progress(len(pairs) * r.nfe(preset), quiet, "demosaick")
+    r = load_demosaicker(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
+    learned = getattr(r, "method", "hgm") == "learned"
+    _refuse_sampler_options(learned)
+    bar = _progress(0 if learned else len(pairs) * r.nfe(preset), quiet, "demosaick")
+    if learned:
+        bar.unit = "tile"
     protect = tuple(src for src, _ in pairs)
+    options = {} if learned else {"preset": preset, "seed": seed}
+
+    def step(done: int, total: int) -> None:
+        if learned and done == 1:
+            bar.total = (bar.total or 0) + total
+            bar.refresh()
+        bar.update(1)
 
     def one(src: Path, dst: Path) -> None:
+        if is_raw(src):  # pattern, levels and colour from the file
+            out = demosaick_raw(src, r, max_pixels=max_pixels, callback=step, **options)
+            write_image_or_tiff(dst, out, protect)
+            return
         raw, bits = read_mosaic(src, max_pixels)
-        out = api.demosaick_mosaic(raw, r, pattern, bits=bits, preset=preset, seed=seed,
-                                   callback=lambda *_: bar.update(1))
+        out = api.demosaick_mosaic(raw, r, pattern, bits=bits, callback=step, **options)
         write_image(dst, out, protect=protect)
 
     _each(pairs, one, bar, "mosaics")
+
+
+def write_image_or_tiff(dst: Path, pic, protect: tuple) -> None:
+    """16-bit results: a 16-bit TIFF for .tif/.tiff (:func:`chromaprior.raw.write_tiff16`), else write_image."""
+    from .raw import write_tiff16
+
+    if dst.suffix.lower() in (".tif", ".tiff"):
+        write_tiff16(dst, pic.pixels, protect=protect)
+    else:
+        write_image(dst, pic, protect=protect)
 
 
 @main.command()
 @click.argument("image", type=click.Path())
 @click.option("--mask", "mask_path", required=True, type=click.Path(), help="Same-size image: white = missing.")
 @click.option("-o", "--output", required=True, type=click.Path())
+@click.option("--method", type=click.Choice(["learned", "hgm"]), default=None,
+              help="learned: a classical fill + a trained CNN correction, one pass (needs --model: none is shipped "
+                   "yet); hgm: the HGM score prior's sampler (--first-stage, --preset, --start-level, --seed apply "
+                   "to it only) [default: hgm, or the kind of --model].")
 @_restore_options
 @user_errors
-def inpaint(image, mask_path, output, model, first_stage, preset, start_level, seed, device, max_pixels, threads,
-            quiet):
+def inpaint(image, mask_path, output, method, model, first_stage, preset, start_level, seed, device, max_pixels,
+            threads, quiet):
     """Fill the pixels of IMAGE that are white in MASK."""
-    from .restore import Restorer
+    from .demosaick import load_inpainter
 
     check_output(output, (image, mask_path))  # before minutes of sampling
     _set_threads(threads)
     pic = read_image(image, max_pixels)
     mask = read_image(mask_path, max_pixels)
-    r = Restorer(model, device=_device(device), first_stage=first_stage, start_level=start_level)
+    r = load_inpainter(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
+    learned = getattr(r, "method", "hgm") == "learned"
+    _refuse_sampler_options(learned)
     bar = _progress(r.nfe(preset), quiet, "inpaint")
+    options = {} if learned else {"preset": preset, "seed": seed}
     try:
-        out = api.inpaint_picture(pic, mask, r, name=mask_path, preset=preset, seed=seed,
-                                  callback=lambda *_: bar.update(1))
+        out = api.inpaint_picture(pic, mask, r, name=mask_path, callback=lambda *_: bar.update(1), **options)
     except USER_FAILURES as e:
         raise _file_error(Path(image), e) from None
     bar.close()

@@ -23,8 +23,11 @@ from torch import nn
 
 from .errors import InputError
 from .lifts import ChannelCopyLift, GradientLift, IdentityLift, Lift, PixelScaleLift
-from .losses import BinCrossEntropy, DSMLoss, Loss, Pix2PixLoss, RegressionLoss, rebalancing_weights
+from .losses import (BinCrossEntropy, DemosaickLoss, DSMLoss, InpaintLoss, Loss, Pix2PixLoss, RegressionLoss,
+                     rebalancing_weights)
 from .nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
+from .nets.demosaick import DemosaickNet, DemosaickNetConfig
+from .nets.inpaint import InpaintNet, InpaintNetConfig
 from .nets.semantic import SemanticColorizer, SemanticConfig
 
 __all__ = ["Method", "METHODS", "get_method", "geometric_sigmas", "colorize_methods", "restore_methods", "input_multiple",
@@ -147,6 +150,16 @@ METHODS: dict[str, Method] = {
                make_net=lambda c: SemanticColorizer(SemanticConfig(width=c.ngf, train_from=c.train_from)),
                load_net=lambda card: SemanticColorizer(SemanticConfig(**card["net"])),
                make_loss=_semantic_loss, multiple=lambda c: 32, shipped="semantic-colorize"),
+        Method("learned-demosaick", ("restore",), "supervised",
+               "learned demosaicker: Menon2007 + a half-resolution CNN correction (--ngf channels, --depth convs), L1",
+               make_net=lambda c: DemosaickNet(DemosaickNetConfig(ngf=c.ngf, depth=c.depth, leaky=0.1)),
+               load_net=lambda card: DemosaickNet(DemosaickNetConfig(**card["net"])),
+               make_loss=lambda *a: DemosaickLoss(), multiple=lambda c: 2, shipped="learned-demosaick"),
+        Method("learned-inpaint", ("restore",), "supervised",
+               "learned inpainter: normalised-convolution fill + a half-resolution CNN correction, random masks, L1",
+               make_net=lambda c: InpaintNet(InpaintNetConfig(ngf=c.ngf, depth=c.depth, leaky=0.1)),
+               load_net=lambda card: InpaintNet(InpaintNetConfig(**card["net"])),
+               make_loss=lambda *a: InpaintLoss(), multiple=lambda c: 2, shipped="learned-inpaint"),
     ]
 }
 
