@@ -229,7 +229,7 @@ def test_gpu_pack_can_keep_full_resolution_chroma(tmp_path):
     spec.loader.exec_module(pack_photos)
     src = tmp_path / "train" / "root"
     src.mkdir(parents=True)
-    name = next(f"a{i}.jpg" for i in range(1000) if not pack_photos.is_validation(f"a{i}.jpg"))
+    name = next(f"a{i}.jpg" for i in range(1000) if not pack_photos.is_validation(Path(f"a{i}.jpg")))
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(src / name)
     for sub, expect in ((0, 0), (-1, 2)):
         out = tmp_path / f"pack{sub}"
