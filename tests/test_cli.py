@@ -222,8 +222,8 @@ def test_evaluate_all_methods_in_one_table(cli, tmp_path):
     r = cli("evaluate", "--data", data, "--size", "32", "--preset", "preview", "--all-methods", "--report", report)
     assert r.exit_code == 0, r.output
     names = [row["method"] for row in json.loads(report.read_text())["rows"]]
-    assert names == ["gray (baseline)", "semantic (1 NFE)", "shipped jgm (preview, 10 NFE)", "shipped unet (1 NFE)",
-                     "shipped cgan (1 NFE)"]
+    assert names == ["gray (baseline)", "semantic (1 NFE)", "shipped jgm (preview, 10 NFE)",
+                     "shipped jgm-guided (preview, 10 NFE)", "shipped unet (1 NFE)", "shipped cgan (1 NFE)"]
 
 
 # ------------------------------------------------------------------------- issue 15: reliability

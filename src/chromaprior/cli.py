@@ -548,14 +548,17 @@ def inpaint(image, mask_path, output, method, model, first_stage, preset, start_
               help="semantic: first EfficientNet block to train (16 = frozen encoder, 11 = fine-tune the top stage).")
 @click.option("--balance", is_flag=True, help="Draw every --data folder equally often, whatever its size.")
 @click.option("--init", "init", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Start from the weights of this saved model of the same method (fine-tuning).")
+              help="Start from the weights of this saved model of the same method (fine-tuning; jgm-guided: also a jgm model).")
+@click.option("--guide", type=click.Path(exists=True, file_okay=False), default=None,
+              help="jgm-guided: the semantic colorizer whose frozen features condition the score prior "
+                   "[default: the shipped one].")
 @click.option("--checkpoint-every", type=click.IntRange(1, 10**9), default=500, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 @user_errors
 def train(method, task, downscale, data, out, resume, size, batch_size, iterations, lr, lr_halve_every, ngf, levels, depth,
-          sigma_max, sigma_min, rebalance, train_from, balance, init, checkpoint_every, seed, device, quiet):
+          sigma_max, sigma_min, rebalance, train_from, balance, init, guide, checkpoint_every, seed, device, quiet):
     """Train a score prior (denoising score matching) or a supervised colorizer on folders of photos."""
     from .training import TrainConfig
     from .training import train as run
@@ -563,7 +566,7 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
     config = TrainConfig(
         method=method, task=task or "", downscale=downscale, size=size, batch_size=batch_size, iterations=iterations, lr=lr,
         lr_halve_every=lr_halve_every, ngf=ngf, num_levels=levels, depth=depth, sigma_max=sigma_max, sigma_min=sigma_min,
-        rebalance=rebalance, train_from=train_from, balance=balance, init=str(init or ""),
+        rebalance=rebalance, train_from=train_from, balance=balance, init=str(init or ""), guide=str(guide or ""),
         checkpoint_every=checkpoint_every, seed=seed, data=[str(d) for d in data],
     )
     run(config, out, resume=resume, device=_device(device), progress=not quiet)

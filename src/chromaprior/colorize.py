@@ -1,7 +1,9 @@
 """Colorization of grayscale photos at full resolution, with any of the methods.
 
 A JGM (or RGB) score prior is sampled at the model's working size (the short side
-resized to it); a supervised U-Net (``unet``, ``cgan``) predicts a*b* there from the L*
+resized to it); the guided JGM (``jgm-guided``) is sampled the same way, with the condition
+of its network (the gray and the frozen semantic colorizer's features) computed once per
+image and passed to the sampler; a supervised U-Net (``unet``, ``cgan``) predicts a*b* there from the L*
 of the gray image, in one network evaluation. Either way that gives a colour image at
 the working size whose chroma (the part of the colour in the null space of the gray
 operator, ``A c = 0``) is upsampled to the input's size and added to the input's own
@@ -72,8 +74,8 @@ class Colorizer:
         device: torch device to run on.
         gray: name of the gray operator (``mean``, as the models' training, or ``bt601``)
             or explicit weights; they are normalised to sum to 1.
-        method: ``jgm``, ``cgan``, ``unet`` or ``semantic``: picks the shipped model, or checks that
-            ``model`` is of that method.
+        method: ``jgm``, ``jgm-guided``, ``cgan``, ``unet`` or ``semantic``: picks the shipped
+            model, or checks that ``model`` is of that method.
         compile: run the network through ``torch.compile`` (about 3x faster per network
             call on CPU, after a compilation of a minute or more per working size: worth it
             for folders of many photos).
@@ -98,7 +100,10 @@ class Colorizer:
         self.supervised = self.spec.supervised
         #: a score prior: every seed draws another colouring (:meth:`samples`)
         self.sampled = self.spec.sampled
-        self.method = self.card.get("method", "cgan") if self.supervised else "jgm"  # score priors: the jgm family
+        #: a score prior conditioned on the photo (jgm-guided): its condition is computed once per image
+        self.conditional = self.spec.conditional
+        # score priors: the jgm family (jgm, jgm-divide, rgb), or jgm-guided
+        self.method = self.card.get("method", "cgan") if self.supervised or self.conditional else "jgm"
         if method is not None and self.method != method:
             raise InputError(f"--method {method} but the model is a {self.card.get('method')} model")
         self.device = torch.device(device)
@@ -106,6 +111,8 @@ class Colorizer:
         if compile:
             self.net = torch.compile(self.net)
         self.lift = None if self.supervised else make_lift(self.card["lift"])
+        #: jgm-guided: the semantic colorizer sees the gray at ``scale`` x the score network's grid
+        self.scale = int(self.net.config.scale) if self.conditional else 1
         self.multiple = input_multiple(self.card)
         self.size = int(self.card.get("work_size") or self.card["training"]["size"])
         weights = GRAY_WEIGHTS[gray] if isinstance(gray, str) else tuple(gray)
@@ -116,7 +123,8 @@ class Colorizer:
         self.operator = operators.gray(self.weights)
 
     def nfe(self, preset: str | Preset) -> int:
-        """Network evaluations per image with this preset."""
+        """Network evaluations per image with this preset (score priors: of the score network;
+        ``jgm-guided`` also runs the frozen semantic colorizer once per image for its condition)."""
         if self.supervised:
             return 1
         preset = get_preset(preset) if isinstance(preset, str) else preset
@@ -146,7 +154,8 @@ class Colorizer:
                 ``seed + b`` (and the same hints, reference and options).
             preset: sampler preset or its name (score priors; supervised models ignore it).
             seed: seed of this image's generator (score priors).
-            work_size: short side of the working grid (default: the model's training size).
+            work_size: short side of the working grid (default: the model's training size;
+                ``jgm-guided``: the grid the semantic colorizer sees, the prior samples at half of it).
             temperature: colour temperature in kelvin of the light the result is rendered
                 under; 6500 leaves it as colorized, lower is warmer.
             hints: colour hints in the input's pixel coordinates (:mod:`chromaprior.hints`):
@@ -232,6 +241,10 @@ class Colorizer:
         gray = gray.float().clamp(0, 1).to(self.device)
         height, width = gray.shape[-2:]
         h, w = working_size(height, width, work_size or self.size, multiple=self.multiple)
+        big = None
+        if self.conditional:  # the working size is what the semantic colorizer sees; the prior samples at 1/scale
+            big = F.interpolate(gray, size=(h, w), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+            h, w = h // self.scale, w // self.scale
         small = F.interpolate(gray, size=(h, w), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
         keep = hinted = None
         if hints:
@@ -271,6 +284,8 @@ class Colorizer:
             op = operators.stack(op, hint_operator(keep, self.weights))
             y = torch.cat([small, keep * hinted], dim=1)
             init = init + keep * hinted
+        with torch.no_grad():
+            cond = self.net.condition(big, small) if self.conditional else None  # once per image
         per = max(1, batch or SAMPLE_BATCH_PIXELS // (h * w))
         nfe, total = self.nfe(preset), self.nfe(preset) * len(seeds)
         for start in range(0, len(seeds), per):
@@ -283,7 +298,8 @@ class Colorizer:
 
             yk = y.expand(k, -1, -1, -1)
             x = sample(self.net, op, yk, preset, generator=[torch.Generator().manual_seed(s) for s in chunk],
-                       lift=self.lift, init=init.expand(k, -1, -1, -1), callback=tick)
+                       lift=self.lift, init=init.expand(k, -1, -1, -1), callback=tick,
+                       cond=None if cond is None else cond.expand(k, -1, -1, -1))
             if reference is not None:  # then the hints, exactly, again
                 x = op.project(transfer_palette(x, reference), yk)
             chroma = x - self.operator.forward(x)  # A chroma = 0 since the weights sum to 1

@@ -26,9 +26,9 @@ import torch
 from torch import Tensor
 
 from . import operators
-from .checkpoint import load_model, read_card, resolve_model_path, shipped_model
+from .checkpoint import load_model, read_card, resolve_model_path
 from .errors import InputError
-from .methods import METHODS
+from .methods import shipped_model
 from .nets.demosaick import mirror_pad
 from .tiles import overlapping, tile_grid
 
@@ -53,7 +53,7 @@ def rggb_shift(pattern: str) -> tuple[int, int]:
 
 
 def _shipped() -> Path:
-    return shipped_model(METHODS[LEARNED].shipped)
+    return shipped_model(LEARNED)
 
 
 class LearnedDemosaicker:
@@ -152,7 +152,7 @@ class LearnedInpainter:
     method = "learned"
 
     def __init__(self, model: str | Path | None = None, device: str | torch.device = "cpu"):
-        path = model if model is not None else shipped_model(METHODS[LEARNED_INPAINT].shipped)
+        path = model if model is not None else shipped_model(LEARNED_INPAINT)
         if model is None and not (Path(path) / "model.json").exists():
             raise InputError("no learned inpainter is shipped yet: give one with --model (chromaprior train "
                              "--method learned-inpaint), or use --method hgm")
@@ -206,7 +206,7 @@ def load_inpainter(model: str | Path | None = None, method: str | None = None, d
             raise InputError(f"{model}: a {card.get('method')} model, not one for --method {method}")
         method = kind
     if method is None:  # the learned inpainter once one is shipped (none is yet: it measured below biharmonic)
-        method = "learned" if (shipped_model(METHODS[LEARNED_INPAINT].shipped) / "model.json").exists() else "hgm"
+        method = "learned" if (shipped_model(LEARNED_INPAINT) / "model.json").exists() else "hgm"
     if method == "learned":
         return LearnedInpainter(model, device=device)
     return Restorer(model, device=device, **hgm_options)

@@ -19,8 +19,8 @@ from .lifts import Lift
 from .nets import AB_SCALE, L_SCALE, PatchDiscriminator
 from .nets.semantic import soft_encode
 
-__all__ = ["Loss", "DSMLoss", "RegressionLoss", "Pix2PixLoss", "BinCrossEntropy", "DemosaickLoss", "InpaintLoss",
-           "random_masks", "lab_pair", "rebalancing_weights"]
+__all__ = ["Loss", "DSMLoss", "GuidedDSMLoss", "RegressionLoss", "Pix2PixLoss", "BinCrossEntropy", "DemosaickLoss",
+           "InpaintLoss", "random_masks", "lab_pair", "rebalancing_weights"]
 
 
 class Loss:
@@ -53,6 +53,29 @@ class DSMLoss(Loss):
         sigma = sigmas[levels].view(-1, 1, 1, 1)
         noise = torch.randn(z.shape, generator=generator).to(z)
         score = model(z + sigma * noise, levels)
+        return 0.5 * ((sigma * score + noise) ** 2).mean()
+
+
+class GuidedDSMLoss(DSMLoss):
+    """Denoising score matching of the guided JGM (:class:`~chromaprior.nets.guided.GuidedScoreNet`):
+    the crop ``x`` ``(B, 3, H, W)`` is what the frozen semantic colorizer sees (its gray);
+    the score network learns the lift of ``x`` shrunk by the network's ``scale`` (bilinear,
+    antialiased, as the colorizer shrinks a photo to its working grid), conditioned on
+    ``net.condition(gray(x), gray(small))``, computed from the clean crop's gray."""
+
+    def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
+        net = getattr(model, "module", model)
+        s = net.config.scale
+        h, w = x.shape[-2:]
+        small = x if s == 1 else F.interpolate(x, size=(h // s, w // s), mode="bilinear", antialias=True,
+                                               align_corners=False)
+        gray = operators.gray()
+        cond = net.condition(gray.forward(x), gray.forward(small))
+        z = self.lift.lift(small)
+        levels = torch.randint(0, len(net.sigmas), (z.shape[0],), generator=generator).to(z.device)
+        sigma = net.sigmas[levels].view(-1, 1, 1, 1)
+        noise = torch.randn(z.shape, generator=generator).to(z)
+        score = model(z + sigma * noise, levels, cond)
         return 0.5 * ((sigma * score + noise) ** 2).mean()
 
 

@@ -23,8 +23,8 @@ from torch import nn
 
 from .errors import InputError
 from .lifts import ChannelCopyLift, GradientLift, IdentityLift, Lift, PixelScaleLift
-from .losses import (BinCrossEntropy, DemosaickLoss, DSMLoss, InpaintLoss, Loss, Pix2PixLoss, RegressionLoss,
-                     rebalancing_weights)
+from .losses import (BinCrossEntropy, DemosaickLoss, DSMLoss, GuidedDSMLoss, InpaintLoss, Loss, Pix2PixLoss,
+                     RegressionLoss, rebalancing_weights)
 from .nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
 from .nets.demosaick import DemosaickNet, DemosaickNetConfig
 from .nets.inpaint import InpaintNet, InpaintNetConfig
@@ -60,6 +60,10 @@ class Method:
         lr, betas: Adam defaults.
         shipped: the folder name of its shipped weights (``chromaprior/weights/NAME``), or
             None; :func:`shipped_model` gives the path.
+        init_from: other methods whose saved models may start a run of this one
+            (``--init``): their weights are a subset of this method's network.
+        conditional: a score prior whose network also takes a per-image condition
+            (``net.condition(...)``, passed to the sampler once per image).
     """
 
     name: str
@@ -74,6 +78,8 @@ class Method:
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     shipped: str | None = None
+    init_from: tuple[str, ...] = ()
+    conditional: bool = False
 
     @property
     def supervised(self) -> bool:
@@ -105,6 +111,28 @@ def _score_prior(name: str, tasks: tuple[str, ...], summary: str, lift: Callable
     )
 
 
+def _guided_net(config) -> nn.Module:
+    """A guided JGM network whose frozen semantic colorizer is ``config.guide`` (default: the shipped one)."""
+    from .checkpoint import load_model, model_files
+    from .io import sha256_file
+    from .nets.guided import GuidedConfig, GuidedScoreNet
+
+    guide = config.guide or shipped_model("semantic")
+    semantic, card = load_model(guide)
+    if card.get("method") != "semantic":
+        raise InputError(f"--guide {guide}: a semantic colorizer is needed, not a {card.get('method')} model")
+    weights = model_files(guide)[0]
+    net_cfg = GuidedConfig(ngf=config.ngf, num_levels=config.num_levels, semantic=semantic.config.to_dict(),
+                           guide=f"{Path(guide).name} (sha256 {sha256_file(weights)[:16]})")
+    return GuidedScoreNet(net_cfg, geometric_sigmas(config.sigma_max, config.sigma_min, config.num_levels), semantic)
+
+
+def _load_guided(card: dict) -> nn.Module:
+    from .nets.guided import GuidedScoreNet
+
+    return GuidedScoreNet.from_card(card)
+
+
 def _unet(dropout: float) -> Callable[[object], nn.Module]:
     return lambda config: UNet(UNetConfig(ngf=config.ngf, depth=config.depth, dropout=dropout))
 
@@ -131,6 +159,12 @@ METHODS: dict[str, Method] = {
     for m in [
         _score_prior("jgm", ("colorize",), "JGM: joint intensity+gradient score prior (9 channels)",
                      lambda c: GradientLift(c.beta), shipped="jgm-colorize"),
+        Method("jgm-guided", ("colorize",), "score",
+               "JGM guided by the gray photo and the frozen semantic colorizer's features (9 channels)",
+               make_net=_guided_net, load_net=_load_guided,
+               make_loss=lambda config, net, sample, device, distributed: GuidedDSMLoss(GradientLift(config.beta)),
+               multiple=lambda config: 32, make_lift=lambda c: GradientLift(c.beta), init_from=("jgm",),
+               conditional=True, shipped="jgm-guided-colorize"),
         _score_prior("jgm-divide", ("colorize",), "JGM-divide: separate networks for the image and gradient blocks",
                      lambda c: GradientLift(c.beta), groups=lambda c: [3, 6]),
         _score_prior("rgb", ("colorize", "restore"), "plain 3-channel score prior (ablation; HGM first stage)",
