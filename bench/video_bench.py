@@ -45,7 +45,7 @@ import torch
 from chromaprior.colorize import Colorizer
 from chromaprior.data import list_images
 from chromaprior.metrics import colorfulness, psnr
-from chromaprior.video import aligned_flicker, colorize_video
+from chromaprior.video import KEYFRAME_EVERY, aligned_flicker, colorize_video
 
 WIDTH, HEIGHT, FPS = 640, 480, 24
 
@@ -139,6 +139,23 @@ def score(out: list[np.ndarray], truth: list[np.ndarray], cams, starts, gray_in:
     return {"psnr": ps, "colourfulness": cf, "flicker": fl, "gray_error": ge}
 
 
+def strip(path: str, rows: list, starts: list[int], shot_frames: int, columns: int = 6, width: int = 128) -> None:
+    """Rows of frames (input, per-frame, ours, truth), ``columns`` frames spread over the clip's
+    first two shots, each ``width`` px wide, into a PNG."""
+    from PIL import Image
+
+    rows = [r for r in rows if r is not None]
+    picks = np.linspace(0, 2 * shot_frames - 1, columns).round().astype(int)
+    h = width * HEIGHT // WIDTH
+    sheet = np.full((len(rows) * (h + 2), columns * (width + 2), 3), 255, np.uint8)
+    for i, frames in enumerate(rows):
+        for j, t in enumerate(picks):
+            small = cv2.resize(frames[t], (width, h), interpolation=cv2.INTER_AREA)
+            sheet[i * (h + 2):i * (h + 2) + h, j * (width + 2):j * (width + 2) + width] = small
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(sheet).save(path, optimize=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data/eval/kodak24")
@@ -148,6 +165,11 @@ def main() -> None:
     ap.add_argument("--keyframe-every", type=int, nargs="+", default=[1, 8])
     ap.add_argument("--method", default=None, help="colorizer (default: the default one)")
     ap.add_argument("--codec", default="h264")
+    ap.add_argument("--one-sided", action="store_true",
+                    help="add a row for the default keyframe distance with the chroma carried from the first "
+                         "keyframe of each segment only (ablation)")
+    ap.add_argument("--lossless", action="store_true", help="clip 0 again with --codec ffv1: the gray error there")
+    ap.add_argument("--strip", default=None, help="PNG: input / per-frame / ours / truth frames of clip 0")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--keep", default=None, help="folder to keep the clips in")
     ap.add_argument("--report", default=None)
@@ -175,18 +197,31 @@ def main() -> None:
         gray_dec = decode(gp)
         results = {"colour clip": score(decode(cp), truth, cams, starts, None),
                    "gray input": score(gray_dec, truth, cams, starts, None)}
-        for n in args.keyframe_every:
-            suffix = ".mkv" if args.codec == "ffv1" else ".mp4"
-            op = str(work / f"clip{c}-k{n}{suffix}")
+        runs = [(f"keyframes {n}", n, True, args.codec) for n in args.keyframe_every]
+        if args.one_sided:
+            runs.append((f"keyframes {KEYFRAME_EVERY}, one-sided", KEYFRAME_EVERY, False, args.codec))
+        if args.lossless and c == 0:
+            runs.append((f"keyframes {KEYFRAME_EVERY}, ffv1", KEYFRAME_EVERY, True, "ffv1"))
+        decoded = {}
+        for label, n, two, codec in runs:
+            suffix = ".mkv" if codec == "ffv1" else ".mp4"
+            op = str(work / f"clip{c}-{label.replace(' ', '').replace(',', '-')}{suffix}")
             load.append(os.getloadavg()[0])
             t0 = time.perf_counter()
-            r = colorize_video(gp, op, col, keyframe_every=n, codec=args.codec, threads=args.threads)
+            r = colorize_video(gp, op, col, keyframe_every=n, codec=codec, threads=args.threads, two_sided=two)
             dt = time.perf_counter() - t0
-            s = score(decode(op), truth, cams, starts, gray_dec)
+            decoded[label] = decode(op)
+            s = score(decoded[label], truth, cams, starts, gray_dec)
             s["seconds"], s["frames"], s["keyframes"], s["cuts"] = dt, len(truth), r.keyframes, r.cuts
-            results[f"keyframes {n}"] = s
-            print(f"clip {c} N={n}: {dt / len(truth):.3f} s/frame, keyframes {r.keyframes}, cuts {r.cuts} "
+            if codec == "ffv1":
+                s["gray_max"] = float(max(np.abs(o.astype(int).sum(-1) - g.astype(int).sum(-1)).max()
+                                          for o, g in zip(decoded[label], gray_dec)) / 3)
+            results[label] = s
+            print(f"clip {c} {label}: {dt / len(truth):.3f} s/frame, keyframes {r.keyframes}, cuts {r.cuts} "
                   f"(true {len(starts) - 1}), load {load[-1]:.1f}", file=sys.stderr, flush=True)
+        if args.strip and c == 0:
+            strip(args.strip, [gray_dec, decoded.get("keyframes 1"), decoded.get(f"keyframes {KEYFRAME_EVERY}"),
+                               truth], starts, args.shot_frames)
         per_clip.append({k: {m: float(np.mean(v)) if isinstance(v, list) else v for m, v in d.items()}
                          for k, d in results.items()})
         for k, d in results.items():
@@ -203,11 +238,14 @@ def main() -> None:
         if "seconds" in d:
             table[k]["s_per_frame"] = d["seconds"] / d["frames"]
     colour = table["colour clip"]["flicker"]
-    print(f"{'row':16s} {'PSNR':>7s} {'colourful':>9s} {'flicker':>8s} {'gray err':>8s} {'s/frame':>8s}  "
+    print(f"{'row':28s} {'PSNR':>7s} {'colourful':>9s} {'flicker':>8s} {'gray err':>8s} {'s/frame':>8s}  "
           f"(target flicker <= {1.5 * colour + 0.5:.2f})")
     for k, d in table.items():
-        print(f"{k:16s} {d['psnr']:7.2f} {d['colourfulness']:9.1f} {d['flicker']:8.2f} "
+        print(f"{k:28s} {d['psnr']:7.2f} {d['colourfulness']:9.1f} {d['flicker']:8.2f} "
               f"{d.get('gray_error', float('nan')):8.3f} {d.get('s_per_frame', float('nan')):8.3f}")
+    for k, d in table.items():
+        if "gray_max" in d:
+            print(f"{k}: largest |(r+g+b)/3 difference| from the decoded input over all pixels: {d['gray_max']:.3f}")
     print(f"load average during the runs: {np.mean(load):.1f} (min {np.min(load):.1f}, max {np.max(load):.1f}) "
           f"on {os.cpu_count()} cores")
     if args.report:

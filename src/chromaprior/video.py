@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import time
@@ -189,7 +188,8 @@ def is_cut(gray: np.ndarray, previous: np.ndarray, back: np.ndarray, conf: np.nd
 
 
 def blend_segment(first: np.ndarray, last: np.ndarray, backs: Sequence[np.ndarray], forwards: Sequence[np.ndarray],
-                  conf_backs: Sequence[np.ndarray], conf_forwards: Sequence[np.ndarray], eps: float = 1e-3) -> list[np.ndarray]:
+                  conf_backs: Sequence[np.ndarray], conf_forwards: Sequence[np.ndarray], eps: float = 1e-3,
+                  two_sided: bool = True) -> list[np.ndarray]:
     """Chroma of the frames strictly between two keyframes of one shot.
 
     Args:
@@ -201,7 +201,8 @@ def blend_segment(first: np.ndarray, last: np.ndarray, backs: Sequence[np.ndarra
         ``n - 1`` chroma maps for frames ``k0 + 1 .. k1 - 1``: the keyframes' chroma carried
         along the flow from both sides, weighted by the distance to each keyframe times the
         carried confidence (with ``eps`` so that a pixel seen by neither still gets the
-        distance-weighted mean).
+        distance-weighted mean). ``two_sided=False`` (an ablation) carries ``first`` alone,
+        falling back to ``last`` only where nothing of ``first`` arrives.
     """
     n = len(backs)
     if n <= 1:
@@ -218,8 +219,12 @@ def blend_segment(first: np.ndarray, last: np.ndarray, backs: Sequence[np.ndarra
     for i in range(n - 1, 0, -1):  # frame k0+i from k0+i+1
         c = warp(c, forwards[i])
         w = warp(w, forwards[i]) * conf_forwards[i]
-        a = (n - i) / n * (fwd_w[i - 1] + eps)
-        b = i / n * (w + eps)
+        if two_sided:
+            a = (n - i) / n * (fwd_w[i - 1] + eps)
+            b = i / n * (w + eps)
+        else:
+            a = fwd_w[i - 1] + eps
+            b = eps * w
         out[i - 1] = (a[..., None] * fwd_c[i - 1] + b[..., None] * c) / (a + b)[..., None]
     return out
 
@@ -320,7 +325,7 @@ class Propagator:
     def __init__(self, colorize: Callable[[np.ndarray, int, list], np.ndarray], grid: tuple[int, int],
                  keyframe_every: int = KEYFRAME_EVERY, hints: dict[int, list] | None = None,
                  weights: Sequence[float] = (1 / 3, 1 / 3, 1 / 3), flow: Flow | None = None,
-                 active_hints: list | None = None):
+                 active_hints: list | None = None, two_sided: bool = True):
         self.colorize = colorize
         self.grid = grid
         self.every = max(1, int(keyframe_every))
@@ -332,6 +337,7 @@ class Propagator:
         self.active: list = list(active_hints or [])  #: hints tracked through the current shot
         self.cuts = 0
         self.keyframes = 0
+        self.two_sided = two_sided
 
     # -- helpers
     def _small(self, rgb: np.ndarray) -> np.ndarray:
@@ -357,8 +363,7 @@ class Propagator:
         return list(self.active)
 
     def _track(self, f: _Frame) -> None:
-        """Move the shot's hints along the flow into frame ``f`` (dropping those that leave it
-        or land where the flow is inconsistent)."""
+        """Move the shot's hints along the flow into frame ``f`` (dropping those that leave it)."""
         if not self.active or f.fwd is None:
             return
         from .hints import Hint
@@ -389,7 +394,8 @@ class Propagator:
         otherwise it begins the next segment."""
         chain = seg[1:]
         inner = blend_segment(seg[0].chroma, seg[-1].chroma, [f.back for f in chain], [f.fwd for f in chain],
-                              [f.conf_back for f in chain], [f.conf_fwd for f in chain]) if len(seg) > 2 else []
+                              [f.conf_back for f in chain], [f.conf_fwd for f in chain],
+                              two_sided=self.two_sided) if len(seg) > 2 else []
         out = [Emitted(seg[0].index, seg[0].pts, seg[0].rgb, seg[0].chroma)]
         out += [Emitted(f.index, f.pts, f.rgb, c) for f, c in zip(seg[1:-1], inner)]
         if with_last and len(seg) > 1:
@@ -406,6 +412,7 @@ class Propagator:
             return []
         prev = self.segment[-1]
         if self.every == 1:  # per-frame colorization: every frame a keyframe, no flow
+            self.active = []  # nothing carries a hint to the next frame
             self._key(f)
             self.segment = [f]
             return [Emitted(prev.index, prev.pts, prev.rgb, prev.chroma)]
@@ -464,6 +471,7 @@ class VideoInfo:
     announced: int = 0  #: the frame count the container states (0: none)
     duration: float | None = None  #: seconds, as the stream (or else the container) states
     stream_duration: bool = False  #: the duration is the video stream's own
+    t0: float = 0.0  #: the video stream's start time (seconds); --start and --end count from it
 
 
 def _open(path: Path):
@@ -533,7 +541,8 @@ class VideoReader:
                 rotation=int(first.rotation or 0), interlaced=interlaced, colorspace=int(first.colorspace or 2),
                 color_range=int(first.color_range or 0), color_primaries=int(first.color_primaries or 2),
                 color_trc=int(first.color_trc or 2), audio=len(c.streams.audio), announced=int(s.frames or 0),
-                duration=duration, stream_duration=bool(s.duration))
+                duration=duration, stream_duration=bool(s.duration),
+                t0=float(s.start_time * tb) if s.start_time else 0.0)
 
     def _deinterlacer(self, stream):
         av = _av()
@@ -559,7 +568,7 @@ class VideoReader:
             if resume_pts is not None:
                 seek_to = resume_pts
             elif self.start:
-                seek_to = int(self.start / tb)
+                seek_to = int((self.start + info.t0) / tb)
             if seek_to is not None:
                 try:
                     c.seek(seek_to, stream=s, backward=True)
@@ -606,7 +615,7 @@ class VideoReader:
                     (last_pts + max(1, round(1 / (info.rate * tb)))) if last_pts is not None else 0)
                 if last_pts is not None and pts <= last_pts:
                     pts = last_pts + 1
-                t = float(pts * tb)
+                t = float(pts * tb) - info.t0
                 if not started:
                     if resume_pts is not None:
                         if pts < resume_pts:
@@ -785,8 +794,8 @@ def _reencode_choices(suffix: str) -> list[str]:
 
 
 def _audio_packets(src: Path, plan, out_streams, start: float | None, end: float | None):
-    """``(seconds, packet)`` of the source's audio (copied, or re-encoded to AAC) from
-    ``start`` to ``end``, shifted by ``start``."""
+    """``(seconds, packet)`` of the source's audio (copied, or re-encoded) from ``start`` to
+    ``end`` (the source's own timestamps, seconds), shifted by ``start``."""
     av = _av()
     if not plan:
         return
@@ -871,7 +880,7 @@ def _join(parts: list[Path], dst: Path, src: Path, info: VideoInfo, start: float
                     packet.stream = stream_out
                     yield float(dts * tb), packet
 
-    def write(tmp: str) -> None:
+    def mux_all(tmp: str) -> None:
         with av.open(str(parts[0])) as first, _open(src) as source, av.open(tmp, "w") as out:
             template = first.streams.video[0]
             ov = out.add_stream_from_template(template)
@@ -900,7 +909,7 @@ def _join(parts: list[Path], dst: Path, src: Path, info: VideoInfo, start: float
                                          key=lambda tp: tp[0]):
                 out.mux(packet)
 
-    atomic_write(dst, write)
+    atomic_write(dst, mux_all)
 
 
 # ---------------------------------------------------------------------------------- the driver
@@ -995,7 +1004,7 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
                    recolor: bool = False, hints: str | Path | dict | None = None, reference=None,
                    temperature: float = 6500.0, progress: Callable[[int, int | None], None] | None = None,
                    chunk_seconds: float = CHUNK_SECONDS, threads: int | None = None, flow_preset: str = "fast",
-                   max_pixels: int | None = None, **options) -> VideoResult:
+                   max_pixels: int | None = None, two_sided: bool = True, **options) -> VideoResult:
     """Colorize a film ``src`` into ``dst`` (a video file, or a folder of PNG frames) without
     flicker (the algorithm: this module's docstring).
 
@@ -1011,6 +1020,8 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
         reference: a colour photo (:class:`Picture` or ``(1, 3, h, w)``) for every keyframe.
         temperature: colour temperature of the result (kelvin).
         progress: ``progress(frames done, frames expected or None)`` after every frame.
+        two_sided: carry the chroma from both keyframes of a segment (False: an ablation,
+            from the first only).
         options: for :meth:`Colorizer.__call__` (preset, seed, work_size, vividness).
     Returns:
         a :class:`VideoResult`. An interrupted run is resumed by calling again with the same
@@ -1038,10 +1049,13 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
     weights = tuple(colorizer.weights)
     mean_gray = all(abs(w - 1 / 3) < 1e-6 for w in weights)
 
+    if kind == "video" and codec == "h264" and (info.width % 2 or info.height % 2):
+        warnings.warn(f"{src}: {info.width}x{info.height} has an odd side: encoded as 4:4:4 H.264 (4:2:0 needs even "
+                      "sides; a few players cannot play 4:4:4)")
     settings = {
         "keyframe_every": keyframe_every, "codec": codec, "crf": crf, "start": start, "end": end, "recolor": recolor,
         "hints": {f: _hint_list(h) for f, h in hints.items()}, "temperature": temperature, "options": options,
-        "flow": flow_preset, "grid": grid, "chunk_seconds": chunk_seconds, "kind": kind,
+        "flow": flow_preset, "grid": grid, "two_sided": two_sided, "chunk_seconds": chunk_seconds, "kind": kind,
         "reference": hashlib.sha256(reference.numpy().tobytes()).hexdigest() if reference is not None else None,
         "model": json.dumps(colorizer.card, sort_keys=True, default=str), "weights": weights,
         "net": hashlib.sha256(b"".join(p.detach().cpu().numpy().tobytes()
@@ -1102,9 +1116,10 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
             return c
 
         prop = Propagator(key, grid, keyframe_every, hints=pending, weights=weights,
-                          flow=Flow(flow_preset) if keyframe_every > 1 else None, active_hints=active)
+                          flow=Flow(flow_preset) if keyframe_every > 1 else None, active_hints=active,
+                          two_sided=two_sided)
         chunk_limit = max(1, int(round(chunk_seconds * float(info.rate))))
-        shift = int(round(start / info.time_base)) if start else 0
+        shift = int(round((start + info.t0) / info.time_base)) if start else 0
         writer = None
         chunk_tmp = None
         chunk = None
@@ -1186,7 +1201,8 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
         save_manifest()
     result.total = sum(ch["frames"] for ch in manifest["chunks"])
     if kind == "video":
-        _join([work / ch["file"] for ch in manifest["chunks"]], dst, src, info, start, end)
+        _join([work / ch["file"] for ch in manifest["chunks"]], dst, src, info,
+              None if start is None else start + info.t0, None if end is None else end + info.t0)
     elif info.audio:
         warnings.warn(f"{dst}: a folder of frames holds no audio; the soundtrack was not kept")
     shutil.rmtree(work, ignore_errors=True)
