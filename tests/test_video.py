@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from fractions import Fraction
 
 import numpy as np
@@ -183,8 +184,9 @@ def test_round_trip_keeps_frames_fps_audio_and_gray(tmp_path):
     frames, _ = pan(10)
     src, dst = tmp_path / "film.mp4", tmp_path / "film-colour.mp4"
     write_clip(src, gray_of(frames))
-    r = run("colorize", src, "-o", dst, "-q")
+    r = run("colorize", src, "-o", dst)
     assert r.exit_code == 0, r.output
+    assert f"wrote 10 frames to {dst}" in r.output
     out, times, _ = read_clip(dst)
     inp, in_times, _ = read_clip(src)
     assert len(out) == 10 and out[0].shape == (H, W, 3)
@@ -456,3 +458,64 @@ def test_a_hint_on_a_frame_colours_its_shot_only(tmp_path, unet):
         assert red(hinted[t]) > red(plain[t]) + 10, t
     for t in range(7, 11):
         assert abs(red(hinted[t]) - red(plain[t])) < 1, t
+
+
+def test_bad_hint_frame_is_one_line(tmp_path):
+    frames, _ = pan(3)
+    src = tmp_path / "film.mp4"
+    write_clip(src, gray_of(frames), audio=False)
+    hints = tmp_path / "h.json"
+    hints.write_text(json.dumps([{"frame": "two", "x": 3, "y": 3, "rgb": [200, 0, 0]}]))
+    r = run("colorize", src, "-o", tmp_path / "o.mp4", "--hints", hints, "--method", "unet")
+    assert r.exit_code == 1
+    assert r.output.strip().splitlines()[-1].endswith('item 0: frame must be a frame number (0, 1, ...), got "two"')
+
+
+def test_reference_applies_to_the_whole_film(tmp_path, unet):
+    from chromaprior.io import Picture
+
+    frames, _ = pan(5)
+    src = tmp_path / "film.mkv"
+    write_clip(src, gray_of(frames), codec="ffv1", pix="yuv444p", audio=False)
+    red = np.random.default_rng(0).uniform(0, 0.5, (32, 32, 3)).astype(np.float32)  # colours of every hue ...
+    red[..., 0] += 0.45  # ... mostly red
+    colorize_video(src, tmp_path / "plain.mkv", unet, codec="ffv1")
+    colorize_video(src, tmp_path / "ref.mkv", unet, codec="ffv1", reference=Picture(red))
+    plain, _, _ = read_clip(tmp_path / "plain.mkv")
+    ref, _, _ = read_clip(tmp_path / "ref.mkv")
+    for p, r in zip(plain, ref):
+        redness = lambda f: float((f[..., 0].astype(float) - f.mean(-1)).mean())  # noqa: E731
+        assert redness(r) > redness(p) + 3
+
+
+def test_a_killed_process_resumes(tmp_path, tiny_unet_model, unet):
+    """SIGKILL in the middle (no clean-up runs at all), then the same call again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    frames, _ = pan(16)
+    src, dst = tmp_path / "film.mp4", tmp_path / "out.mkv"
+    write_clip(src, gray_of(frames), audio=False)
+    code = (f"import time, torch; torch.manual_seed(0)\n"
+            f"from chromaprior.colorize import Colorizer\nfrom chromaprior.video import colorize_video\n"
+            f"colorize_video({str(src)!r}, {str(dst)!r}, Colorizer({tiny_unet_model!r}), codec='ffv1', "
+            f"keyframe_every=3, chunk_seconds=0.1, threads=1, progress=lambda d, t: time.sleep(0.2))\n")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    manifest = tmp_path / ".out.mkv.parts" / "manifest.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if manifest.is_file() and len(json.loads(manifest.read_text())["chunks"]) >= 2:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, "finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not dst.exists()
+    r = colorize_video(src, dst, unet, codec="ffv1", keyframe_every=3, chunk_seconds=0.1)
+    assert r.resumed_at and r.total == 16 and r.frames < 16
+    out, inp = read_clip(dst)[0], read_clip(src)[0]
+    assert len(out) == 16 and all((o.astype(int).sum(-1) == i.astype(int).sum(-1)).all() for o, i in zip(out, inp))

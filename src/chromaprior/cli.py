@@ -401,7 +401,8 @@ def _colorize_video(inputs, output, video_options: dict, *, method, model, prese
     bar.close()
     if not quiet:
         resumed = f", resumed at frame {result.resumed_at}" if result.resumed_at is not None else ""
-        click.echo(f"wrote {result.total} frames to {dst} ({result.keyframes} keyframes, {result.cuts} scene cuts, "
+        cuts = f"{result.cuts} scene cut{'' if result.cuts == 1 else 's'}"
+        click.echo(f"wrote {result.total} frames to {dst} ({result.keyframes} keyframes, {cuts}, "
                    f"{result.frames / max(result.seconds, 1e-9):.1f} frames/s{resumed})", err=True)
 
 
