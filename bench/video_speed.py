@@ -79,7 +79,7 @@ def main() -> None:
               f"({args.frames / cpu:.1f} frames per CPU-second); load average {before[0]:.1f} -> {after[0]:.1f}, "
               f"runnable tasks of others {before[1]} -> {after[1]} (2 cores)")
         stats = pstats.Stats(prof).stats
-        for (file, _, name), label in STAGES.items():
+        for (file, name), label in STAGES.items():
             total = sum(v[3] for (f, _l, n), v in stats.items() if f.endswith(file) and n == name)
             if total:
                 print(f"    {label:36s} {total / args.frames * 1000:6.1f} ms a frame")
