@@ -304,13 +304,36 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
               help="torch.compile the network: ~3x faster per step after a compilation of a minute or more; "
                    "for folders of many photos.")
 @_SKIP_EXISTING
+@click.option("--keyframe-every", type=click.IntRange(1, 1000), default=None,
+              help="Video: colorize a keyframe every N frames (and at every scene cut); the frames between "
+                   "get the keyframes' colours carried along the optical flow (1: every frame alone) [default: 8].")
+@click.option("--codec", type=click.Choice(["h264", "ffv1"]), default=None,
+              help="Video: h264 (4:2:0, --crf) or ffv1 (lossless, .mkv) [default: h264].")
+@click.option("--crf", type=click.IntRange(0, 51), default=None, help="Video: H.264 quality, lower is better [default: 18].")
+@click.option("--start", type=click.FloatRange(0), default=None, help="Video: begin at this time (seconds).")
+@click.option("--end", type=click.FloatRange(0, min_open=True), default=None, help="Video: stop at this time (seconds).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def colorize(inputs, output, method, model, preset, seed, samples, temperature, hints_path, reference, device, gray,
-             recolor, vividness, work_size, max_pixels, threads, compile_, skip_existing, quiet):
-    """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
+             recolor, vividness, work_size, max_pixels, threads, compile_, skip_existing, keyframe_every, codec, crf, start,
+             end, quiet):
+    """Colorize grayscale photos INPUT... (files or folders) into OUTPUT; or a film (.mp4, .mkv, ...)
+    into a video (or a folder of PNG frames), without flicker."""
     from .colorize import Colorizer
+    from .video import is_video_path
 
+    video_options = {"keyframe_every": keyframe_every, "codec": codec, "crf": crf, "start": start, "end": end}
+    if any(is_video_path(i) for i in inputs):
+        if samples > 1:
+            raise InputError("--samples applies to photos, not to films")
+        _colorize_video(inputs, output, video_options, method=method, model=model, preset=preset, seed=seed,
+                        temperature=temperature, hints_path=hints_path, reference=reference, device=device,
+                        gray=gray, recolor=recolor, vividness=vividness, work_size=work_size, max_pixels=max_pixels,
+                        threads=threads, compile_=compile_, skip_existing=skip_existing, quiet=quiet)
+        return
+    given = [f"--{k.replace('_', '-')}" for k, v in video_options.items() if v is not None]
+    if given:
+        raise InputError(f"{', '.join(given)} apply to videos (.mp4, .mkv, ...), not to photos")
     check_samples(samples, method or (None if model else DEFAULT_METHOD), seed)  # before any work
     seeds: dict[Path, int] = {}  # a sample's file -> its seed
 
@@ -367,6 +390,61 @@ def colorize(inputs, output, method, model, preset, seed, samples, temperature, 
         beside = samples > 1 and pairs and not Path(output).is_dir()
         click.echo(f"wrote {len(pairs)} image(s) " + (f"beside {output}: {pairs[0][1].name} .. {pairs[-1][1].name}"
                                                       if beside else f"to {output}"), err=True)
+
+
+def _colorize_video(inputs, output, video_options: dict, *, method, model, preset, seed, temperature, hints_path,
+                    reference, device, gray, recolor, vividness, work_size, max_pixels, threads, compile_,
+                    skip_existing, quiet) -> None:
+    """``colorize`` of one film (:func:`chromaprior.video.colorize_video`): a progress bar in
+    frames with an ETA; an interrupted run resumes by itself (same input and options)."""
+    from tqdm import tqdm
+
+    from .colorize import Colorizer
+    from .video import check_video, colorize_video
+
+    if len(inputs) != 1:
+        raise InputError("give one video at a time (and photos in another run)")
+    src, dst = Path(inputs[0]), Path(output)
+    if skip_existing and dst.is_file():
+        click.echo(f"skipping {src}: {dst} exists", err=True)
+        return
+    try:  # the input and the output, before the model is loaded
+        check_video(src, dst, codec=video_options["codec"] or "h264", crf=18 if video_options["crf"] is None
+                    else video_options["crf"], start=video_options["start"], end=video_options["end"],
+                    max_pixels=max_pixels)
+    except USER_FAILURES as e:
+        raise _file_error(src, e, dst) from None
+    for extra in (hints_path, reference):
+        if extra and dst.exists() and Path(extra).resolve() == dst.resolve():
+            raise InputError(f"{dst}: refusing to overwrite an input file")
+    _set_threads(threads)
+    col = Colorizer(model, device=_device(device), gray=gray, method=method, compile=compile_)
+    if vividness is not None and col.method != "semantic":
+        raise InputError(f"--vividness applies to the semantic colorizer, not to {col.method}")
+    palette = api.palette_of(read_image(reference, max_pixels=max_pixels), reference) if reference else None
+    bar = tqdm(disable=quiet, unit="frame", desc="colorize")
+
+    def progress(done: int, total: int | None) -> None:
+        if total and (bar.total or 0) < max(total, done):
+            bar.total = max(total, done)
+        bar.update(done - bar.n)
+
+    options = {k: v for k, v in video_options.items() if v is not None}
+    try:
+        result = colorize_video(src, dst, col, recolor=recolor, hints=hints_path, reference=palette,
+                                temperature=temperature, progress=progress, threads=torch.get_num_threads(),
+                                max_pixels=max_pixels, preset=preset, seed=seed, work_size=work_size,
+                                vividness=vividness, **options)
+    except USER_FAILURES as e:
+        bar.leave = False
+        bar.close()
+        raise _file_error(src, e, dst) from None
+    bar.close()
+    if not quiet:
+        resumed = f", resumed at frame {result.resumed_at}" if result.resumed_at is not None else ""
+        cuts = f"{result.cuts} scene cut{'' if result.cuts == 1 else 's'}"
+        click.echo(f"wrote {result.total} frames to {dst} ({result.keyframes} keyframes, {cuts}, "
+                   f"{result.frames / max(result.seconds, 1e-9):.1f} frames/s{resumed})", err=True)
 
 
 # ------------------------------------------------------------------- mosaic / demosaick / inpaint

@@ -51,9 +51,12 @@ def gamut_clamp(gray: Tensor, chroma: Tensor) -> Tensor:
         ``(B, 3, H, W)`` in ``[0, 1]`` with the same gray (``sum w = 1``) and hue.
     """
     gray = gray.clamp(0, 1)
-    room = torch.where(chroma > 0, (1 - gray) / chroma.clamp_min(1e-12), gray / (-chroma).clamp_min(1e-12))
-    room = torch.where(chroma.abs() > 1e-12, room, torch.ones_like(room))
-    t = room.amin(dim=1, keepdim=True).clamp(0, 1)
+    # the tightest channel up is the largest positive chroma, down the most negative one
+    # (the same t as the minimum over channels of their own room, with two reductions)
+    up, down = chroma.amax(dim=1, keepdim=True), chroma.amin(dim=1, keepdim=True)
+    t_up = torch.where(up > 1e-12, (1 - gray) / up.clamp_min(1e-12), 1.0)
+    t_down = torch.where(down < -1e-12, gray / (-down).clamp_min(1e-12), 1.0)
+    t = torch.minimum(t_up, t_down).clamp(0, 1)
     return (gray + t * chroma).clamp(0, 1)
 
 
