@@ -1,4 +1,4 @@
-"""Helpers of the GPU recipe (bench/gpu_train_semantic.sh): split/join big files, and a small
+"""Helpers of the GPU recipe (bench/gpu_train.sh): split/join big files, and a small
 "warm resume" file for continuing a run on another machine.
 
     python bench/gpu_state.py split FILE DIR [--gzip]   # DIR/<name>[.gz].partNN + DIR/JOIN.txt

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Reassemble what bench/gpu_train_semantic.sh wrote to $OUT into a run folder that
+# Reassemble what bench/gpu_train.sh (gpu_train_semantic.sh, gpu_train_guided.sh) wrote to $OUT into a run folder that
 # `chromaprior train --resume` (and colorize/evaluate) read, here or on a later machine.
 #
-#   bash bench/gpu_unpack.sh FILES_DIR [DEST=gpu-runs/semantic] [--slim]
+#   bash bench/gpu_unpack.sh FILES_DIR [DEST=gpu-runs/semantic] [--slim]     (guided: DEST gpu-runs/guided)
 #
 # FILES_DIR: the returned files (model.safetensors, state.pt.gz.partNN, JOIN.txt, run-files.tar.gz).
 # DEST gets model.safetensors, model.json, state.pt (sha256-checked), log.jsonl, loss.png, logs.
 # --slim: also write $PACK/resume/resume.pt (PACK=gpu-pack) (+ log.jsonl), the ~6 MB warm-resume file that
 #         the next GPU run picks up (the exact state.pt is too big to travel with the photos).
-# Resume here (exact):  PYTHONPATH=src python -m chromaprior.cli train --method semantic \
+# Resume here (exact):  PYTHONPATH=src python -m chromaprior.cli train --method semantic \   (or jgm-guided)
 #   --data gpu-pack/photos/bsds500 --data gpu-pack/photos/caltech101 --data gpu-pack/photos/imagenet-sample \
 #   --out DEST --resume --iterations N --device cpu
 set -euo pipefail

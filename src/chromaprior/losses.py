@@ -19,7 +19,8 @@ from .lifts import Lift
 from .nets import AB_SCALE, L_SCALE, PatchDiscriminator
 from .nets.semantic import soft_encode
 
-__all__ = ["Loss", "DSMLoss", "RegressionLoss", "Pix2PixLoss", "BinCrossEntropy", "lab_pair", "rebalancing_weights"]
+__all__ = ["Loss", "DSMLoss", "GuidedDSMLoss", "RegressionLoss", "Pix2PixLoss", "BinCrossEntropy", "DemosaickLoss",
+           "InpaintLoss", "random_masks", "lab_pair", "rebalancing_weights"]
 
 
 class Loss:
@@ -52,6 +53,29 @@ class DSMLoss(Loss):
         sigma = sigmas[levels].view(-1, 1, 1, 1)
         noise = torch.randn(z.shape, generator=generator).to(z)
         score = model(z + sigma * noise, levels)
+        return 0.5 * ((sigma * score + noise) ** 2).mean()
+
+
+class GuidedDSMLoss(DSMLoss):
+    """Denoising score matching of the guided JGM (:class:`~chromaprior.nets.guided.GuidedScoreNet`):
+    the crop ``x`` ``(B, 3, H, W)`` is what the frozen semantic colorizer sees (its gray);
+    the score network learns the lift of ``x`` shrunk by the network's ``scale`` (bilinear,
+    antialiased, as the colorizer shrinks a photo to its working grid), conditioned on
+    ``net.condition(gray(x), gray(small))``, computed from the clean crop's gray."""
+
+    def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
+        net = getattr(model, "module", model)
+        s = net.config.scale
+        h, w = x.shape[-2:]
+        small = x if s == 1 else F.interpolate(x, size=(h // s, w // s), mode="bilinear", antialias=True,
+                                               align_corners=False)
+        gray = operators.gray()
+        cond = net.condition(gray.forward(x), gray.forward(small))
+        z = self.lift.lift(small)
+        levels = torch.randint(0, len(net.sigmas), (z.shape[0],), generator=generator).to(z.device)
+        sigma = net.sigmas[levels].view(-1, 1, 1, 1)
+        noise = torch.randn(z.shape, generator=generator).to(z)
+        score = model(z + sigma * noise, levels, cond)
         return 0.5 * ((sigma * score + noise) ** 2).mean()
 
 
@@ -152,3 +176,55 @@ class BinCrossEntropy(Loss):
             ab = F.avg_pool2d(rgb_to_lab(sample(min(64, crops - start), gen))[:, 1:], 4)
             total += soft_encode(ab, centres).sum(dim=(0, 2, 3))
         return total / total.sum()
+
+
+class DemosaickLoss(Loss):
+    """The learned demosaicker: L1 between the photo and the network's demosaicking of its
+    RGGB mosaic. The crops come at random offsets of the photos, so the network sees every
+    Bayer phase of the image content; on top of the loader's horizontal flips each batch is
+    flipped vertically and transposed with probability 1/2 each (the eight symmetries)."""
+
+    def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
+        flip, transpose = (torch.rand(2, generator=generator) < 0.5).tolist()
+        if flip:
+            x = x.flip(-2)
+        if transpose:
+            x = x.transpose(-1, -2)
+        raw = operators.bayer("RGGB", *x.shape[-2:]).forward(x.contiguous())
+        return (model(raw) - x).abs().mean()
+
+
+def random_masks(batch: int, height: int, width: int, generator: torch.Generator, block_share: float = 0.3,
+                 missing: tuple[float, float] = (0.2, 0.9)) -> Tensor:
+    """Training masks ``(B, 1, H, W)``, 1 = observed: random pixels missing at a fraction drawn
+    from ``missing`` (uniform), or, for a ``block_share`` of the images, one to three missing
+    rectangles of 1/8 to 1/2 of each side (holes)."""
+    keep = torch.ones(batch, 1, height, width)
+    for b in range(batch):
+        if float(torch.rand((), generator=generator)) < block_share:
+            for _ in range(int(torch.randint(1, 4, (), generator=generator))):
+                bh = int(torch.randint(max(1, height // 8), max(2, height // 2) + 1, (), generator=generator))
+                bw = int(torch.randint(max(1, width // 8), max(2, width // 2) + 1, (), generator=generator))
+                t = int(torch.randint(0, height - bh + 1, (), generator=generator))
+                l = int(torch.randint(0, width - bw + 1, (), generator=generator))
+                keep[b, :, t : t + bh, l : l + bw] = 0
+        else:
+            f = missing[0] + (missing[1] - missing[0]) * float(torch.rand((), generator=generator))
+            keep[b] = (torch.rand(1, height, width, generator=generator) >= f).float()
+    return keep
+
+
+class InpaintLoss(Loss):
+    """The learned inpainter: L1 between the photo and the network's inpainting of it under
+    random masks (:func:`random_masks`: 20-90 % random pixels, or rectangular holes), with
+    random vertical flips and transposition on top of the loader's horizontal flips."""
+
+    def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
+        flip, transpose = (torch.rand(2, generator=generator) < 0.5).tolist()
+        if flip:
+            x = x.flip(-2)
+        if transpose:
+            x = x.transpose(-1, -2)
+        x = x.contiguous()
+        keep = random_masks(x.shape[0], *x.shape[-2:], generator).to(x)
+        return (model(x * keep, keep) - x).abs().mean()

@@ -127,6 +127,7 @@ def sample(
     lift: Lift,
     init: Tensor | None = None,
     callback: Callable[[int, int], None] | None = None,
+    cond: Tensor | None = None,
 ) -> Tensor:
     """Sample ``x`` with ``A x = y`` from the score prior.
 
@@ -139,6 +140,9 @@ def sample(
         lift: the representation the prior was trained on.
         init: starting image ``(B, C, H, W)``; default ``A^+ y``.
         callback: called as ``callback(nfe_done, nfe_total)`` after each network call.
+        cond: the per-image condition of a conditional network (``net(z, level, cond)``,
+            e.g. :meth:`chromaprior.nets.guided.GuidedScoreNet.condition`), computed once by
+            the caller; None for an unconditional prior (``net(z, level)``).
     Returns:
         ``(B, C, H, W)`` image satisfying ``A x = y`` (final exact projection), not clipped.
     """
@@ -155,6 +159,9 @@ def sample(
     done = 0
     batch = y.shape[0]
 
+    def score(z: Tensor, level: Tensor) -> Tensor:
+        return net(z, level) if cond is None else net(z, level, cond)
+
     def tick() -> None:
         nonlocal done
         done += 1
@@ -165,12 +172,12 @@ def sample(
         level = torch.full((batch,), i, dtype=torch.long, device=z.device)
         alpha = preset.eps * (sigmas[i] / sigma_last) ** 2
         for _ in range(preset.steps):
-            z = z + 0.5 * alpha * net(z, level) + alpha.sqrt() * _randn(z.shape, generator, z)
+            z = z + 0.5 * alpha * score(z, level) + alpha.sqrt() * _randn(z.shape, generator, z)
             z = lop.project(z, y_lift, preset.dc_weight)
             tick()
         if preset.predictor:
             nxt = sigmas[levels[n + 1]] if n + 1 < len(levels) else sigmas.new_zeros(())
-            z = z + (sigmas[i] ** 2 - nxt**2) * net(z, level)
+            z = z + (sigmas[i] ** 2 - nxt**2) * score(z, level)
             if nxt > 0:
                 z = z + nxt * torch.sqrt(1 - nxt**2 / sigmas[i] ** 2) * _randn(z.shape, generator, z)
             z = lop.project(z, y_lift, preset.dc_weight)
@@ -178,6 +185,6 @@ def sample(
         z = lift.lift(lift.unlift(z))
     if preset.denoise and not preset.predictor:
         level = torch.full((batch,), levels[-1], dtype=torch.long, device=z.device)
-        z = z + sigmas[levels[-1]] ** 2 * net(z, level)
+        z = z + sigmas[levels[-1]] ** 2 * score(z, level)
         tick()
     return operator.project(lift.unlift(z), y)

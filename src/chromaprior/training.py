@@ -2,7 +2,7 @@
 
 ``train(config, out)`` trains, with Adam and an EMA of the weights, the network of the
 config's method with that method's loss (:mod:`chromaprior.losses`): denoising score
-matching for the score priors (``jgm``, ``jgm-divide``, ``rgb``, ``hgm-*``), L2 (``unet``),
+matching for the score priors (``jgm``, ``jgm-divide``, ``rgb``, ``hgm-*``; ``jgm-guided`` conditioned on the frozen semantic colorizer), L2 (``unet``),
 pix2pix (``cgan``) or cross-entropy over a*b* bins (``semantic``).
 
 Every ``checkpoint_every`` steps it writes, atomically,
@@ -77,6 +77,9 @@ class TrainConfig:
     #: start from the weights of this saved model of the same method (fine-tuning); weights
     #: it lacks (e.g. pretrained encoder blocks that are trained now) keep their fresh values
     init: str = ""
+    #: jgm-guided: the semantic colorizer whose frozen features condition the score network
+    #: (a model folder; empty: the shipped one)
+    guide: str = ""
     seed: int = 0
     checkpoint_every: int = 500
     log_every: int = 50
@@ -113,14 +116,15 @@ def make_net(config: TrainConfig) -> nn.Module:
 
 
 def _load_init(net: nn.Module, config: TrainConfig) -> None:
-    """Load the weights of the model ``config.init`` into ``net`` (same method; any key it
-    lacks keeps its value, any key ``net`` lacks or of another shape is an error)."""
+    """Load the weights of the model ``config.init`` into ``net`` (same method, or one of the
+    method's ``init_from``; any key it lacks keeps its value, any key ``net`` lacks or of
+    another shape is an error)."""
     from safetensors.torch import load_file
 
     from .checkpoint import model_files, read_card
 
     card = read_card(config.init)
-    if card.get("method") != config.method:
+    if card.get("method") != config.method and card.get("method") not in config.spec.init_from:
         raise InputError(f"{config.init} is a {card.get('method')} model, not {config.method}")
     weights = load_file(str(model_files(config.init)[0]))
     own = net.state_dict()

@@ -178,7 +178,9 @@ class SemanticColorizer(nn.Module):
         names = [f"encoder._blocks.{i}." for i in range(min(start, 16))]
         return tuple(names + (["encoder._conv_stem", "encoder._bn0"] if start > 0 else []))
 
-    def forward(self, gray: Tensor) -> Tensor:
+    def decode(self, gray: Tensor) -> Tensor:
+        """The decoder's stride-4 features ``(B, width, ceil(H/4), ceil(W/4))`` (before the
+        bin classifier): what the guided JGM (:mod:`chromaprior.nets.guided`) is conditioned on."""
         feats = self.encoder.features(gray.expand(-1, 3, -1, -1))[1:]  # strides 4, 8, 16, 32
         h = None
         for feat, lateral, smooth in reversed(list(zip(feats, self.laterals, self.smooth))):
@@ -186,7 +188,10 @@ class SemanticColorizer(nn.Module):
             if h is not None:
                 lat = lat + F.interpolate(h, size=lat.shape[-2:], mode="bilinear", align_corners=False)
             h = smooth(lat)
-        return self.classifier(h)
+        return h
+
+    def forward(self, gray: Tensor) -> Tensor:
+        return self.classifier(self.decode(gray))
 
     def ab(self, gray: Tensor, vividness: float | None = None) -> Tensor:
         """a*b* ``(B, 2, H, W)`` at the input's size (:func:`read_out`), bilinearly upsampled."""
