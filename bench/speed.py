@@ -3,8 +3,9 @@
     python bench/speed.py --sizes 256 512 --presets preview fast paper --repeat 2
 
 Times the whole colorization (resize, sampling, chroma upsampling, gamut clamp; not file
-I/O or start-up) of the example photo resized to each size, with the default model,
-for each preset and each shipped supervised colorizer, at the thread count torch uses
+I/O or start-up) of the example photo resized to each size, with the shipped JGM prior (or
+--model) for each preset and every other shipped colorizer (the rows of `chromaprior evaluate
+--all-methods`, :func:`chromaprior.evaluation.colorize_rows`), at the thread count torch uses
 (set OMP_NUM_THREADS / --threads). Before timing, each size is run once with the `preview`
 preset as a warm-up.
 """
@@ -20,8 +21,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from chromaprior.checkpoint import METHOD_MODELS, shipped_model
-from chromaprior.colorize import Colorizer
+from chromaprior.evaluation import colorize_rows
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "coffee-gray.jpg"
 
@@ -37,21 +37,20 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     gray = torch.from_numpy(np.asarray(Image.open(EXAMPLE).convert("L"), dtype=np.float32) / 255)[None, None]
-    rows = [(Colorizer(args.model, method=None if args.model else "jgm"), p) for p in args.presets]
-    rows += [(Colorizer(shipped_model(f)), "-") for m, f in METHOD_MODELS.items() if m != "jgm" and shipped_model(f).exists()]
+    rows = colorize_rows(args.model, tuple(args.presets), method=None if args.model else "jgm", all_methods=True)
     print(f"threads={torch.get_num_threads()}  input={EXAMPLE.name} resized to N x N")
-    print(f"{'method':<22}{'NFE':>6}" + "".join(f"{f'{s}px s/img':>14}" for s in args.sizes))
-    for col, preset in rows:
+    wide = max(map(len, rows)) + 2
+    print(f"{'method':<{wide}}" + "".join(f"{f'{s}px s/img':>14}" for s in args.sizes))
+    for label, (col, preset) in rows.items():
         times = []
         for size in args.sizes:
             y = F.interpolate(gray, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
             col(y, preset="preview")  # warm-up
             t0 = time.perf_counter()
             for r in range(args.repeat):
-                col(y, preset=preset if preset != "-" else "fast", seed=r)
+                col(y, preset=preset, seed=r)
             times.append((time.perf_counter() - t0) / args.repeat)
-        name = f"{col.method} {preset}" if preset != "-" else col.method
-        print(f"{name:<22}{col.nfe(preset if preset != '-' else 'fast'):>6}" + "".join(f"{t:>14.2f}" for t in times))
+        print(f"{label:<{wide}}" + "".join(f"{t:>14.2f}" for t in times))
 
 
 if __name__ == "__main__":

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from chromaprior.colorize import Colorizer
 from chromaprior.data import is_validation, list_images
-from chromaprior.evaluation import evaluate_colorize, format_table
+from chromaprior.evaluation import colorize_rows, evaluate_colorize, format_table
 from chromaprior.sampling import Preset
 
 
@@ -28,13 +27,12 @@ def main() -> None:
                     help="steps:eps[:pc][:fN] (pc: an ancestral predictor step per level; fN: start at level N)")
     args = ap.parse_args()
     paths = [p for p in list_images(args.data) if is_validation(p)][: args.images]
-    col = Colorizer(args.model, method=None if args.model else "jgm")
-    rows = {}
+    presets = []
     for item in args.grid:
         steps, eps, *flags = item.split(":")
         first = next((int(f[1:]) for f in flags if f.startswith("f")), 0)
-        preset = Preset(item, steps=int(steps), eps=float(eps), predictor="pc" in flags, first_level=first)
-        rows[item] = (col, preset)
+        presets.append(Preset(item, steps=int(steps), eps=float(eps), predictor="pc" in flags, first_level=first))
+    rows = colorize_rows(args.model, tuple(presets), method=None if args.model else "jgm")
     result = evaluate_colorize(paths, rows, size=args.size, seed=0)
     print(format_table(result))
 

@@ -18,7 +18,7 @@ import argparse
 
 from chromaprior.colorize import Colorizer
 from chromaprior.data import is_validation, list_images
-from chromaprior.evaluation import evaluate_colorize, format_table, write_report
+from chromaprior.evaluation import colorize_rows, evaluate_colorize, format_table, write_report
 
 
 class Setting:
@@ -50,7 +50,8 @@ def main() -> None:
     col = Colorizer(args.model, method=None if args.model else "semantic")
     rows = {f"v{v:g} @{w}": (Setting(col, vividness=v, work_size=w), "fast")
             for w in args.work_size for v in args.vividness}
-    rows |= {f"shipped {m}": (Colorizer(method=m), "fast") for m in args.shipped}
+    for m in args.shipped:
+        rows |= colorize_rows(method=m)
     result = evaluate_colorize(paths, rows, size=args.size, seed=0)
     print(format_table(result))
     if args.report:

@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny dummy models and synthetic images (no data from ../shared)."""
+"""Shared fixtures: tiny dummy models, synthetic images (no data from ../shared), the
+command line in-process, and every device there is."""
 
 from __future__ import annotations
 
@@ -65,7 +66,35 @@ def gray_png(tmp_path) -> str:
     return str(path)
 
 
-@pytest.fixture(params=["cpu"] + (["cuda"] if __import__("torch").cuda.is_available() else []))
+@pytest.fixture
+def cli():
+    """``cli(*args)`` runs ``chromaprior ARGS...`` in-process (click's CliRunner) and returns its
+    ``click.testing.Result``: ``exit_code``, ``stdout``, ``stderr``, ``output`` (both) and
+    ``exception`` (a bug's exception; ``SystemExit`` for a clean exit). The torch thread count
+    a command sets is restored afterwards."""
+    from click.testing import CliRunner
+
+    from chromaprior.cli import main
+
+    threads = torch.get_num_threads()
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(main, [str(a) for a in args])
+    torch.set_num_threads(threads)
+
+
+_NO_CUDA = pytest.mark.skipif(not torch.cuda.is_available(),
+                              reason="no CUDA device here: the CUDA branch runs on a GPU machine")
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=_NO_CUDA)])
 def device(request) -> str:
-    """Every device there is: the CUDA branches run where CUDA is present."""
+    """Every device: ``cpu`` always, ``cuda`` where CUDA is present (skipped, with the reason,
+    elsewhere), so the CUDA branches run on a GPU machine."""
     return request.param
+
+
+@pytest.fixture
+def train_dtype(device) -> torch.dtype:
+    """The dtype training's forward pass computes in on ``device``: bfloat16 autocast on
+    CUDA, float32 on the CPU (:func:`chromaprior.training.train`)."""
+    return torch.bfloat16 if device == "cuda" else torch.float32

@@ -1,8 +1,9 @@
-"""Test helpers: synthetic images, ICC profiles."""
+"""Test helpers: synthetic images, ICC profiles, a command's clean failure, a tiny FID network."""
 
 import struct
 
 import numpy as np
+import torch
 
 
 def synthetic_rgb(h: int = 40, w: int = 56, seed: int = 0) -> np.ndarray:
@@ -42,3 +43,35 @@ def icc_profile(space: str, gamma: float) -> bytes:
               + s15(0.9642) + s15(1.0) + s15(0.8249) + bytes(48))
     assert len(header) == 128
     return header + table + data
+
+
+def one_line_error(result, lines: int = 1) -> None:
+    """A command's clean failure (``click.testing.Result`` of the ``cli`` fixture, or a
+    ``subprocess.CompletedProcess``): a non-zero exit with ``lines`` error lines on stderr
+    (a batch adds its summary), no traceback, and no bug's exception."""
+    code = result.returncode if hasattr(result, "returncode") else result.exit_code
+    assert code != 0
+    if hasattr(result, "exception") and result.exception is not None:
+        assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "chromaprior: error:" in line]
+    assert len(errors) == lines, result.stderr
+
+
+class TinyFeatures(torch.nn.Module):
+    """A stand-in FID feature network: ``(B, 3, H, W)`` in ``[0, 1]`` -> ``(B, 8)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        return torch.nn.functional.adaptive_avg_pool2d(torch.relu(self.conv(x)), 1).flatten(1)
+
+
+def export_tiny_features(path) -> None:
+    """Save a seeded :class:`TinyFeatures` as a ``torch.export`` program (``--fid-weights``)."""
+    torch.manual_seed(0)
+    dims = {0: torch.export.Dim("batch", min=1), 2: torch.export.Dim("h", min=8), 3: torch.export.Dim("w", min=8)}
+    program = torch.export.export(TinyFeatures(), (torch.rand(2, 3, 16, 16),), dynamic_shapes={"x": dims})
+    torch.export.save(program, str(path))

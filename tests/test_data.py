@@ -53,3 +53,19 @@ def test_training_images_are_read_in_srgb_like_inputs(tmp_path):
     cached = cache.images[0].permute(1, 2, 0).numpy()
     assert np.array_equal(cached, np.rint(read_image(tmp_path / "linear.png").pixels * 255))
     assert np.abs(cached.astype(int) - a).max() > 20  # really converted
+
+
+def test_training_photos_are_read_with_the_one_reader(tmp_path):
+    """The loader reads through chromaprior.io.read_image: .npy arrays and 16-bit PNGs are
+    training photos too, cached as read_image decodes them."""
+    from chromaprior.io import write_image
+
+    a = synthetic_rgb(32, 32, seed=1) / 255
+    np.save(tmp_path / "photo.npy", a.astype(np.float32))
+    write_image(tmp_path / "deep.png", a, bits=16)
+    paths = list_images([tmp_path])
+    assert [p.name for p in paths] == ["deep.png", "photo.npy"]
+    cache = ImageCache.build(paths, 32, split="all", cache_scale=1.0)
+    assert len(cache) == 2 and cache.skipped_unreadable == 0
+    for p, cached in zip(paths, cache.images):
+        assert np.array_equal(cached.permute(1, 2, 0).numpy(), np.rint(read_image(p).pixels * 255))

@@ -103,6 +103,7 @@ def test_rows_and_keys_are_built_by_the_library(tiny_model, tiny_unet_model, tin
     """What `chromaprior evaluate` prints is built in chromaprior.evaluation (labels, --compare, --variants)."""
     from chromaprior.errors import InputError
     from chromaprior.evaluation import colorize_rows, quality_key, restore_rows
+    from chromaprior.sampling import Preset
 
     rows = colorize_rows(tiny_model, ("preview", "fast"), compare=[f"u={tiny_unet_model}"], variants=True)
     col = rows[list(rows)[0]][0]
@@ -113,6 +114,9 @@ def test_rows_and_keys_are_built_by_the_library(tiny_model, tiny_unet_model, tin
         colorize_rows(tiny_model, compare=["nolabel"])
     with pytest.raises(InputError, match="--variants"):
         colorize_rows(tiny_unet_model, variants=True)
+    grid = colorize_rows(tiny_model, (Preset("3:1e-4", steps=3, eps=1e-4),), variants=True)  # bench/tune_presets.py
+    assert list(grid) == ["jgm (3:1e-4, 13 NFE)", "jgm no gradient DC (3:1e-4)", "jgm blind, BT.601 (3:1e-4)"]
+    assert grid["jgm no gradient DC (3:1e-4)"][1] == Preset("3:1e-4", steps=3, eps=1e-4, gradient_dc=False)
     assert list(restore_rows(tiny_restore_model, ("preview",), first_stage="bilinear"))[1].startswith("hgm-pixel-scale from bilinear")
     assert quality_key("demosaick", ["a/kodak24"], None, border=2, limit=8) == "demosaick/kodak24/full/RGGB/border2/first8"
     assert quality_key("colorize", ["x/a", "y/b"], 128) == "colorize/a+b/128px"

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from chromaprior.data import is_validation
+
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
@@ -28,17 +30,9 @@ gpu_state = _load("gpu_state")
 def _train_name(stem: str, suffix: str = ".jpg") -> str:
     """A file name of the training split (not validation)."""
     i = 0
-    while pack_photos.is_validation(f"{stem}{i}{suffix}"):
+    while is_validation(Path(f"{stem}{i}{suffix}")):
         i += 1
     return f"{stem}{i}{suffix}"
-
-
-def test_split_rule_matches_the_loader():
-    from chromaprior.data import is_validation
-
-    names = [f"image_{i:04d}.jpg" for i in range(400)]
-    assert [pack_photos.is_validation(n) for n in names] == [is_validation(Path(n)) for n in names]
-    assert any(pack_photos.is_validation(n) for n in names)
 
 
 def test_pack_layout_sizes_and_skips(tmp_path):
@@ -48,7 +42,7 @@ def test_pack_layout_sizes_and_skips(tmp_path):
     a = src / "rootA" / _train_name("a")
     b = src / "rootB" / "cats" / _train_name("b", ".JPEG")
     g = src / "rootB" / _train_name("g")
-    v = src / "rootA" / next(f"v{i}.jpg" for i in range(10_000) if pack_photos.is_validation(f"v{i}.jpg"))
+    v = src / "rootA" / next(f"v{i}.jpg" for i in range(10_000) if is_validation(Path(f"v{i}.jpg")))
     for p in (a, b, g, v):
         p.parent.mkdir(parents=True, exist_ok=True)
     colour(300, 200).save(a)  # portrait: short side 200 -> 64

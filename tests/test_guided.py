@@ -276,7 +276,9 @@ def test_cli_train_then_colorize(tmp_path, tiny_model):
     assert card["net"]["semantic"]["width"] == 96 and card["net"]["guide"].startswith("semantic-colorize")
     stored = load_file(str(run / "model.safetensors"))
     assert "semantic.classifier.weight" in stored  # the frozen decoder travels with the model
-    assert not any(k.startswith("semantic.encoder._blocks.") for k in stored)  # the pretrained encoder does not
+    first = card["net"]["semantic"]["train_from"]  # the pretrained encoder blocks do not (fine-tuned ones do)
+    assert not any(k.startswith(f"semantic.encoder._blocks.{i}.") for k in stored for i in range(first))
+    assert all(any(k.startswith(f"semantic.encoder._blocks.{i}.") for k in stored) for i in range(first, 16))
     out = Colorizer(run)(operators.gray().forward(_rgb(32, 32, 1)), preset="preview")
     assert out.shape == (1, 3, 32, 32)
 
@@ -315,7 +317,9 @@ def test_warm_resume_file_of_a_guided_run(tmp_path):
     assert CliRunner().invoke(cli.main, base + ["--out", str(run), "--iterations", "1"]).exit_code == 0
     slim = gpu_state.slim(run / "state.pt", tmp_path / "resume")
     weights = torch.load(slim, weights_only=False)["weights"]
-    assert "pull_gain.weight" in weights and not any(k.startswith("semantic.encoder._blocks.") for k in weights)
+    first = json.loads((run / "model.json").read_text())["net"]["semantic"]["train_from"]  # pretrained below it
+    assert "pull_gain.weight" in weights
+    assert not any(k.startswith(f"semantic.encoder._blocks.{i}.") for k in weights for i in range(first))
     warm = tmp_path / "warm"
     gpu_state.expand(slim, warm)
     r = CliRunner().invoke(cli.main, base + ["--out", str(warm), "--iterations", "2", "--resume"])
@@ -325,11 +329,12 @@ def test_warm_resume_file_of_a_guided_run(tmp_path):
 
 def test_shipped_guided_model_colours_and_keeps_gray():
     """The shipped weights: a card that says how they were trained, real colour, the gray kept."""
-    from chromaprior.checkpoint import read_card, shipped_model
+    from chromaprior.checkpoint import read_card
+    from chromaprior.methods import shipped_model
     from chromaprior.io import read_image
     from chromaprior.metrics import colorfulness
 
-    folder = shipped_model(get_method("jgm-guided").shipped)
+    folder = shipped_model("jgm-guided")
     card = read_card(folder)
     assert card["method"] == "jgm-guided" and card["weights_dtype"] == "float16"
     assert "CPU" in card["notes"] and card["training"]["init"].endswith("jgm-colorize")

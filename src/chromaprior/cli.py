@@ -28,7 +28,7 @@ from . import api
 from .color import KELVIN_RANGE
 from .errors import InputError
 from .io import MAX_PIXELS, OUTPUT_SUFFIXES, check_output, read_image, write_image
-from .methods import METHODS, colorize_methods
+from .methods import DEFAULT_METHOD, MAX_SAMPLES, METHODS, check_samples, colorize_methods
 from .sampling import PRESETS
 
 EXIT_ERROR = 1
@@ -208,12 +208,13 @@ _SKIP_EXISTING = click.option(
 
 
 def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = False,
-                  protect: tuple = ()) -> list[tuple[Path, Path]]:
+                  protect: tuple = (), expand=None) -> list[tuple[Path, Path]]:
     """Pair every input file with its output path (folders mirror their names), without the
     pairs whose output exists when ``skip_existing``. Everything about the outputs is
     checked here, before any work: formats, folders, inputs (and ``protect``ed files such
     as hints or a reference) that would be overwritten, and two inputs that map to one
-    output (an error naming both)."""
+    output (an error naming both). ``expand(dst) -> [dst, ...]``: the files one input
+    writes (several samples), each paired and checked."""
     from .data import list_images
 
     out = Path(output)
@@ -239,7 +240,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
                 dst = dst.with_suffix(".png")
             else:
                 raise InputError(f"{dst}: unsupported output format; use one of {', '.join(OUTPUT_SUFFIXES)}")
-        fixed.append((src, dst))
+        fixed += [(src, d) for d in (expand(dst) if expand else [dst])]
     sources = {src.resolve() for src, _ in fixed} | {Path(p).resolve() for p in protect if p}
     seen: dict[Path, Path] = {}
     for src, dst in fixed:
@@ -259,7 +260,8 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
     if skip_existing:
         todo = [(src, dst) for src, dst in fixed if not dst.exists()]
         if len(todo) < len(fixed):
-            click.echo(f"skipping {len(fixed) - len(todo)} input(s) whose output exists", err=True)
+            what = "output(s) that exist" if expand else "input(s) whose output exists"
+            click.echo(f"skipping {len(fixed) - len(todo)} {what}", err=True)
         return todo
     return fixed
 
@@ -274,6 +276,9 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
               help="Sampler preset (jgm).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed (the same for every image).")
+@click.option("--samples", type=int, default=1, show_default=True,
+              help=f"Colourings per photo (sampled methods: jgm; 1..{MAX_SAMPLES}), from seeds seed..seed+N-1, "
+                   "written as NAME-s{seed}.EXT beside OUTPUT (or in the folder); prints their diversity.")
 @click.option("--temperature", type=click.FloatRange(*KELVIN_RANGE), default=6500, show_default=True,
               help="Colour temperature (kelvin) of the light the result is rendered under: lower is warmer.")
 @click.option("--hints", "hints_path", type=click.Path(), default=None,
@@ -299,35 +304,147 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
               help="torch.compile the network: ~3x faster per step after a compilation of a minute or more; "
                    "for folders of many photos.")
 @_SKIP_EXISTING
+@click.option("--keyframe-every", type=click.IntRange(1, 1000), default=None,
+              help="Video: colorize a keyframe every N frames (and at every scene cut); the frames between "
+                   "get the keyframes' colours carried along the optical flow (1: every frame alone) [default: 8].")
+@click.option("--codec", type=click.Choice(["h264", "ffv1"]), default=None,
+              help="Video: h264 (4:2:0, --crf) or ffv1 (lossless, .mkv) [default: h264].")
+@click.option("--crf", type=click.IntRange(0, 51), default=None, help="Video: H.264 quality, lower is better [default: 18].")
+@click.option("--start", type=click.FloatRange(0), default=None, help="Video: begin at this time (seconds).")
+@click.option("--end", type=click.FloatRange(0, min_open=True), default=None, help="Video: stop at this time (seconds).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def colorize(inputs, output, method, model, preset, seed, temperature, hints_path, reference, device, gray, recolor,
-             vividness, work_size, max_pixels, threads, compile_, skip_existing, quiet):
-    """Colorize grayscale photos INPUT... (files or folders) into OUTPUT."""
+def colorize(inputs, output, method, model, preset, seed, samples, temperature, hints_path, reference, device, gray,
+             recolor, vividness, work_size, max_pixels, threads, compile_, skip_existing, keyframe_every, codec, crf, start,
+             end, quiet):
+    """Colorize grayscale photos INPUT... (files or folders) into OUTPUT; or a film (.mp4, .mkv, ...)
+    into a video (or a folder of PNG frames), without flicker."""
     from .colorize import Colorizer
+    from .video import is_video_path
 
-    pairs = _plan_outputs(inputs, output, skip_existing, protect=(hints_path, reference))
-    if hints_path and len(pairs) > 1:
+    video_options = {"keyframe_every": keyframe_every, "codec": codec, "crf": crf, "start": start, "end": end}
+    if any(is_video_path(i) for i in inputs):
+        if samples > 1:
+            raise InputError("--samples applies to photos, not to films")
+        _colorize_video(inputs, output, video_options, method=method, model=model, preset=preset, seed=seed,
+                        temperature=temperature, hints_path=hints_path, reference=reference, device=device,
+                        gray=gray, recolor=recolor, vividness=vividness, work_size=work_size, max_pixels=max_pixels,
+                        threads=threads, compile_=compile_, skip_existing=skip_existing, quiet=quiet)
+        return
+    given = [f"--{k.replace('_', '-')}" for k, v in video_options.items() if v is not None]
+    if given:
+        raise InputError(f"{', '.join(given)} apply to videos (.mp4, .mkv, ...), not to photos")
+    check_samples(samples, method or (None if model else DEFAULT_METHOD), seed)  # before any work
+    seeds: dict[Path, int] = {}  # a sample's file -> its seed
+
+    def expand(dst: Path) -> list[Path]:
+        paths = api.sample_paths(dst, samples, seed)
+        seeds.update(zip(paths, range(seed, seed + samples)))
+        return paths
+
+    pairs = _plan_outputs(inputs, output, skip_existing, protect=(hints_path, reference),
+                          expand=expand if samples > 1 else None)
+    if hints_path and len({src for src, _ in pairs}) > 1:
         raise InputError("--hints are in one image's pixel coordinates: give a single input")
     _set_threads(threads)
     col = Colorizer(model, device=_device(device), gray=gray, method=method, compile=compile_)
+    col.check_samples(samples, seed)  # the model's method (--model)
     if vividness is not None and col.method != "semantic":
         raise InputError(f"--vividness applies to the semantic colorizer, not to {col.method}")
     palette = api.palette_of(read_image(reference, max_pixels=max_pixels), reference) if reference else None
     protect = tuple(src for src, _ in pairs) + ((reference,) if reference else ())
     bar = _progress(len(pairs) * col.nfe(preset), quiet, "colorize")
+    options = dict(recolor=recolor, hints=hints_path, reference=palette, preset=preset, work_size=work_size,
+                   temperature=temperature, vividness=vividness)
 
     def one(src: Path, dst: Path) -> None:
         pic = read_image(src, max_pixels=max_pixels)
         bar.set_postfix_str(src.name)
-        out = api.colorize_picture(pic, col, recolor=recolor, name=str(src), hints=hints_path, reference=palette,
-                                   preset=preset, seed=seed, work_size=work_size, temperature=temperature,
-                                   vividness=vividness, callback=lambda *_: bar.update(1))
+        out = api.colorize_picture(pic, col, name=str(src), seed=seed, callback=lambda *_: bar.update(1), **options)
         write_image(dst, out, protect=protect)
 
-    _each(pairs, one, bar, "images")
+    def several(src: Path, dsts: list[Path]) -> None:
+        from .metrics import diversity_thumbnail, sample_diversity
+
+        pic = read_image(src, max_pixels=max_pixels)
+        bar.set_postfix_str(src.name)
+        start, thumbs = bar.n, []
+        path = {seeds[d]: d for d in dsts}
+        drawn = api.colorize_samples(pic, col, samples, seed=seed, only=list(path), name=str(src),
+                                     callback=lambda done, total: bar.update(start + done - bar.n), **options)
+        for s, out in drawn:
+            write_image(path[s], out, protect=protect)
+            thumbs.append(diversity_thumbnail(api.to_tensor(out.pixels)))  # colorized: (H, W, 3)
+        if len(thumbs) > 1 and not quiet:
+            _say(f"{src}: {len(thumbs)} samples, diversity {sample_diversity(torch.cat(thumbs)):.1f} "
+                 "(mean pairwise a*b* distance)")
+
+    if samples > 1:
+        groups: dict[Path, list[Path]] = {}
+        for src, dst in pairs:
+            groups.setdefault(src, []).append(dst)
+        _each(list(groups.items()), several, bar, "images")
+    else:
+        _each(pairs, one, bar, "images")
     if not quiet:
-        click.echo(f"wrote {len(pairs)} image(s) to {output}", err=True)
+        beside = samples > 1 and pairs and not Path(output).is_dir()
+        click.echo(f"wrote {len(pairs)} image(s) " + (f"beside {output}: {pairs[0][1].name} .. {pairs[-1][1].name}"
+                                                      if beside else f"to {output}"), err=True)
+
+
+def _colorize_video(inputs, output, video_options: dict, *, method, model, preset, seed, temperature, hints_path,
+                    reference, device, gray, recolor, vividness, work_size, max_pixels, threads, compile_,
+                    skip_existing, quiet) -> None:
+    """``colorize`` of one film (:func:`chromaprior.video.colorize_video`): a progress bar in
+    frames with an ETA; an interrupted run resumes by itself (same input and options)."""
+    from tqdm import tqdm
+
+    from .colorize import Colorizer
+    from .video import check_video, colorize_video
+
+    if len(inputs) != 1:
+        raise InputError("give one video at a time (and photos in another run)")
+    src, dst = Path(inputs[0]), Path(output)
+    if skip_existing and dst.is_file():
+        click.echo(f"skipping {src}: {dst} exists", err=True)
+        return
+    try:  # the input and the output, before the model is loaded
+        check_video(src, dst, codec=video_options["codec"] or "h264", crf=18 if video_options["crf"] is None
+                    else video_options["crf"], start=video_options["start"], end=video_options["end"],
+                    max_pixels=max_pixels)
+    except USER_FAILURES as e:
+        raise _file_error(src, e, dst) from None
+    for extra in (hints_path, reference):
+        if extra and dst.exists() and Path(extra).resolve() == dst.resolve():
+            raise InputError(f"{dst}: refusing to overwrite an input file")
+    _set_threads(threads)
+    col = Colorizer(model, device=_device(device), gray=gray, method=method, compile=compile_)
+    if vividness is not None and col.method != "semantic":
+        raise InputError(f"--vividness applies to the semantic colorizer, not to {col.method}")
+    palette = api.palette_of(read_image(reference, max_pixels=max_pixels), reference) if reference else None
+    bar = tqdm(disable=quiet, unit="frame", desc="colorize")
+
+    def progress(done: int, total: int | None) -> None:
+        if total and (bar.total or 0) < max(total, done):
+            bar.total = max(total, done)
+        bar.update(done - bar.n)
+
+    options = {k: v for k, v in video_options.items() if v is not None}
+    try:
+        result = colorize_video(src, dst, col, recolor=recolor, hints=hints_path, reference=palette,
+                                temperature=temperature, progress=progress, threads=torch.get_num_threads(),
+                                max_pixels=max_pixels, preset=preset, seed=seed, work_size=work_size,
+                                vividness=vividness, **options)
+    except USER_FAILURES as e:
+        bar.leave = False
+        bar.close()
+        raise _file_error(src, e, dst) from None
+    bar.close()
+    if not quiet:
+        resumed = f", resumed at frame {result.resumed_at}" if result.resumed_at is not None else ""
+        cuts = f"{result.cuts} scene cut{'' if result.cuts == 1 else 's'}"
+        click.echo(f"wrote {result.total} frames to {dst} ({result.keyframes} keyframes, {cuts}, "
+                   f"{result.frames / max(result.seconds, 1e-9):.1f} frames/s{resumed})", err=True)
 
 
 # ------------------------------------------------------------------- mosaic / demosaick / inpaint
@@ -370,58 +487,110 @@ def mosaic(rgb, output, pattern, bits):
 
     check_output(output, (rgb,), mosaic_bits=int(bits or 8))
     pic = read_image(rgb)
-    check_output(output, (rgb,), mosaic_bits=int(bits or pic.bits))
-    write_mosaic(output, api.mosaic_picture(pic, pattern, name=rgb), int(bits or pic.bits), protect=(rgb,))
+    depth = int(bits or min(pic.bits, 16))  # a float array's mosaic: 16 bits (or float in .npy)
+    check_output(output, (rgb,), mosaic_bits=depth)
+    write_mosaic(output, api.mosaic_picture(pic, pattern, name=rgb), depth, protect=(rgb,))
+
+
+#: options of the HGM sampler: with --method learned they are an error
+_HGM_ONLY = ("first_stage", "preset", "start_level", "seed")
+
+
+def _refuse_sampler_options(learned: bool) -> None:
+    """A one-line error when an option of the HGM sampler was given to a learned network."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    given = [n for n in _HGM_ONLY if ctx.get_parameter_source(n) not in (ParameterSource.DEFAULT, None)]
+    if learned and given:
+        raise InputError(f"--{given[0].replace('_', '-')} applies to --method hgm; the learned network "
+                         "has no sampler options")
 
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file (or folder for several inputs).")
 @_PATTERN
+@click.option("--method", type=click.Choice(["learned", "hgm"]), default=None,
+              help="learned: Menon2007 + a trained CNN correction, one network pass (tiled); hgm: the HGM score "
+                   "prior's sampler (--first-stage, --preset, --start-level, --seed apply to it only) "
+                   "[default: learned, or the kind of --model].")
 @_restore_options
 @_SKIP_EXISTING
 @user_errors
-def demosaick(inputs, output, pattern, model, first_stage, preset, start_level, seed, device, max_pixels, threads,
-               quiet, skip_existing):
-    """Demosaick Bayer mosaics (gray PNG/TIFF, 8/16 bit, or .npy) into colour images."""
+def demosaick(inputs, output, pattern, method, model, first_stage, preset, start_level, seed, device, max_pixels,
+              threads, quiet, skip_existing):
+    """Demosaick Bayer mosaics (gray PNG/TIFF, 8/16 bit, or .npy) or camera raw files (DNG, CR2, NEF,
+    ARW, ...: the raw extra) into colour images."""
+    from .demosaick import load_demosaicker
     from .io import read_mosaic
-    from .restore import Restorer
+    from .raw import demosaick_raw, is_raw
 
     pairs = _plan_outputs(inputs, output, skip_existing)
     _set_threads(threads)
-    r = Restorer(model, device=_device(device), first_stage=first_stage, start_level=start_level)
-    bar = _progress(len(pairs) * r.nfe(preset), quiet, "demosaick")
+    r = load_demosaicker(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
+    learned = getattr(r, "method", "hgm") == "learned"
+    _refuse_sampler_options(learned)
+    bar = _progress(0 if learned else len(pairs) * r.nfe(preset), quiet, "demosaick")
+    if learned:
+        bar.unit = "tile"
     protect = tuple(src for src, _ in pairs)
+    options = {} if learned else {"preset": preset, "seed": seed}
+
+    def step(done: int, total: int) -> None:
+        if learned and done == 1:
+            bar.total = (bar.total or 0) + total
+            bar.refresh()
+        bar.update(1)
 
     def one(src: Path, dst: Path) -> None:
+        if is_raw(src):  # pattern, levels and colour from the file
+            out = demosaick_raw(src, r, max_pixels=max_pixels, callback=step, **options)
+            write_image_or_tiff(dst, out, protect)
+            return
         raw, bits = read_mosaic(src, max_pixels)
-        out = api.demosaick_mosaic(raw, r, pattern, bits=bits, preset=preset, seed=seed,
-                                   callback=lambda *_: bar.update(1))
+        out = api.demosaick_mosaic(raw, r, pattern, bits=bits, callback=step, **options)
         write_image(dst, out, protect=protect)
 
     _each(pairs, one, bar, "mosaics")
+
+
+def write_image_or_tiff(dst: Path, pic, protect: tuple) -> None:
+    """16-bit results: a 16-bit TIFF for .tif/.tiff (:func:`chromaprior.raw.write_tiff16`), else write_image."""
+    from .raw import write_tiff16
+
+    if dst.suffix.lower() in (".tif", ".tiff"):
+        write_tiff16(dst, pic.pixels, protect=protect)
+    else:
+        write_image(dst, pic, protect=protect)
 
 
 @main.command()
 @click.argument("image", type=click.Path())
 @click.option("--mask", "mask_path", required=True, type=click.Path(), help="Same-size image: white = missing.")
 @click.option("-o", "--output", required=True, type=click.Path())
+@click.option("--method", type=click.Choice(["learned", "hgm"]), default=None,
+              help="learned: a classical fill + a trained CNN correction, one pass (needs --model: none is shipped "
+                   "yet); hgm: the HGM score prior's sampler (--first-stage, --preset, --start-level, --seed apply "
+                   "to it only) [default: hgm, or the kind of --model].")
 @_restore_options
 @user_errors
-def inpaint(image, mask_path, output, model, first_stage, preset, start_level, seed, device, max_pixels, threads,
-            quiet):
+def inpaint(image, mask_path, output, method, model, first_stage, preset, start_level, seed, device, max_pixels,
+            threads, quiet):
     """Fill the pixels of IMAGE that are white in MASK."""
-    from .restore import Restorer
+    from .demosaick import load_inpainter
 
     check_output(output, (image, mask_path))  # before minutes of sampling
     _set_threads(threads)
     pic = read_image(image, max_pixels)
     mask = read_image(mask_path, max_pixels)
-    r = Restorer(model, device=_device(device), first_stage=first_stage, start_level=start_level)
+    r = load_inpainter(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
+    learned = getattr(r, "method", "hgm") == "learned"
+    _refuse_sampler_options(learned)
     bar = _progress(r.nfe(preset), quiet, "inpaint")
+    options = {} if learned else {"preset": preset, "seed": seed}
     try:
-        out = api.inpaint_picture(pic, mask, r, name=mask_path, preset=preset, seed=seed,
-                                  callback=lambda *_: bar.update(1))
+        out = api.inpaint_picture(pic, mask, r, name=mask_path, callback=lambda *_: bar.update(1), **options)
     except USER_FAILURES as e:
         raise _file_error(Path(image), e) from None
     bar.close()

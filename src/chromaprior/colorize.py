@@ -15,7 +15,7 @@ optional colour temperature (:func:`chromaprior.color.white_balance`) is applied
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -23,15 +23,19 @@ from torch import Tensor
 
 from .errors import InputError
 from . import operators
-from .checkpoint import load_model, shipped_model
-from .methods import colorize_methods, get_method, input_multiple
-from .color import lab_to_rgb, rgb_to_lab, transfer_palette, white_balance
+from .checkpoint import load_model
+from .methods import check_samples, colorize_methods, get_method, input_multiple, shipped_model
+from .color import lab_to_rgb, rgb_to_lab, transfer_palette
 from .hints import Hint, hint_operator, propagate, rasterize
 from .lifts import make_lift
 from .nets import AB_SCALE, L_SCALE
-from .sampling import Preset, get_preset, sample, seeded_generators
+from .sampling import Preset, get_preset, sample
 
-__all__ = ["Colorizer", "gamut_clamp", "working_size", "GRAY_WEIGHTS"]
+__all__ = ["Colorizer", "gamut_clamp", "working_size", "GRAY_WEIGHTS", "SAMPLE_BATCH_PIXELS"]
+
+#: working-size pixels sampled in one batch when several colourings of a photo are drawn
+#: (:meth:`Colorizer.samples`): 21 samples of a 64x96 grid, one of 256x512 (bounded memory)
+SAMPLE_BATCH_PIXELS = 2**17
 
 #: Named gray operators for (blind) colorization, Eq. (18) and (19) of the JGM paper.
 GRAY_WEIGHTS = {"mean": operators.MEAN_WEIGHTS, "bt601": operators.BT601_WEIGHTS}
@@ -47,9 +51,12 @@ def gamut_clamp(gray: Tensor, chroma: Tensor) -> Tensor:
         ``(B, 3, H, W)`` in ``[0, 1]`` with the same gray (``sum w = 1``) and hue.
     """
     gray = gray.clamp(0, 1)
-    room = torch.where(chroma > 0, (1 - gray) / chroma.clamp_min(1e-12), gray / (-chroma).clamp_min(1e-12))
-    room = torch.where(chroma.abs() > 1e-12, room, torch.ones_like(room))
-    t = room.amin(dim=1, keepdim=True).clamp(0, 1)
+    # the tightest channel up is the largest positive chroma, down the most negative one
+    # (the same t as the minimum over channels of their own room, with two reductions)
+    up, down = chroma.amax(dim=1, keepdim=True), chroma.amin(dim=1, keepdim=True)
+    t_up = torch.where(up > 1e-12, (1 - gray) / up.clamp_min(1e-12), 1.0)
+    t_down = torch.where(down < -1e-12, gray / (-down).clamp_min(1e-12), 1.0)
+    t = torch.minimum(t_up, t_down).clamp(0, 1)
     return (gray + t * chroma).clamp(0, 1)
 
 
@@ -88,16 +95,16 @@ class Colorizer:
         if method is not None and method not in colorize_methods(shipped_only=False):
             raise InputError(f"unknown colorizer {method!r}; choose one of {', '.join(colorize_methods(False))}")
         if model is None and method is not None:
-            if not get_method(method).shipped:
-                raise InputError(f"no weights are shipped for {method}; give --model (a model trained with it)")
-            model = shipped_model(get_method(method).shipped)
+            model = shipped_model(method)
         self.net, self.card = load_model(model, task="colorize")
         if self.card.get("task", "colorize") != "colorize":
             raise InputError("this model is a restoration prior (demosaick/inpaint), not a colorizer")
-        spec = get_method(self.card.get("method", "jgm"))
-        self.supervised = spec.supervised
+        self.spec = get_method(self.card.get("method", "jgm"))
+        self.supervised = self.spec.supervised
+        #: a score prior: every seed draws another colouring (:meth:`samples`)
+        self.sampled = self.spec.sampled
         #: a score prior conditioned on the photo (jgm-guided): its condition is computed once per image
-        self.conditional = spec.conditional
+        self.conditional = self.spec.conditional
         # score priors: the jgm family (jgm, jgm-divide, rgb), or jgm-guided
         self.method = self.card.get("method", "cgan") if self.supervised or self.conditional else "jgm"
         if method is not None and self.method != method:
@@ -169,6 +176,71 @@ class Colorizer:
         if gray.shape[0] > 1:
             return torch.cat([self(g[None], preset, seed + b, work_size, callback, temperature, hints, reference,
                                    vividness) for b, g in enumerate(gray)])
+        return next(self._colorings(gray, [seed], preset, work_size, callback, temperature, hints, reference,
+                                    vividness))
+
+    def check_samples(self, samples: int, seed: int = 0) -> int:
+        """``samples`` colourings of one photo are allowed for this model
+        (:func:`chromaprior.methods.check_samples`: 1 for a supervised model, up to
+        ``MAX_SAMPLES`` for a score prior); one-line :class:`InputError` otherwise."""
+        return check_samples(samples, self.spec, seed)
+
+    def samples(
+        self,
+        gray: Tensor,
+        samples: int = 4,
+        preset: str | Preset = "fast",
+        seed: int = 0,
+        *,
+        only: Sequence[int] | None = None,
+        batch: int | None = None,
+        callback: Callable[[int, int], None] | None = None,
+        **options,
+    ) -> Iterator[tuple[int, Tensor]]:
+        """Several colourings of one photo: sample ``s`` is drawn with seed ``seed + s``, the
+        seed :meth:`__call__` would use, so sample 0 is the single-seed result.
+
+        The samples go through the sampler together, ``batch`` at a time (default: as many
+        as fit in :data:`SAMPLE_BATCH_PIXELS` working-size pixels); each is finished at full
+        resolution when it is yielded, so only one full-size result is held at a time.
+        Network calls on a batch round differently from calls on one image (about 1e-5
+        in the score), so a sample equals its single-seed result to float rounding (in an
+        8-bit file at most one level at a few pixels); ``batch=1`` makes them identical.
+
+        Args:
+            gray: one image, ``(H, W)`` or ``(1, 1, H, W)`` in ``[0, 1]``.
+            samples: how many (:meth:`check_samples`: above 1 only for a score prior).
+            seed: the first seed; the seeds are ``seed .. seed + samples - 1``.
+            only: draw only these of the seeds (for instance the ones whose file is missing).
+            batch: samples per sampler batch.
+            callback: ``callback(done, total)`` in network evaluations per image
+                (``total = nfe * number of seeds drawn``).
+            options: the other keyword arguments of :meth:`__call__` (work_size,
+                temperature, hints, reference, vividness).
+        Returns:
+            an iterator of ``(seed, (1, 3, H, W))`` in the order of the seeds (the checks
+            happen at the call, the work as it is consumed).
+        """
+        self.check_samples(samples, seed)
+        gray = operators.as_batch(gray, 1, "gray")
+        if gray.shape[0] != 1:
+            raise InputError(f"several samples are drawn for one photo at a time, got a batch of {gray.shape[0]}")
+        seeds = list(range(seed, seed + samples))
+        if only is not None:
+            wanted = set(only)
+            seeds = [s for s in seeds if s in wanted]
+        unknown = set(options) - {"work_size", "temperature", "hints", "reference", "vividness"}
+        if unknown:
+            raise TypeError(f"unexpected options {sorted(unknown)}")
+        outputs = self._colorings(gray, seeds, preset, options.get("work_size"), callback,
+                                  options.get("temperature", 6500.0), options.get("hints"), options.get("reference"),
+                                  options.get("vividness"), batch)
+        return zip(seeds, outputs)
+
+    def _colorings(self, gray: Tensor, seeds: Sequence[int], preset, work_size, callback, temperature, hints,
+                   reference, vividness, batch: int | None = None) -> Iterator[Tensor]:
+        """One ``(1, 3, H, W)`` colouring of the ``(1, 1, H, W)`` gray per seed (score priors
+        sample them ``batch`` at a time; a supervised model gives its one answer)."""
         gray = gray.float().clamp(0, 1).to(self.device)
         height, width = gray.shape[-2:]
         h, w = working_size(height, width, work_size or self.size, multiple=self.multiple)
@@ -187,7 +259,11 @@ class Colorizer:
             reference = F.interpolate(reference.float(), size=(rh, rw), mode="area").to(self.device)
         if vividness is not None and self.method != "semantic":
             raise InputError(f"vividness applies to the semantic colorizer, not to {self.method}")
+        from .tiles import finish  # upsample, clamp, re-light in row strips (bounded memory)
+
         if self.supervised:
+            if len(seeds) > 1:
+                raise InputError(f"{self.method} gives one answer per photo; it cannot draw {len(seeds)} samples")
             with torch.no_grad():
                 lightness = rgb_to_lab(small.expand(-1, 3, -1, -1))[:, :1]
                 if self.method == "semantic":
@@ -202,19 +278,34 @@ class Colorizer:
                 chroma = propagate(chroma, keep, hinted, spread=max(h, w) / 8)
             if callback:
                 callback(1, 1)
-        else:
-            preset = get_preset(preset) if isinstance(preset, str) else preset
-            op, y, init = self.operator, small, small.expand(-1, 3, -1, -1)
-            if keep is not None:
-                op = operators.stack(op, hint_operator(keep, self.weights))
-                y = torch.cat([small, keep * hinted], dim=1)
-                init = init + keep * hinted
+            for _ in seeds:
+                yield finish(gray, chroma, temperature)
+            return
+        preset = get_preset(preset) if isinstance(preset, str) else preset
+        op, y, init = self.operator, small, small.expand(-1, 3, -1, -1)
+        if keep is not None:
+            op = operators.stack(op, hint_operator(keep, self.weights))
+            y = torch.cat([small, keep * hinted], dim=1)
+            init = init + keep * hinted
+        with torch.no_grad():
             cond = self.net.condition(big, small) if self.conditional else None  # once per image
-            x = sample(self.net, op, y, preset, generator=seeded_generators(seed, 1), lift=self.lift, init=init,
-                       callback=callback, cond=cond)
-            if reference is not None:  # then the hints, exactly, again
-                x = op.project(transfer_palette(x, reference), y)
-            chroma = x - self.operator.forward(x)  # A chroma = 0 since the weights sum to 1
-        from .tiles import finish  # upsample, clamp, re-light in row strips (bounded memory)
+        per = max(1, batch or SAMPLE_BATCH_PIXELS // (h * w))
+        nfe, total = self.nfe(preset), self.nfe(preset) * len(seeds)
+        for start in range(0, len(seeds), per):
+            chunk = seeds[start:start + per]
+            k, base = len(chunk), start * nfe
 
-        return finish(gray, chroma, temperature)
+            def tick(done: int, _total: int, k=k, base=base) -> None:
+                if callback:
+                    callback(base + done * k, total)
+
+            yk = y.expand(k, -1, -1, -1)
+            x = sample(self.net, op, yk, preset, generator=[torch.Generator().manual_seed(s) for s in chunk],
+                       lift=self.lift, init=init.expand(k, -1, -1, -1), callback=tick,
+                       cond=None if cond is None else cond.expand(k, -1, -1, -1))
+            if reference is not None:  # then the hints, exactly, again
+                x = op.project(transfer_palette(x, reference), yk)
+            chroma = x - self.operator.forward(x)  # A chroma = 0 since the weights sum to 1
+            del x
+            for i in range(k):
+                yield finish(gray, chroma[i:i + 1], temperature)

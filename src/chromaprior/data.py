@@ -1,6 +1,7 @@
 """Training data: folders of photos, decoded once into a small in-memory cache.
 
-Images are read with EXIF orientation applied, converted to RGB, and downscaled once.
+Images are read with :func:`chromaprior.io.read_image` (the reader of every input: EXIF
+orientation, colour profiles, 16 bit, ``.npy``), made RGB, and downscaled once.
 By default their short side becomes ``cache_scale * size`` and each sample is a random
 square crop (between ``size`` and the whole short side, so whole-frame views are
 included) resized to ``size``; with ``downscale=f`` they are shrunk by ``f`` and each
@@ -20,20 +21,19 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
+from PIL import Image
 from torch import Tensor
 
 from .errors import InputError
-from .io import is_temporary, to_srgb
+from .io import IMAGE_SUFFIXES, is_temporary, read_image
 
-__all__ = ["IMAGE_SUFFIXES", "list_images", "is_near_gray", "ImageCache", "is_validation", "group_weights"]
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
+__all__ = ["list_images", "is_near_gray", "ImageCache", "is_validation", "group_weights"]
 
 
 def list_images(paths: list[Path] | list[str]) -> list[Path]:
-    """All image files under the given files/folders (recursive), sorted; the temporary
-    files of interrupted writes (:func:`chromaprior.io.is_temporary`) are never listed."""
+    """All image files under the given files/folders (recursive; the suffixes of
+    :data:`chromaprior.io.IMAGE_SUFFIXES`, any case), sorted; the temporary files of
+    interrupted writes (:func:`chromaprior.io.is_temporary`) are never listed."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -106,18 +106,21 @@ class ImageCache:
         short = max(size, int(round(size * cache_scale)))
 
         def decode(p: Path) -> np.ndarray | None:
+            """``(h, w, 3)`` uint8, shrunk; None when unreadable (an alpha channel is dropped)."""
             try:
-                with Image.open(p) as im:
-                    im = to_srgb(ImageOps.exif_transpose(im), p).convert("RGB")
-                    w, h = im.size
-                    s = short / min(w, h) if downscale <= 0 else 1 / downscale
-                    if s * min(w, h) < size:
-                        s = size / min(w, h)
-                    if s != 1:
-                        im = im.resize((max(size, round(w * s)), max(size, round(h * s))), Image.BICUBIC)
-                    return np.asarray(im, dtype=np.uint8)
-            except (OSError, ValueError):
+                pixels = read_image(p).pixels
+            except (OSError, ValueError):  # InputError is a ValueError
                 return None
+            if pixels.ndim == 2:
+                pixels = np.repeat(pixels[..., None], 3, axis=2)
+            im = Image.fromarray(np.rint(pixels * 255).astype(np.uint8))
+            w, h = im.size
+            s = short / min(w, h) if downscale <= 0 else 1 / downscale
+            if s * min(w, h) < size:
+                s = size / min(w, h)
+            if s != 1:
+                im = im.resize((max(size, round(w * s)), max(size, round(h * s))), Image.BICUBIC)
+            return np.asarray(im, dtype=np.uint8)
 
         chosen = [p for p in paths if split == "all" or is_validation(p) == (split == "val")]
         images, sources, gray, bad = [], [], 0, 0

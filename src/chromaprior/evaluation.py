@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -127,7 +127,8 @@ class MethodScores:
             acc, shares = balanced_color_accuracy(self.hits, self.totals)
             row["color_accuracy"] = _finite(acc)
             row["color_accuracy_sectors"] = {k: _finite(float(v)) for k, v in zip(HUE_SECTORS, shares)}
-        return row | {"nfe": self.nfe, "seconds_per_image": _mean(self.seconds), "images": len(self.psnr)}
+        return row | {"nfe": self.nfe, "seconds_per_image": _mean(self.seconds), "images": len(self.psnr),
+                      "psnr_per_image": [round(v, 4) for v in self.psnr]}
 
 
 def _mean(values: list[float]) -> float | None:
@@ -271,9 +272,11 @@ def _evaluate_restoration(
     limit: int | None,
     border: int,
     progress: Callable[[int, int], None] | None,
+    reference: str | None = None,
     **info,
 ) -> dict:
-    """Shared loop: ``degrade(ref, i) -> (y, aux)``; each method ``(nfe, f(y, aux, seed))``."""
+    """Shared loop: ``degrade(ref, i) -> (y, aux)``; each method ``(nfe, f(y, aux, seed))``;
+    with ``reference`` (a row name) the result has per-image ``margins`` against that row."""
     paths = list(paths)[:limit]
     if not paths:
         raise InputError("no images to evaluate")
@@ -289,7 +292,7 @@ def _evaluate_restoration(
             rows[name].add(quantize(out.cpu()), ref, time.perf_counter() - t0, border=border)
         if progress:
             progress(i + 1, len(paths))
-    return {
+    result = {
         "task": task,
         "data": str(Path(paths[0]).parent),
         "size": size or "full",
@@ -297,8 +300,28 @@ def _evaluate_restoration(
         "images": len(paths),
         "border": border,
         **info,
+        "image_names": [Path(p).name for p in paths],
         "rows": [r.summary() for r in rows.values()],
     }
+    if reference in rows:
+        result["margin_reference"] = reference
+        result["margins"] = margins(result, reference)
+    return result
+
+
+def margins(result: dict, reference: str) -> dict:
+    """Per-image PSNR differences of every row against the ``reference`` row:
+    ``{row: {"mean": dB, "min": dB, "min_image": name, "below": count}}``."""
+    rows = {r["method"]: r["psnr_per_image"] for r in result["rows"]}
+    names = result.get("image_names") or [str(i) for i in range(result["images"])]
+    out = {}
+    for name, values in rows.items():
+        if name == reference:
+            continue
+        d = np.asarray(values) - np.asarray(rows[reference])
+        i = int(np.argmin(d))
+        out[name] = {"mean": float(d.mean()), "min": float(d[i]), "min_image": names[i], "below": int((d < 0).sum())}
+    return out
 
 
 def evaluate_demosaick(
@@ -313,15 +336,20 @@ def evaluate_demosaick(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Demosaicking benchmark: CPSNR/SSIM (``border`` pixels cropped on each side) of
-    bilinear, Malvar 2004, Menon 2007 and ``restorers`` (``{row: (restorer, preset)}``)."""
+    bilinear, Malvar 2004, Menon 2007 and ``restorers`` (``{row: (demosaicker, preset)}``: an
+    HGM :class:`Restorer` or a :class:`~chromaprior.demosaick.LearnedDemosaicker`, which
+    ignores the preset), with every row's per-image margin over Menon 2007 (``margins``)."""
     from .baselines import DEMOSAICKERS
 
     methods = {name: (0, lambda y, p, s, f=f: f(y, p)) for name, f in DEMOSAICKERS.items()}
     for name, (r, preset) in restorers.items():
-        methods[name] = (r.nfe(preset), lambda y, p, s, r=r, preset=preset: r.demosaick(y, p, preset, s))
+        if getattr(r, "method", None) == "learned":
+            methods[name] = (r.nfe(), lambda y, p, s, r=r: r.demosaick(y, p))
+        else:
+            methods[name] = (r.nfe(preset), lambda y, p, s, r=r, preset=preset: r.demosaick(y, p, preset, s))
     cfa = lambda ref, _: (operators.bayer(pattern, *ref.shape[-2:]).forward(ref), pattern)  # noqa: E731
     return _evaluate_restoration("demosaick", paths, methods, cfa, size=size, seed=seed, limit=limit, border=border,
-                                 progress=progress, pattern=pattern)
+                                 progress=progress, reference="Menon2007", pattern=pattern)
 
 
 def evaluate_inpaint(
@@ -334,20 +362,25 @@ def evaluate_inpaint(
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Inpainting benchmark: PSNR/SSIM of biharmonic, Telea and ``restorers`` on images
-    with a seeded random mask (``missing_mask``; image ``i`` uses ``seed + i``)."""
+    """Inpainting benchmark: PSNR/SSIM of biharmonic, Telea and ``restorers`` (HGM
+    :class:`Restorer` or :class:`~chromaprior.demosaick.LearnedInpainter`) on images with a
+    seeded random mask (``missing_mask``; image ``i`` uses ``seed + i``), with every row's
+    per-image margin over biharmonic (``margins``)."""
     from .baselines import INPAINTERS
 
     methods = {name: (0, lambda y, m, s, f=f: f(y, m)) for name, f in INPAINTERS.items()}
     for name, (r, preset) in restorers.items():
-        methods[name] = (r.nfe(preset), lambda y, m, s, r=r, preset=preset: r.inpaint(y, m, preset, s))
+        if getattr(r, "method", None) == "learned":
+            methods[name] = (r.nfe(), lambda y, m, s, r=r: r.inpaint(y, m))
+        else:
+            methods[name] = (r.nfe(preset), lambda y, m, s, r=r, preset=preset: r.inpaint(y, m, preset, s))
 
     def holes(ref: Tensor, s: int) -> tuple[Tensor, Tensor]:
         m = missing_mask(*ref.shape[-2:], missing, torch.Generator().manual_seed(s))
         return ref * ~m, m
 
     return _evaluate_restoration("inpaint", paths, methods, holes, size=size, seed=seed, limit=limit, border=0,
-                                 progress=progress, missing=missing)
+                                 progress=progress, reference="biharmonic", missing=missing)
 
 
 def _num(v, spec: str, width: int) -> str:
@@ -406,6 +439,13 @@ def format_table(result: dict) -> str:
             notes.append(f"left out (gray ground truth, colourfulness < {GRAY_GROUND_TRUTH:g}): "
                          + ", ".join(result["gray_ground_truth_files"]))
         lines += notes
+    if result.get("margins"):
+        ref = result.get("margin_reference", "Menon2007")
+        metric = "CPSNR" if result["task"] == "demosaick" else "PSNR"
+        lines.append(f"per-image {metric} margin over {ref} (dB): mean, minimum (image), images below")
+        for name, m in result["margins"].items():
+            lines.append(f"  {name:<{wide - 2}}{m['mean']:+8.2f}{m['min']:+8.2f} ({m['min_image']}), "
+                         f"{m['below']} of {result['images']} below")
     return "\n".join(lines)
 
 
@@ -416,7 +456,7 @@ def write_report(result: dict, path: str | Path) -> None:
     if path.suffix == ".csv":
         flat = []
         for r in result["rows"]:
-            row = {k: v for k, v in r.items() if k != "color_accuracy_sectors"}
+            row = {k: v for k, v in r.items() if k not in ("color_accuracy_sectors", "psnr_per_image")}
             row |= {f"color_accuracy_{k}": v for k, v in r.get("color_accuracy_sectors", {}).items()}
             flat.append(row)
         buf = io.StringIO()
@@ -441,17 +481,19 @@ def _labelled(compare: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def colorize_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("fast",), *, gray: str = "mean",
+def colorize_rows(model: str | Path | None = None, presets: tuple = ("fast",), *, gray: str = "mean",
                   compare=(), all_methods: bool = False, variants: bool = False, method: str | None = None,
                   device: str | torch.device = "cpu") -> dict[str, tuple[Colorizer, object]]:
-    """The rows of a colorization table: ``label -> (colorizer, preset)``.
+    """The rows of a colorization table: ``label -> (colorizer, preset)``, labelled
+    ``NAME (PRESET, N NFE)`` (supervised: ``NAME (1 NFE)``).
 
-    ``model`` (or the shipped colorizer of ``method``, or the default one) with each preset
-    (supervised: one row), each ``LABEL=MODEL`` of ``compare``, with ``all_methods`` every
-    other shipped colorizer (:func:`chromaprior.methods.colorize_methods`), and with
+    ``model`` (or the shipped colorizer of ``method``, or the default one) with each of
+    ``presets`` (names or :class:`chromaprior.sampling.Preset` objects, labelled by their
+    name; supervised: one row), each ``LABEL=MODEL`` of ``compare``, with ``all_methods``
+    every other shipped colorizer (:func:`chromaprior.methods.colorize_methods`), and with
     ``variants`` the JGM paper's ablations (no gradient consistency, blind BT.601)."""
-    from .checkpoint import resolve_model_path, shipped_model
-    from .methods import colorize_methods, get_method
+    from .checkpoint import resolve_model_path
+    from .methods import colorize_methods, shipped_model
     from .sampling import get_preset
 
     presets = tuple(presets) or ("fast",)
@@ -461,14 +503,14 @@ def colorize_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("
     def rows_of(label: str, c: Colorizer) -> dict:
         if c.supervised:
             return {f"{label} (1 NFE)": (c, presets[0])}
-        return {f"{label} ({p}, {c.nfe(p)} NFE)": (c, p) for p in presets}
+        return {f"{label} ({getattr(p, 'name', p)}, {c.nfe(p)} NFE)": (c, p) for p in presets}
 
     rows = rows_of(name, col)
     labelled = _labelled(compare)
     if all_methods:
-        own = resolve_model_path(model) if model is not None or method is None else shipped_model(get_method(method).shipped)
+        own = resolve_model_path(model) if model is not None or method is None else shipped_model(method)
         for m in colorize_methods():
-            folder = shipped_model(get_method(m).shipped)
+            folder = shipped_model(m)
             if folder.exists() and folder != own:
                 labelled.append((f"shipped {m}", str(folder)))
     for label, path in labelled:
@@ -477,25 +519,43 @@ def colorize_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("
         if col.supervised:
             raise InputError("--variants are ablations of the score prior; use a jgm model")
         p = presets[0]
-        rows[f"{name} no gradient DC ({p})"] = (col, get_preset(p, gradient_dc=False))
-        rows[f"{name} blind, BT.601 ({p})"] = (Colorizer(model, device=device, gray="bt601", method=method), p)
+        preset = get_preset(p) if isinstance(p, str) else p
+        rows[f"{name} no gradient DC ({preset.name})"] = (col, replace(preset, gradient_dc=False))
+        rows[f"{name} blind, BT.601 ({preset.name})"] = (Colorizer(model, device=device, gray="bt601", method=method), p)
     return rows
 
 
 def restore_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("fast",), *, compare=(),
-                 first_stage: str | None = None, device: str | torch.device = "cpu") -> dict[str, tuple[Restorer, str]]:
+                 first_stage: str | None = None, device: str | torch.device = "cpu",
+                 task: str = "inpaint") -> dict[str, tuple[Restorer, str]]:
     """The rows of a demosaicking or inpainting table: ``label -> (restorer, preset)``: ``model``
     with each preset, each ``LABEL=MODEL`` of ``compare``, and with ``first_stage`` the model
-    started from that prior (HGM's progressive strategy) or classical method."""
+    started from that prior (HGM's progressive strategy) or classical method.
+
+    Models may be learned networks too (one row each, 1 NFE: a learned demosaicker for
+    ``task="demosaick"``, a learned inpainter for ``"inpaint"``); without ``model`` the main row
+    is the task's shipped learned network; ``first_stage`` then starts the HGM prior (``model``
+    if it is one, else the shipped one)."""
+    from .demosaick import load_demosaicker, load_inpainter
+
     presets = tuple(presets) or ("fast",)
-    main = Restorer(model, device=device)
+    loader = load_demosaicker if task == "demosaick" else load_inpainter
+    load = lambda m: loader(m, device=device)  # noqa: E731
+
+    def rows_of(label: str, r) -> dict:
+        if getattr(r, "method", None) == "learned":
+            return {f"{label} (1 NFE)": (r, presets[0])}
+        return {f"{label} ({p}, {r.nfe(p)} NFE)": (r, p) for p in presets}
+
+    main = load(model)
     name = main.card.get("method", "hgm")
-    rows = {f"{name} ({p}, {main.nfe(p)} NFE)": (main, p) for p in presets}
+    rows = rows_of(name, main)
     for label, path in _labelled(compare):
-        other = Restorer(path, device=device)
-        rows.update({f"{label} ({p}, {other.nfe(p)} NFE)": (other, p) for p in presets})
+        rows.update(rows_of(label, load(path)))
     if first_stage:
-        prog = Restorer(model, device=device, first_stage=first_stage)
+        hgm = model if getattr(main, "method", None) != "learned" else None
+        prog = Restorer(hgm, device=device, first_stage=first_stage)
+        name = prog.card.get("method", "hgm")
         label = f"{name} from {first_stage}" if prog.classical else f"{name} progressive"
         rows.update({f"{label} ({p}, {prog.nfe(p)} NFE)": (prog, p) for p in presets})
     return rows
@@ -549,7 +609,7 @@ def evaluate(task: str = "colorize", data=(), *, model: str | Path | None = None
         features = None if not fid else FeatureNet(fid_weights, device=device) if fid_weights else default_feature_net(device)
         result = evaluate_colorize(sets, rows, size=size, seed=seed, limit=limit, features=features, progress=progress)
     else:
-        rows = restore_rows(model, presets, compare=compare, first_stage=first_stage, device=device)
+        rows = restore_rows(model, presets, compare=compare, first_stage=first_stage, device=device, task=task)
         paths = sets[data[0]]
         if task == "demosaick":
             result = evaluate_demosaick(paths, rows, pattern=pattern.upper(), size=size, border=border, seed=seed,
@@ -561,10 +621,9 @@ def evaluate(task: str = "colorize", data=(), *, model: str | Path | None = None
         from .checkpoint import record_quality
 
         if model is None and method is not None:
-            from .checkpoint import shipped_model
-            from .methods import get_method
+            from .methods import shipped_model
 
-            model = shipped_model(get_method(method).shipped)
+            model = shipped_model(method)
         key = quality_key(task, data, size, pattern=pattern, border=border, missing=missing, limit=limit)
         kept = {k: v for k, v in result.items() if k not in ("task", "data", "size")}
         record_quality(model, key, kept, task="colorize" if task == "colorize" else "restore")

@@ -44,17 +44,53 @@ __all__ = [
     "check_output",
     "is_temporary",
     "MAX_PIXELS",
+    "FileFormat",
+    "FORMATS",
+    "IMAGE_SUFFIXES",
     "OUTPUT_SUFFIXES",
 ]
 
 #: Largest accepted input (pixels), about a 12000 x 8000 scan; raise with ``max_pixels``.
 MAX_PIXELS = 100_000_000
-#: ``.npy`` keeps float32 values in [0, 1] (no 8-bit rounding), for research pipelines
-OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".npy")
-_ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")
 _SRGB = ImageCms.createProfile("sRGB")
 
 
+@dataclass(frozen=True)
+class FileFormat:
+    """What chromaprior does with the files of one suffix (a row of :data:`FORMATS`)."""
+
+    #: an input: listed in folders (:func:`chromaprior.data.list_images`), offered by the web page
+    read: bool = True
+    #: an output of :func:`write_image` and :func:`write_mosaic`
+    write: bool = True
+    #: holds transparency (elsewhere it is dropped with a warning)
+    alpha: bool = False
+    #: may hold a mosaic (lossy compression would mix the Bayer samples)
+    lossless: bool = True
+    #: the deepest mosaic it holds: 8, 16 (16-bit gray) or 32 (float)
+    mosaic_bits: int = 8
+    #: what of :attr:`Picture.info` an output of this format keeps
+    metadata: tuple[str, ...] = ()
+
+
+#: The one table of file formats, by lower-case suffix: what is read and what is written,
+#: for the command line, the web page and the training data. ``.npy``: a float32 array in
+#: ``[0, 1]`` (no 8-bit rounding, for research pipelines); read too as uint8 or uint16. A file
+#: named explicitly in another format that Pillow decodes (GIF, PPM, ...) is read as well.
+FORMATS: dict[str, FileFormat] = {
+    ".png": FileFormat(alpha=True, mosaic_bits=16, metadata=("exif", "dpi")),
+    ".jpg": FileFormat(lossless=False, metadata=("exif", "dpi")),
+    ".jpeg": FileFormat(lossless=False, metadata=("exif", "dpi")),
+    ".tif": FileFormat(alpha=True, mosaic_bits=16, metadata=("exif", "dpi")),
+    ".tiff": FileFormat(alpha=True, mosaic_bits=16, metadata=("exif", "dpi")),
+    ".webp": FileFormat(alpha=True, lossless=False, metadata=("exif",)),
+    ".bmp": FileFormat(),
+    ".npy": FileFormat(mosaic_bits=32),
+}
+#: the suffixes of inputs (what folders are searched for)
+IMAGE_SUFFIXES = tuple(s for s, f in FORMATS.items() if f.read)
+#: the suffixes of outputs
+OUTPUT_SUFFIXES = tuple(s for s, f in FORMATS.items() if f.write)
 
 
 #: Names of :func:`atomic_write`'s temporary files: ``.NAME.RANDOM.tmp.SUFFIX``.
@@ -128,7 +164,7 @@ class Picture:
     Attributes:
         pixels: ``(H, W)`` gray or ``(H, W, 3)`` RGB, float32 in ``[0, 1]``.
         alpha: ``(H, W)`` float32 in ``[0, 1]`` or None.
-        bits: 8 or 16, the source precision.
+        bits: the source precision: 8, 16, or 32 (a float array).
         info: metadata for the output: ``exif`` (bytes; orientation applied, colour space
             sRGB) and ``dpi``, where the source has them.
     """
@@ -186,11 +222,15 @@ def is_monochrome(rgb: np.ndarray, tolerance: float = 12 / 255, fraction: float 
 
 
 def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Picture:
-    """Read and validate an image file; raises :class:`InputError` with a one-line reason."""
+    """Read and validate an image file (any format Pillow decodes, or a ``.npy`` array:
+    see :func:`_read_array`); raises :class:`InputError` with a one-line reason. The one
+    reader of inputs, evaluation images and training photos."""
     path = Path(path)
     _regular_file(path)
     if is_temporary(path):
         raise InputError(f"{path}: a temporary file left by an interrupted write, not an input")
+    if path.suffix.lower() == ".npy":
+        return _read_array(path, max_pixels)
     try:
         with Image.open(path) as im:
             w, h = im.size
@@ -305,39 +345,39 @@ def to_srgb(im: Image.Image, path: str | Path) -> Image.Image:
     return out
 
 
-def read_mosaic(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, int]:
-    """Read a single-channel Bayer mosaic: an 8/16-bit gray PNG/TIFF or a 2-D ``.npy``
-    (uint8, uint16, or float in ``[0, 1]``). Returns ``(H, W)`` float32 in ``[0, 1]`` and
-    the source bit depth (32 for float arrays)."""
-    path = Path(path)
-    if path.suffix.lower() != ".npy":
-        pic = read_image(path, max_pixels)
-        if pic.is_color or pic.alpha is not None:
-            raise InputError(f"{path}: a mosaic must be a single-channel image, this one has colour or alpha channels "
-                             "(make one with: chromaprior mosaic)")
-        return pic.pixels, pic.bits
-    _regular_file(path)
-    if is_temporary(path):
-        raise InputError(f"{path}: a temporary file left by an interrupted write, not an input")
+def _read_array(path: Path, max_pixels: int) -> Picture:
+    """A ``.npy`` image: ``(H, W)`` gray or ``(H, W, 3)`` RGB, uint8, uint16 or float in
+    ``[0, 1]`` (what :func:`write_image` writes); ``bits`` 8, 16 or 32 (float)."""
     try:
         a = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
         raise InputError(f"{path}: not a readable .npy array ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-    if a.ndim != 2:
-        raise InputError(f"{path}: a mosaic array must be 2-D (H, W), got shape {a.shape}")
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)):
+        raise InputError(f"{path}: an image array must be (H, W) or (H, W, 3), got shape {a.shape}")
     if a.size == 0:
-        raise InputError(f"{path}: an empty mosaic array (shape {a.shape})")
-    if a.size > max_pixels:
-        raise InputError(f"{path}: {_mp(a.size)} is above the limit of {_mp(max_pixels)}")
+        raise InputError(f"{path}: an empty array (shape {a.shape})")
+    if a.shape[0] * a.shape[1] > max_pixels:
+        raise InputError(f"{path}: {_mp(a.shape[0] * a.shape[1])} is above the limit of {_mp(max_pixels)}")
     if a.dtype == np.uint8:
-        return (a / 255).astype(np.float32), 8
+        return Picture((a / 255).astype(np.float32), bits=8)
     if a.dtype == np.uint16:
-        return (a / 65535).astype(np.float32), 16
+        return Picture((a / 65535).astype(np.float32), bits=16)
     if a.dtype.kind == "f":
         if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
-            raise InputError(f"{path}: float mosaic values must be finite and in [0, 1]")
-        return a.astype(np.float32), 32
+            raise InputError(f"{path}: float array values must be finite and in [0, 1]")
+        return Picture(a.astype(np.float32), bits=32)
     raise InputError(f"{path}: unsupported array type {a.dtype} (use uint8, uint16 or float in [0, 1])")
+
+
+def read_mosaic(path: str | Path, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, int]:
+    """Read a single-channel Bayer mosaic: an 8/16-bit gray PNG/TIFF or a 2-D ``.npy``
+    (uint8, uint16, or float in ``[0, 1]``), with :func:`read_image`. Returns ``(H, W)``
+    float32 in ``[0, 1]`` and the source bit depth (32 for float arrays)."""
+    pic = read_image(path, max_pixels)
+    if pic.is_color or pic.alpha is not None:
+        raise InputError(f"{path}: a mosaic must be a single-channel image, this one has colour or alpha channels "
+                         "(make one with: chromaprior mosaic)")
+    return pic.pixels, pic.bits
 
 
 def check_output(path: str | Path, protect: tuple = (), *, mosaic_bits: int | None = None) -> str:
@@ -347,10 +387,7 @@ def check_output(path: str | Path, protect: tuple = (), *, mosaic_bits: int | No
     path = Path(path)
     suffix = _check_output(path, protect)
     if mosaic_bits is not None:
-        if suffix in (".jpg", ".jpeg", ".webp"):
-            raise InputError(f"{path}: a mosaic must be stored losslessly (.png, .tif or .npy)")
-        if mosaic_bits == 16 and suffix not in (".png", ".tif", ".tiff", ".npy"):
-            raise InputError(f"{path}: 16-bit mosaics need .png or .tif")
+        _check_mosaic_format(path, suffix, mosaic_bits)
     if path.is_dir():
         raise InputError(f"{path}: is a folder; give a file name")
     folder = path.parent
@@ -361,6 +398,15 @@ def check_output(path: str | Path, protect: tuple = (), *, mosaic_bits: int | No
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"{path}: cannot write here (permission denied)")
     return suffix
+
+
+def _check_mosaic_format(path: Path, suffix: str, bits: int) -> None:
+    """A mosaic of ``bits`` (8, 16; 32: float) fits a ``suffix`` file: lossless and deep enough."""
+    fmt = FORMATS[suffix]
+    if not fmt.lossless:
+        raise InputError(f"{path}: a mosaic must be stored losslessly (.png, .tif or .npy)")
+    if bits > fmt.mosaic_bits:
+        raise InputError(f"{path}: {bits}-bit mosaics need " + (".png or .tif" if bits <= 16 else ".npy"))
 
 
 def _check_output(path: Path, protect: tuple) -> str:
@@ -383,14 +429,11 @@ def write_mosaic(path: str | Path, raw: np.ndarray, bits: int = 8, *, protect: t
     if suffix == ".npy":
         atomic_write(path, lambda f: np.save(f, raw.astype(np.float32)))
         return
+    _check_mosaic_format(path, suffix, bits)
     if bits == 16:
-        if suffix not in (".png", ".tif", ".tiff"):
-            raise InputError(f"{path}: 16-bit mosaics need .png or .tif")
         im = Image.fromarray(np.rint(raw * 65535).astype(np.uint16))
     else:
         im = Image.fromarray(np.rint(raw * 255).astype(np.uint8))
-    if suffix in (".jpg", ".jpeg", ".webp"):
-        raise InputError(f"{path}: a mosaic must be stored losslessly (.png, .tif or .npy)")
     fmt = Image.registered_extensions()[suffix]
     atomic_write(path, lambda f: im.save(f, format=fmt))
 
@@ -417,7 +460,7 @@ def write_image(path: str | Path, rgb: "np.ndarray | Picture", alpha: np.ndarray
             warnings.warn(f"{path}: .npy output holds the colour only; transparency dropped")
         atomic_write(path, lambda f: np.save(f, np.clip(np.asarray(rgb, dtype=np.float32), 0, 1)))
         return
-    if alpha is not None and suffix not in _ALPHA_SUFFIXES:
+    if alpha is not None and not FORMATS[suffix].alpha:
         warnings.warn(f"{path}: {suffix} has no alpha channel; transparency dropped")
         alpha = None
     if bits > 8 and suffix == ".png":
@@ -436,9 +479,7 @@ def write_image(path: str | Path, rgb: "np.ndarray | Picture", alpha: np.ndarray
         im.putalpha(al)
     fmt = Image.registered_extensions()[suffix]
     kwargs = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-    for key, formats in (("exif", ("JPEG", "PNG", "TIFF", "WEBP")), ("dpi", ("JPEG", "PNG", "TIFF"))):
-        if key in info and fmt in formats:
-            kwargs[key] = info[key]
+    kwargs |= {key: info[key] for key in FORMATS[suffix].metadata if key in info}
 
     def _save(tmp: str) -> None:
         im.save(tmp, format=fmt, **kwargs)

@@ -19,7 +19,8 @@ from .lifts import Lift
 from .nets import AB_SCALE, L_SCALE, PatchDiscriminator
 from .nets.semantic import soft_encode
 
-__all__ = ["Loss", "DSMLoss", "GuidedDSMLoss", "RegressionLoss", "Pix2PixLoss", "BinCrossEntropy", "lab_pair", "rebalancing_weights"]
+__all__ = ["Loss", "DSMLoss", "GuidedDSMLoss", "RegressionLoss", "Pix2PixLoss", "BinCrossEntropy", "DemosaickLoss",
+           "InpaintLoss", "random_masks", "lab_pair", "rebalancing_weights"]
 
 
 class Loss:
@@ -175,3 +176,55 @@ class BinCrossEntropy(Loss):
             ab = F.avg_pool2d(rgb_to_lab(sample(min(64, crops - start), gen))[:, 1:], 4)
             total += soft_encode(ab, centres).sum(dim=(0, 2, 3))
         return total / total.sum()
+
+
+class DemosaickLoss(Loss):
+    """The learned demosaicker: L1 between the photo and the network's demosaicking of its
+    RGGB mosaic. The crops come at random offsets of the photos, so the network sees every
+    Bayer phase of the image content; on top of the loader's horizontal flips each batch is
+    flipped vertically and transposed with probability 1/2 each (the eight symmetries)."""
+
+    def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
+        flip, transpose = (torch.rand(2, generator=generator) < 0.5).tolist()
+        if flip:
+            x = x.flip(-2)
+        if transpose:
+            x = x.transpose(-1, -2)
+        raw = operators.bayer("RGGB", *x.shape[-2:]).forward(x.contiguous())
+        return (model(raw) - x).abs().mean()
+
+
+def random_masks(batch: int, height: int, width: int, generator: torch.Generator, block_share: float = 0.3,
+                 missing: tuple[float, float] = (0.2, 0.9)) -> Tensor:
+    """Training masks ``(B, 1, H, W)``, 1 = observed: random pixels missing at a fraction drawn
+    from ``missing`` (uniform), or, for a ``block_share`` of the images, one to three missing
+    rectangles of 1/8 to 1/2 of each side (holes)."""
+    keep = torch.ones(batch, 1, height, width)
+    for b in range(batch):
+        if float(torch.rand((), generator=generator)) < block_share:
+            for _ in range(int(torch.randint(1, 4, (), generator=generator))):
+                bh = int(torch.randint(max(1, height // 8), max(2, height // 2) + 1, (), generator=generator))
+                bw = int(torch.randint(max(1, width // 8), max(2, width // 2) + 1, (), generator=generator))
+                t = int(torch.randint(0, height - bh + 1, (), generator=generator))
+                l = int(torch.randint(0, width - bw + 1, (), generator=generator))
+                keep[b, :, t : t + bh, l : l + bw] = 0
+        else:
+            f = missing[0] + (missing[1] - missing[0]) * float(torch.rand((), generator=generator))
+            keep[b] = (torch.rand(1, height, width, generator=generator) >= f).float()
+    return keep
+
+
+class InpaintLoss(Loss):
+    """The learned inpainter: L1 between the photo and the network's inpainting of it under
+    random masks (:func:`random_masks`: 20-90 % random pixels, or rectangular holes), with
+    random vertical flips and transposition on top of the loader's horizontal flips."""
+
+    def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
+        flip, transpose = (torch.rand(2, generator=generator) < 0.5).tolist()
+        if flip:
+            x = x.flip(-2)
+        if transpose:
+            x = x.transpose(-1, -2)
+        x = x.contiguous()
+        keep = random_masks(x.shape[0], *x.shape[-2:], generator).to(x)
+        return (model(x * keep, keep) - x).abs().mean()

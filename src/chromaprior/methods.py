@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Callable
 
@@ -22,12 +23,15 @@ from torch import nn
 
 from .errors import InputError
 from .lifts import ChannelCopyLift, GradientLift, IdentityLift, Lift, PixelScaleLift
-from .losses import BinCrossEntropy, DSMLoss, GuidedDSMLoss, Loss, Pix2PixLoss, RegressionLoss, rebalancing_weights
+from .losses import (BinCrossEntropy, DemosaickLoss, DSMLoss, GuidedDSMLoss, InpaintLoss, Loss, Pix2PixLoss,
+                     RegressionLoss, rebalancing_weights)
 from .nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
+from .nets.demosaick import DemosaickNet, DemosaickNetConfig
+from .nets.inpaint import InpaintNet, InpaintNetConfig
 from .nets.semantic import SemanticColorizer, SemanticConfig
 
 __all__ = ["Method", "METHODS", "get_method", "geometric_sigmas", "colorize_methods", "restore_methods", "input_multiple",
-           "DEFAULT_METHOD"]
+           "shipped_model", "DEFAULT_METHODS", "DEFAULT_METHOD", "MAX_SAMPLES", "check_samples"]
 
 
 def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> torch.Tensor:
@@ -54,7 +58,8 @@ class Method:
             draws training batches (for losses that need data statistics).
         multiple: config -> the multiple the network's input size must be.
         lr, betas: Adam defaults.
-        shipped: folder of the shipped weights (``chromaprior/weights/NAME``), or None.
+        shipped: the folder name of its shipped weights (``chromaprior/weights/NAME``), or
+            None; :func:`shipped_model` gives the path.
         init_from: other methods whose saved models may start a run of this one
             (``--init``): their weights are a subset of this method's network.
         conditional: a score prior whose network also takes a per-image condition
@@ -81,6 +86,11 @@ class Method:
         return self.family == "supervised"
 
     @property
+    def sampled(self) -> bool:
+        """A score prior: each seed draws another answer (several colourings per photo)."""
+        return self.family == "score"
+
+    @property
     def task(self) -> str:
         return self.tasks[0]
 
@@ -103,11 +113,11 @@ def _score_prior(name: str, tasks: tuple[str, ...], summary: str, lift: Callable
 
 def _guided_net(config) -> nn.Module:
     """A guided JGM network whose frozen semantic colorizer is ``config.guide`` (default: the shipped one)."""
-    from .checkpoint import load_model, model_files, shipped_model
+    from .checkpoint import load_model, model_files
     from .io import sha256_file
     from .nets.guided import GuidedConfig, GuidedScoreNet
 
-    guide = config.guide or shipped_model(METHODS["semantic"].shipped)
+    guide = config.guide or shipped_model("semantic")
     semantic, card = load_model(guide)
     if card.get("method") != "semantic":
         raise InputError(f"--guide {guide}: a semantic colorizer is needed, not a {card.get('method')} model")
@@ -174,11 +184,24 @@ METHODS: dict[str, Method] = {
                make_net=lambda c: SemanticColorizer(SemanticConfig(width=c.ngf, train_from=c.train_from)),
                load_net=lambda card: SemanticColorizer(SemanticConfig(**card["net"])),
                make_loss=_semantic_loss, multiple=lambda c: 32, shipped="semantic-colorize"),
+        Method("learned-demosaick", ("restore",), "supervised",
+               "learned demosaicker: Menon2007 + a half-resolution CNN correction (--ngf channels, --depth convs), L1",
+               make_net=lambda c: DemosaickNet(DemosaickNetConfig(ngf=c.ngf, depth=c.depth, leaky=0.1)),
+               load_net=lambda card: DemosaickNet(DemosaickNetConfig(**card["net"])),
+               make_loss=lambda *a: DemosaickLoss(), multiple=lambda c: 2, shipped="learned-demosaick"),
+        Method("learned-inpaint", ("restore",), "supervised",
+               "learned inpainter: normalised-convolution fill + a half-resolution CNN correction, random masks, L1",
+               make_net=lambda c: InpaintNet(InpaintNetConfig(ngf=c.ngf, depth=c.depth, leaky=0.1)),
+               load_net=lambda card: InpaintNet(InpaintNetConfig(**card["net"])),
+               make_loss=lambda *a: InpaintLoss(), multiple=lambda c: 2),  # not shipped: below biharmonic
     ]
 }
 
-#: the colorizer used when none is named (CLI, web page, API)
-DEFAULT_METHOD = "semantic"
+#: the method of each task whose shipped weights are used when no model is named (CLI, web
+#: page, API, :func:`chromaprior.checkpoint.resolve_model_path`)
+DEFAULT_METHODS = {"colorize": "semantic", "restore": "hgm-pixel-scale"}
+#: the default colorizer
+DEFAULT_METHOD = DEFAULT_METHODS["colorize"]
 
 
 def get_method(name: str) -> Method:
@@ -187,6 +210,39 @@ def get_method(name: str) -> Method:
         return METHODS[name]
     except KeyError:
         raise InputError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}") from None
+
+
+def shipped_model(method: str) -> Path:
+    """The folder of the weights shipped for ``method`` inside the package; an
+    :class:`InputError` for a method without shipped weights."""
+    spec = get_method(method)
+    if not spec.shipped:
+        raise InputError(f"no weights are shipped for {method}; give --model (a model trained with it)")
+    return Path(str(resources.files("chromaprior") / "weights" / spec.shipped))
+
+
+#: the most colourings of one photo a call may ask for (``--samples``)
+MAX_SAMPLES = 16
+
+
+def check_samples(samples: int, method: str | Method | None = None, seed: int = 0) -> int:
+    """The rule for several colourings of one photo: ``samples`` in ``1..MAX_SAMPLES``, and
+    above 1 only for a sampled method (a score prior, whose seeds ``seed .. seed + samples -
+    1`` give different colourings); a supervised method has one answer (``method`` None:
+    only the count and the seeds are checked). The seeds must stay 64-bit
+    (``seed + samples - 1 <= 2**63 - 1``). Returns ``samples``; raises :class:`InputError`
+    (one line) otherwise."""
+    if isinstance(samples, bool) or not isinstance(samples, int):
+        raise InputError(f"samples must be a whole number of colourings, got {samples!r}")
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise InputError(f"samples must be between 1 and {MAX_SAMPLES}, got {samples}")
+    if seed + samples - 1 > 2**63 - 1:
+        raise InputError(f"seeds {seed}..{seed + samples - 1} go beyond 2^63-1; give a smaller seed")
+    spec = method if isinstance(method, Method) or method is None else get_method(method)
+    if samples > 1 and spec is not None and not spec.sampled:
+        raise InputError(f"{spec.name} gives one answer per photo: {samples} samples need a sampled method "
+                         f"({', '.join(m for m in colorize_methods(False) if METHODS[m].sampled)})")
+    return samples
 
 
 def colorize_methods(shipped_only: bool = True) -> list[str]:

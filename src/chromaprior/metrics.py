@@ -12,6 +12,10 @@ the clearly coloured ground-truth pixels (CIELAB chroma ``C*ab > 15``), how many
 coloured in the output too (``C*ab > 6``) with a hue angle within 30 degrees of the
 truth, in each of six 60-degree hue sectors (:data:`HUE_SECTORS`), then averages the
 sectors: a gray output scores 0, a uniform sepia tint scores only in its own sector.
+
+Diversity (:func:`sample_diversity`) measures how different several colourings of one
+photo are: the mean over the pairs of samples of the mean CIELAB a*b* distance between
+them, pixel by pixel (0 for identical samples).
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ __all__ = [
     "HUE_SECTORS",
     "hue_sector_counts",
     "balanced_color_accuracy",
+    "sample_diversity",
+    "diversity_thumbnail",
+    "DIVERSITY_SIDE",
 ]
 
 
@@ -288,3 +295,47 @@ def balanced_color_accuracy(hits: Tensor, totals: Tensor, min_share: float = 0.0
     kept = (totals > 0) & (totals >= min_share * totals.sum())
     shares = torch.where(kept, hits / totals.clamp_min(1), torch.full_like(totals, math.nan))
     return (float(shares[kept].mean()) if kept.any() else math.nan), shares
+
+
+# ------------------------------------------------------------------------------------ diversity
+#: long side of the copies :func:`diversity_thumbnail` makes (the chroma of every colorizer
+#: is made at a working size of 64-192 px on the short side, so little is lost)
+DIVERSITY_SIDE = 256
+
+
+def sample_diversity(samples: Tensor) -> float:
+    """Diversity of several colourings of one photo: the mean, over the ``N (N - 1) / 2``
+    pairs ``i < j``, of the mean over pixels of ``|ab_i - ab_j|``, the Euclidean distance
+    of the CIELAB a*b* (chroma) coordinates of the two samples at a pixel.
+
+    The samples share their gray, so this is about the colour difference ``Delta E*ab``
+    between them (about 2.3 is a just-noticeable difference; 10-30 are clearly different
+    colourings). Identical samples give 0; a gray sample against one of uniform a*b*
+    ``(a, b)`` gives ``sqrt(a^2 + b^2)``.
+
+    Args:
+        samples: sRGB ``(N, 3, H, W)`` in ``[0, 1]``, ``N >= 2`` (of one photo, one size).
+    Returns:
+        the mean pairwise a*b* distance (CIELAB units).
+    """
+    if samples.ndim != 4 or samples.shape[1] != 3:
+        raise ValueError(f"expected (N, 3, H, W) samples, got {tuple(samples.shape)}")
+    n = samples.shape[0]
+    if n < 2:
+        raise ValueError(f"diversity needs at least 2 samples, got {n}")
+    ab = rgb_to_lab(samples.double().clamp(0, 1))[:, 1:]
+    total = 0.0
+    for i in range(n - 1):  # one row of pairs at a time: memory of 2 N planes, not N^2
+        total += float((ab[i + 1:] - ab[i:i + 1]).norm(dim=1).mean(dim=(1, 2)).sum())
+    return total / (n * (n - 1) / 2)
+
+
+def diversity_thumbnail(rgb: Tensor, side: int = DIVERSITY_SIDE) -> Tensor:
+    """``(B, 3, H, W)`` -> an area-averaged copy whose long side is at most ``side`` (the
+    input itself when it is that small): what :func:`sample_diversity` is computed on for
+    large photos, one small copy per sample."""
+    h, w = rgb.shape[-2:]
+    if max(h, w) <= side:
+        return rgb
+    s = side / max(h, w)
+    return F.interpolate(rgb.float(), size=(max(1, round(h * s)), max(1, round(w * s))), mode="area")

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .errors import InputError
@@ -108,6 +107,9 @@ class Restorer:
         self.net, self.card = load_model(model, task="restore")
         if self.card.get("task", "colorize") != "restore":
             raise InputError("this model is a colorization prior; demosaick/inpaint need a model trained with --task restore")
+        if self.card.get("lift") is None:
+            raise InputError(f"this is a {self.card.get('method')} network, not a score prior (HGM): "
+                             "use it with --method learned (chromaprior.demosaick.LearnedDemosaicker)")
         self.device = torch.device(device)
         self.net.to(self.device)
         self.lift = make_lift(self.card["lift"])

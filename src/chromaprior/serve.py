@@ -1,8 +1,9 @@
 """A small web page for colorization (``chromaprior serve``), built on FastAPI.
 
 Upload a gray photo, pick the method, preset and colour temperature, click on the photo
-to place colour hints, watch the progress and download the result. The server listens
-on 127.0.0.1 unless told otherwise.
+to place colour hints, watch the progress and download the result; a sampled method
+(``jgm``) can draw several colourings (seeds seed..seed+N-1), shown as a gallery to
+choose from, each downloadable. The server listens on 127.0.0.1 unless told otherwise.
 
 What the server guarantees (README, *Web page*):
 
@@ -46,16 +47,17 @@ except ImportError:  # pragma: no cover - reported by create_app
     FastAPI = None
 
 from . import api
-from .checkpoint import read_card, shipped_model
+from .checkpoint import read_card
 from .color import KELVIN_RANGE
 from .colorize import GRAY_WEIGHTS, Colorizer
 from .hints import MAX_HINT_BYTES, loads_hints, parse_hints
-from .io import InputError, Picture, encode_image, read_image
-from .methods import DEFAULT_METHOD, colorize_methods, get_method
+from .io import IMAGE_SUFFIXES, InputError, Picture, encode_image, read_image
+from .methods import DEFAULT_METHOD, check_samples, colorize_methods, get_method, shipped_model
 from .sampling import PRESETS
 from .errors import MissingExtra
 
-__all__ = ["create_app", "is_loopback", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_PIXELS", "MAX_QUEUED", "MAX_FINISHED"]
+__all__ = ["create_app", "is_loopback", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_PIXELS", "MAX_QUEUED", "MAX_FINISHED",
+           "MAX_WEB_SAMPLES"]
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 #: a whole request: the upload, the hints field and the other form fields
@@ -71,6 +73,8 @@ KEEP_SECONDS = 600
 #: uploads decoded at the same time (each needs a few float32 planes of its pixels)
 DECODERS = 2
 SEED_MAX = 2**63 - 1
+#: colourings one job may ask for (a job of N samples counts N times its pixels in flight)
+MAX_WEB_SAMPLES = 8
 #: the gray operator of the page's colorizers (Colorizer's default): uploads are made gray with it
 GRAY = GRAY_WEIGHTS["mean"]
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -91,7 +95,9 @@ class Job:
     done: int = 0
     total: int = 1
     error: str = ""
-    png: bytes = b""
+    png: bytes = b""  #: the result (sample 0 of several)
+    pngs: list = field(default_factory=list)  #: every sample's PNG, in seed order
+    fetched: set = field(default_factory=set)  #: the samples whose PNG was fetched
     params: dict = field(default_factory=dict)
     finished_at: float = 0.0
     delivered: bool = False  #: the result was fetched (or the failure reported)
@@ -105,8 +111,7 @@ class Worker:
                  max_finished: int = MAX_FINISHED):
         self.device = device
         if models is None:
-            models = {m: shipped_model(get_method(m).shipped) for m in colorize_methods()
-                      if shipped_model(get_method(m).shipped).exists()}
+            models = {m: shipped_model(m) for m in colorize_methods() if shipped_model(m).exists()}
         self.models = dict(models)
         self.jobs: dict[str, Job] = {}
         self.finished: list[str] = []
@@ -137,14 +142,19 @@ class Worker:
         if self.active and self.pixels + pixels > self.max_pixels:
             raise Busy(f"the server is busy ({self.pixels / 1e6:.0f} MP queued); try again later", self.retry_after())
 
+    @staticmethod
+    def weight(gray: np.ndarray, params: dict) -> int:
+        """The pixels a job counts in flight: its gray's, once per sample it draws."""
+        return gray.size * int(params.get("samples", 1))
+
     def submit(self, gray: np.ndarray, alpha, params: dict) -> Job:
         """Queue a job (``gray``: ``(H, W)`` uint16; ``params`` may hold the upload's ``info`` and
-        ``bits``, kept in the result); raises :class:`Busy` when full."""
+        ``bits``, kept in the result, and ``samples``); raises :class:`Busy` when full."""
         job = Job(uuid.uuid4().hex, params=params)
         with self.lock:
-            self.check(gray.size)
+            self.check(self.weight(gray, params))
             self.active += 1
-            self.pixels += gray.size
+            self.pixels += self.weight(gray, params)
             self.jobs[job.id] = job
         self.queue.put((job, gray, alpha))
         return job
@@ -161,10 +171,13 @@ class Worker:
             self.finished.remove(old)
             del self.jobs[old]
 
-    def deliver(self, job: Job) -> None:
-        """The client has the job's result or failure: it may now be forgotten."""
+    def deliver(self, job: Job, sample: int | None = None) -> None:
+        """The client has the job's failure, or the result of ``sample`` (every sample's:
+        the job may now be forgotten)."""
         with self.lock:
-            job.delivered = True
+            if sample is not None:
+                job.fetched.add(sample)
+            job.delivered = sample is None or len(job.fetched) >= len(job.pngs)
             self._evict()
 
     def _finish(self, job: Job, pixels: int) -> None:
@@ -182,25 +195,35 @@ class Worker:
             start = time.monotonic()
             try:
                 p = job.params
+                samples = int(p.get("samples", 1))
                 col = self.colorizer(p["method"])
-                job.total = col.nfe(p["preset"])
+                job.total = col.nfe(p["preset"]) * samples
 
                 def tick(done: int, total: int) -> None:
                     job.done, job.total = done, total
 
                 gray = api.to_tensor(gray16.astype(np.float32) / 65535)
-                out = col(gray, preset=p["preset"], seed=p["seed"], temperature=p["temperature"], hints=p["hints"],
-                          callback=tick, **({"vividness": p["vividness"]} if p.get("vividness") is not None else {}))
+                options = dict(preset=p["preset"], seed=p["seed"], temperature=p["temperature"], hints=p["hints"],
+                               callback=tick)
+                if p.get("vividness") is not None:
+                    options["vividness"] = p["vividness"]
+                # one colouring, or several drawn in batches (the library's rule: sampled methods only)
+                if samples > 1:
+                    outs = (out for _, out in col.samples(gray, samples, **options))
+                else:
+                    outs = iter([col(gray, **options)])
+                for out in outs:
+                    result = Picture(api.to_pixels(out), None if alpha is None else alpha.astype(np.float32) / 255,
+                                     bits=p.get("bits", 8), info=p.get("info") or {})
+                    del out
+                    job.pngs.append(encode_image(result, ".png"))  # as the command line writes it
                 del gray
-                result = Picture(api.to_pixels(out), None if alpha is None else alpha.astype(np.float32) / 255,
-                                 bits=p.get("bits", 8), info=p.get("info") or {})
-                del out
-                job.png, job.state = encode_image(result, ".png"), "done"  # as the command line writes it
+                job.png, job.state = job.pngs[0], "done"
             except Exception as e:  # reported to the page as one line
                 job.error, job.state = str(e).splitlines()[0] if str(e) else type(e).__name__, "failed"
             finally:
                 self.seconds = 0.7 * self.seconds + 0.3 * (time.monotonic() - start)
-                self._finish(job, gray16.size)
+                self._finish(job, self.weight(gray16, job.params))
 
 
 def _display_name(filename: str) -> str:
@@ -319,6 +342,9 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
     app.state.worker = worker
     decoders = threading.BoundedSemaphore(DECODERS)
     default_method = DEFAULT_METHOD if DEFAULT_METHOD in worker.methods() else worker.methods()[0]
+    #: the methods that draw several colourings (the registry's rule, from each model's card)
+    specs = {m: get_method(read_card(path).get("method", "jgm")) for m, path in worker.models.items()}
+    sampled = [m for m, spec in specs.items() if spec.sampled]
     semantic = worker.models.get("semantic")
     vividness = read_card(semantic).get("net", {}).get("vividness", 0.5) if semantic else 0.5
 
@@ -331,7 +357,8 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
                           for m in worker.methods())
         return PAGE.replace("{{methods}}", options).replace(
             "{{presets}}", "".join(f'<option value="{p}"{" selected" if p == "fast" else ""}>{p}</option>' for p in PRESETS)
-        ).replace("{{vividness}}", f"{vividness:.2f}")
+        ).replace("{{vividness}}", f"{vividness:.2f}").replace("{{sampled}}", json.dumps(sampled)).replace(
+            "{{max_samples}}", str(MAX_WEB_SAMPLES)).replace("{{accept}}", ",".join(("image/*", *IMAGE_SUFFIXES)))
 
     def prepare(data: bytes, filename: str, recolor: bool, hints: str):
         with decoders:  # bounded memory: a few uploads decoded at a time
@@ -349,6 +376,7 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
         hints: str = Form("[]"),
         recolor: bool = Form(False),
         vividness: str = Form(""),
+        samples: int = Form(1),
     ) -> JSONResponse:
         method = method or default_method
         if method not in worker.methods():
@@ -365,6 +393,12 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
             raise HTTPException(400, "vividness must be in 0..1") from None
         if vivid is not None and not 0 <= vivid <= 1:
             raise HTTPException(400, "vividness must be in 0..1")
+        if not 1 <= samples <= MAX_WEB_SAMPLES:
+            raise HTTPException(400, f"samples must be in 1..{MAX_WEB_SAMPLES} on this page, got {samples}")
+        try:  # the library's rule: several samples need a sampled method
+            check_samples(samples, specs[method], seed)
+        except InputError as e:
+            raise HTTPException(400, str(e)) from None
         if len(hints) > MAX_HINT_BYTES:
             raise HTTPException(400, f"hints: more than {MAX_HINT_BYTES:,} bytes")
         try:
@@ -382,7 +416,7 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
         del data
         try:
             job = worker.submit(gray, alpha, {"method": method, "preset": preset, "temperature": temperature,
-                                              "seed": seed, "hints": parsed, **meta,
+                                              "seed": seed, "samples": samples, "hints": parsed, **meta,
                                               "vividness": vivid if method == "semantic" else None})
         except Busy as e:
             return busy(e)
@@ -393,7 +427,9 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
         job = worker.jobs.get(job_id)
         if job is None:
             raise HTTPException(404, "no such job (or its result was fetched long ago)")
-        answer = {"state": job.state, "done": job.done, "total": job.total, "error": job.error}
+        seed, samples = job.params.get("seed", 0), int(job.params.get("samples", 1))
+        answer = {"state": job.state, "done": job.done, "total": job.total, "error": job.error,
+                  "samples": samples, "seeds": list(range(seed, seed + samples))}
         if job.state == "failed":
             worker.deliver(job)
         return answer
@@ -403,9 +439,21 @@ def create_app(device: str = "cpu", models: dict[str, str | Path] | None = None,
         job = worker.jobs.get(job_id)
         if job is None or job.state != "done":
             raise HTTPException(404, "no result for this job")
-        worker.deliver(job)
+        worker.deliver(job, 0)
         return Response(job.png, media_type="image/png",
                         headers={"Content-Disposition": 'attachment; filename="colorized.png"'})
+
+    @app.get("/api/jobs/{job_id}/samples/{index}.png")
+    def sample_result(job_id: str, index: int) -> Response:
+        """Sample ``index`` (0 .. samples - 1, seed ``seed + index``) of a job; the job is
+        forgotten (beyond ``max_finished``) once every sample was fetched."""
+        job = worker.jobs.get(job_id)
+        if job is None or job.state != "done" or not 0 <= index < len(job.pngs):
+            raise HTTPException(404, "no such sample for this job")
+        worker.deliver(job, index)
+        seed = job.params.get("seed", 0) + index
+        return Response(job.pngs[index], media_type="image/png",
+                        headers={"Content-Disposition": f'attachment; filename="colorized-s{seed}.png"'})
 
     return app
 
@@ -418,13 +466,17 @@ body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1100px;color:#222}
 fieldset{border:1px solid #ccc;margin-bottom:1em}label{margin-right:1em}
 .pics{display:flex;gap:1em;flex-wrap:wrap}.pics div{flex:1;min-width:300px}
 canvas,img{max-width:100%;border:1px solid #ddd}#err{color:#b00}
+#gallery{display:flex;gap:.5em;flex-wrap:wrap}#gallery figure{margin:0;text-align:center;font-size:90%}
+#gallery img{width:160px;cursor:pointer}#gallery img.chosen{outline:3px solid #36c}
 </style></head><body>
 <h1>chromaprior</h1>
 <fieldset><legend>Photo</legend>
-<input type="file" id="file" accept="image/*">
+<input type="file" id="file" accept="{{accept}}">
 <label>method <select id="method">{{methods}}</select></label>
 <label>preset <select id="preset">{{presets}}</select></label>
 <label>seed <input type="number" id="seed" value="0" style="width:5em"></label>
+<label id="samplesl" title="several colourings, seeds seed..seed+N-1">samples <input type="number" id="samples" value="1"
+ min="1" max="{{max_samples}}" style="width:3em"></label>
 <label>temperature <input type="range" id="temp" min="2500" max="12000" step="100" value="6500">
 <span id="tempv">6500</span> K</label>
 <label id="vivl">vividness <input type="range" id="viv" min="0" max="1" step="0.05" value="{{vividness}}">
@@ -441,13 +493,32 @@ canvas,img{max-width:100%;border:1px solid #ddd}#err{color:#b00}
 <div id="err"></div>
 <div class="pics"><div><h3>input</h3><canvas id="canvas"></canvas></div>
 <div><h3>result</h3><img id="result" alt=""><p><a id="download" href="#" download="colorized.png" hidden>download</a></p></div></div>
+<div id="galleryl" hidden><h3>samples: click one to choose it</h3><div id="gallery"></div></div>
 <script>
 const $ = id => document.getElementById(id);
 let hints = [], img = null, file = null;
 $("temp").oninput = () => $("tempv").textContent = $("temp").value;
 $("viv").oninput = () => $("vivv").textContent = $("viv").value;
-const showViv = () => $("vivl").hidden = $("method").value !== "semantic";
+const SAMPLED = {{sampled}};
+const showViv = () => { $("vivl").hidden = $("method").value !== "semantic";
+                        $("samplesl").hidden = !SAMPLED.includes($("method").value); };
 $("method").onchange = showViv; showViv();
+function choose(url, name, thumb) {
+  $("result").src = url; $("download").href = url; $("download").download = name; $("download").hidden = false;
+  for (const t of document.querySelectorAll("#gallery img")) t.classList.toggle("chosen", t === thumb);
+}
+function gallery(job, seeds) {
+  const g = $("gallery"); g.replaceChildren();
+  seeds.forEach((seed, k) => {
+    const url = `api/jobs/${job}/samples/${k}.png`, name = `colorized-s${seed}.png`;
+    const fig = document.createElement("figure"), im = document.createElement("img"), a = document.createElement("a");
+    im.src = url; im.alt = `seed ${seed}`; im.onclick = () => choose(url, name, im);
+    a.href = url; a.download = name; a.textContent = `seed ${seed}: download`;
+    fig.append(im, document.createElement("br"), a); g.append(fig);
+    if (k === 0) im.classList.add("chosen");
+  });
+  $("galleryl").hidden = seeds.length < 2;
+}
 function draw() {
   const c = $("canvas"), ctx = c.getContext("2d");
   if (!img) return;
@@ -478,28 +549,35 @@ $("canvas").onclick = ev => {
 $("clear").onclick = () => { hints = []; draw(); };
 $("go").onclick = async () => {
   $("err").textContent = ""; $("status").textContent = "uploading"; $("go").disabled = true;
-  $("download").hidden = true;
+  $("download").hidden = true; $("galleryl").hidden = true;
   const form = new FormData();
   form.append("image", file); form.append("method", $("method").value); form.append("preset", $("preset").value);
   form.append("temperature", $("temp").value); form.append("seed", $("seed").value);
   if ($("method").value === "semantic") form.append("vividness", $("viv").value);
+  if (!$("samplesl").hidden) form.append("samples", $("samples").value);
   form.append("hints", JSON.stringify(hints)); form.append("recolor", $("recolor").checked);
   try {
     const r = await fetch("api/colorize", {method: "POST", body: form});
     const body = await r.json().catch(() => ({}));
     if (r.status === 503) throw new Error(`${body.detail || "server busy"} (retry in ${r.headers.get("Retry-After") || "a few"} s)`);
     if (!r.ok) throw new Error(body.detail || r.statusText);
+    let s = {};
     while (true) {
       const rs = await fetch(`api/jobs/${body.job}`);
-      const s = await rs.json().catch(() => ({}));
+      s = await rs.json().catch(() => ({}));
       if (!rs.ok) throw new Error(s.detail || rs.statusText);
       $("prog").max = s.total; $("prog").value = s.done; $("status").textContent = `${s.state} ${s.done}/${s.total}`;
       if (s.state === "failed") throw new Error(s.error);
       if (s.state === "done") break;
       await new Promise(res => setTimeout(res, 250));
     }
-    const url = `api/jobs/${body.job}/result.png`;
-    $("result").src = url; $("download").href = url; $("download").hidden = false; $("status").textContent = "done";
+    if ((s.samples || 1) > 1) {
+      gallery(body.job, s.seeds); choose(`api/jobs/${body.job}/samples/0.png`, `colorized-s${s.seeds[0]}.png`,
+                                         document.querySelector("#gallery img"));
+    } else {
+      choose(`api/jobs/${body.job}/result.png`, "colorized.png", null);
+    }
+    $("status").textContent = "done";
   } catch (e) { $("err").textContent = "error: " + e.message; $("status").textContent = ""; }
   $("go").disabled = false;
 };

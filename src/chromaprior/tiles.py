@@ -1,4 +1,11 @@
-"""Full-resolution finishing of a colorization in row strips (bounded peak memory).
+"""Large images in pieces: the finishing of a colorization in row strips, and any local
+operator (the learned demosaicker) in overlapping tiles (bounded peak memory).
+
+:func:`overlapping` runs a function whose output at a pixel depends only on the input
+within ``margin`` pixels of it on tiles read with that much context on each side and
+keeps each tile's centre: the result is the whole-image result (up to float rounding),
+with no seams. Tile offsets are multiples of ``align`` (2 keeps a Bayer phase).
+
 
 The colorizers make chroma at a small working size; the upsampling of that chroma to the
 input's size, the gamut clamp and the white balance are per-pixel once the chroma is
@@ -14,7 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["finish", "STRIP_PIXELS"]
+from typing import Callable
+
+__all__ = ["finish", "STRIP_PIXELS", "overlapping", "tile_grid"]
 
 #: Pixels per strip (about 1 MP: a few tens of MB of temporaries).
 STRIP_PIXELS = 1 << 20
@@ -49,4 +58,42 @@ def finish(gray: Tensor, chroma: Tensor, temperature: float, strip_pixels: int =
         t = t[:, None]
         strip = wide[:, :, i0] * (1 - t) + wide[:, :, i1] * t
         out[:, :, start:stop] = white_balance(gamut_clamp(gray[:, :, start:stop], strip), temperature)
+    return out
+
+
+def tile_grid(height: int, width: int, tile: int) -> list[tuple[int, int, int, int]]:
+    """The ``(top, bottom, left, right)`` boxes of ``tile x tile`` tiles covering an image
+    (the last row and column smaller), row by row."""
+    return [(t, min(t + tile, height), l, min(l + tile, width))
+            for t in range(0, height, tile) for l in range(0, width, tile)]
+
+
+def overlapping(fn: Callable[[Tensor], Tensor], x: Tensor, tile: int, margin: int, align: int = 2,
+                callback: Callable[[int, int], None] | None = None) -> Tensor:
+    """``fn`` applied to ``x`` ``(B, C, H, W)`` tile by tile: every ``tile x tile`` box is
+    computed from the box grown by ``margin`` pixels on each side (less at the image's
+    edges, where the whole image stops too) and only its centre is kept. When ``fn``'s
+    output at a pixel depends on nothing farther than ``margin`` pixels (its receptive
+    field), the result equals ``fn(x)``. ``fn`` maps ``(B, C, h, w)`` to ``(B, K, h, w)``;
+    ``tile`` and ``margin`` are rounded up to multiples of ``align``, so every tile starts
+    at an offset that is a multiple of it (a Bayer mosaic keeps its phase).
+    ``callback(done, total)`` after each tile."""
+    up = lambda n: -(-n // align) * align  # noqa: E731
+    tile, margin = up(max(tile, 1)), up(max(margin, 0))
+    height, width = x.shape[-2:]
+    boxes = tile_grid(height, width, tile)
+    if len(boxes) == 1:
+        out = fn(x)
+        if callback:
+            callback(1, 1)
+        return out
+    out = None
+    for i, (t, b, l, r) in enumerate(boxes):
+        t0, b0, l0, r0 = max(0, t - margin), min(height, b + margin), max(0, l - margin), min(width, r + margin)
+        piece = fn(x[..., t0:b0, l0:r0])
+        if out is None:
+            out = torch.empty(x.shape[0], piece.shape[1], height, width, dtype=piece.dtype, device=piece.device)
+        out[..., t:b, l:r] = piece[..., t - t0 : b - t0, l - l0 : r - l0]
+        if callback:
+            callback(i + 1, len(boxes))
     return out

@@ -1,0 +1,212 @@
+"""Demosaicking (and inpainting) with the learned networks, the defaults of ``chromaprior
+demosaick`` and ``chromaprior inpaint``.
+
+:class:`LearnedDemosaicker` runs a :class:`~chromaprior.nets.demosaick.DemosaickNet`
+(trained with ``chromaprior train --method learned-demosaick``; shipped as
+``weights/learned-demosaick``) on mosaics of any size and Bayer pattern:
+
+* the pattern is brought to RGGB by a one-pixel mirror shift at the top and/or left
+  (mirroring keeps the phase), the sides are mirrored to even lengths;
+* large mosaics are cut into overlapping tiles (:func:`chromaprior.tiles.overlapping`,
+  offsets even, overlap = the network's receptive radius), so memory stays bounded and the
+  result equals the whole-image result;
+* the result is cropped back, clipped to ``[0, 1]`` and its mosaic equals the input exactly.
+
+:func:`load_demosaicker` picks :class:`LearnedDemosaicker` or the HGM
+:class:`~chromaprior.restore.Restorer` from a model card; :class:`LearnedInpainter` and
+:func:`load_inpainter` do the same for inpainting (one call on the whole image).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from . import operators
+from .checkpoint import load_model, read_card, resolve_model_path
+from .errors import InputError
+from .methods import METHODS, shipped_model
+from .nets.demosaick import mirror_pad
+from .tiles import overlapping, tile_grid
+
+__all__ = ["LearnedDemosaicker", "load_demosaicker", "DEMOSAICK_METHODS", "LEARNED", "TILE", "rggb_shift",
+           "LearnedInpainter", "load_inpainter", "INPAINT_METHODS", "LEARNED_INPAINT"]
+
+#: the method name of the network in the registry, and the ``--method`` names of the command
+LEARNED = "learned-demosaick"
+DEMOSAICK_METHODS = ("learned", "hgm")
+#: side of the tiles (full-resolution pixels) a mosaic is cut into; about 1 MP each
+TILE = 1024
+
+
+def rggb_shift(pattern: str) -> tuple[int, int]:
+    """``(rows, cols)`` of mirror padding at the top and left that turn ``pattern`` into
+    RGGB: the position of R in the 2x2 tile."""
+    pattern = pattern.upper()
+    if pattern not in operators.BAYER_PATTERNS:
+        raise InputError(f"unknown Bayer pattern {pattern!r}; choose one of {', '.join(operators.BAYER_PATTERNS)}")
+    i = pattern.index("R")
+    return i // 2, i % 2
+
+
+def _shipped() -> Path:
+    return shipped_model(LEARNED)
+
+
+class LearnedDemosaicker:
+    """A learned demosaicker: one network call per tile, deterministic.
+
+    Args:
+        model: folder of a ``learned-demosaick`` model; None = the shipped one.
+        device: torch device.
+        tile: tile side in pixels (even); mosaics larger than that are processed in
+            overlapping tiles, with the same result.
+    """
+
+    method = "learned"
+
+    def __init__(self, model: str | Path | None = None, device: str | torch.device = "cpu", tile: int = TILE):
+        self.net, self.card = load_model(model if model is not None else _shipped(), task="restore")
+        if self.card.get("method") != LEARNED:
+            raise InputError(f"{model}: a {self.card.get('method')} model, not a learned demosaicker")
+        self.device = torch.device(device)
+        self.net.to(self.device)
+        self.tile = max(2, int(tile))
+
+    @property
+    def margin(self) -> int:
+        return self.net.config.margin
+
+    def nfe(self, preset=None) -> int:  # noqa: ARG002 - one network call (per tile)
+        return 1
+
+    def tiles(self, height: int, width: int, pattern: str = "RGGB") -> int:
+        """Number of tiles of an ``height x width`` mosaic (the progress bar's steps)."""
+        top, left = rggb_shift(pattern)
+        h, w = height + top, width + left
+        return len(tile_grid(h + h % 2, w + w % 2, self.tile + self.tile % 2))
+
+    @torch.no_grad()
+    def demosaick(self, raw: Tensor, pattern: str = "RGGB", callback: Callable[[int, int], None] | None = None,
+                  tile: int | None = None) -> Tensor:
+        """Demosaick Bayer mosaics.
+
+        Args:
+            raw: ``(H, W)`` or ``(B, 1, H, W)`` in ``[0, 1]``, any size.
+            pattern: the 2x2 tile from the top-left pixel (``RGGB``, ``BGGR``, ``GRBG``, ``GBRG``).
+            callback: ``(done, total)`` after each tile.
+            tile: tile side (default: the demosaicker's).
+        Returns:
+            ``(B, 3, H, W)`` in ``[0, 1]`` whose mosaic equals ``raw``.
+        """
+        raw = operators.as_batch(raw, 1, "mosaic")
+        top, left = rggb_shift(pattern)
+        height, width = raw.shape[-2:]
+        x = raw.float().to(self.device)
+        x = mirror_pad(x, top, (height + top) % 2, left, (width + left) % 2)
+        out = overlapping(self.net, x, tile or self.tile, self.margin, align=2, callback=callback)
+        # the network put the measured samples back (in the RGGB frame); cropping and clipping
+        # keep them (they are in [0, 1]), in place: no full-size temporaries on a 24 MP raw
+        return out[..., top : top + height, left : left + width].clamp_(0, 1)
+
+
+def load_demosaicker(model: str | Path | None = None, method: str | None = None, device: str | torch.device = "cpu",
+                     **hgm_options):
+    """The demosaicker of ``method`` (``learned`` or ``hgm``) or of ``model``'s card: a
+    :class:`LearnedDemosaicker` or an HGM :class:`~chromaprior.restore.Restorer` (given
+    ``hgm_options``: ``first_stage``, ``start_level``). No method and no model: the learned one."""
+    from .restore import Restorer
+
+    if method is not None and method not in DEMOSAICK_METHODS:
+        raise InputError(f"unknown demosaicking method {method!r}; choose {' or '.join(DEMOSAICK_METHODS)}")
+    if model is not None:
+        card = read_card(resolve_model_path(model, "restore"), "restore")
+        kind = "learned" if card.get("method") == LEARNED else "hgm"
+        if method is not None and method != kind:
+            raise InputError(f"{model}: a {card.get('method')} model, not one for --method {method}")
+        method = kind
+    method = method or "learned"
+    if method == "learned":
+        return LearnedDemosaicker(model, device=device)
+    return Restorer(model, device=device, **hgm_options)
+
+
+# ------------------------------------------------------------------------------- inpainting
+#: the registry name of the learned inpainter and the ``--method`` names of ``chromaprior inpaint``
+LEARNED_INPAINT = "learned-inpaint"
+INPAINT_METHODS = ("learned", "hgm")
+
+
+class LearnedInpainter:
+    """A learned inpainter (``learned-inpaint``): one network call on the whole image,
+    deterministic. The kept pixels are returned exactly.
+
+    Args:
+        model: folder of a ``learned-inpaint`` model; None = the shipped one.
+        device: torch device.
+    """
+
+    method = "learned"
+
+    def __init__(self, model: str | Path | None = None, device: str | torch.device = "cpu"):
+        if model is None and not METHODS[LEARNED_INPAINT].shipped:
+            raise InputError("no learned inpainter is shipped yet: give one with --model (chromaprior train "
+                             "--method learned-inpaint), or use --method hgm")
+        path = model if model is not None else shipped_model(LEARNED_INPAINT)
+        self.net, self.card = load_model(path, task="restore")
+        if self.card.get("method") != LEARNED_INPAINT:
+            raise InputError(f"{model}: a {self.card.get('method')} model, not a learned inpainter")
+        self.device = torch.device(device)
+        self.net.to(self.device)
+
+    def nfe(self, preset=None) -> int:  # noqa: ARG002
+        return 1
+
+    @torch.no_grad()
+    def inpaint(self, image: Tensor, missing: Tensor, callback: Callable[[int, int], None] | None = None) -> Tensor:
+        """Fill the missing pixels.
+
+        Args:
+            image: ``(3, H, W)`` or ``(B, 3, H, W)`` in ``[0, 1]`` (values at missing pixels ignored).
+            missing: ``(H, W)`` or ``(B, 1, H, W)``, true where pixels are missing.
+        Returns:
+            ``(B, 3, H, W)`` in ``[0, 1]``, equal to ``image`` at the kept pixels.
+        """
+        image = operators.as_batch(image, 3, "image")
+        if missing.ndim == 2:
+            missing = missing[None, None].expand(image.shape[0], -1, -1, -1)
+        if missing.shape != (image.shape[0], 1, *image.shape[-2:]):
+            raise ValueError(f"need image (B, 3, H, W) and mask (B, 1, H, W); got {tuple(image.shape)}, {tuple(missing.shape)}")
+        height, width = image.shape[-2:]
+        keep = (~missing.bool()).float().to(self.device)
+        x = image.float().to(self.device) * keep
+        pad = lambda t: mirror_pad(t, 0, height % 2, 0, width % 2)  # noqa: E731
+        out = self.net(pad(x), pad(keep))[..., :height, :width].clamp_(0, 1)
+        if callback:
+            callback(1, 1)
+        return torch.where(keep.bool(), image.float().to(out.device).clamp(0, 1), out)
+
+
+def load_inpainter(model: str | Path | None = None, method: str | None = None, device: str | torch.device = "cpu",
+                   **hgm_options):
+    """The inpainter of ``method`` (``learned`` or ``hgm``) or of ``model``'s card: a
+    :class:`LearnedInpainter` or an HGM :class:`~chromaprior.restore.Restorer`. No method and
+    no model: the shipped learned inpainter if the package has one, else the shipped HGM prior."""
+    from .restore import Restorer
+
+    if method is not None and method not in INPAINT_METHODS:
+        raise InputError(f"unknown inpainting method {method!r}; choose {' or '.join(INPAINT_METHODS)}")
+    if model is not None:
+        card = read_card(resolve_model_path(model, "restore"), "restore")
+        kind = "learned" if card.get("method") == LEARNED_INPAINT else "hgm"
+        if method is not None and method != kind:
+            raise InputError(f"{model}: a {card.get('method')} model, not one for --method {method}")
+        method = kind
+    if method is None:  # the learned inpainter once one is shipped (none is yet: it measured below biharmonic)
+        method = "learned" if METHODS[LEARNED_INPAINT].shipped else "hgm"
+    if method == "learned":
+        return LearnedInpainter(model, device=device)
+    return Restorer(model, device=device, **hgm_options)
