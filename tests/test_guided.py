@@ -256,6 +256,25 @@ def test_init_from_a_jgm_model(tiny_model, tiny_unet_model):
         _load_init(guided, TrainConfig(method="jgm-guided", size=32, init=tiny_unet_model, **_SCORE))
 
 
+def test_init_from_a_guided_model_keeps_the_current_conditioning_colorizer(tiny_guided):
+    """Continuing a guided model (``--init GUIDED``) takes its score network, condition path and
+    gains, never its copy of the semantic colorizer: the one of ``--guide`` (default: shipped)
+    stays, so a retrained or fine-tuned colorizer is not mixed with an old decoder."""
+    from chromaprior.checkpoint import load_model
+    from chromaprior.training import _load_init
+
+    config = TrainConfig(method="jgm-guided", size=32, init=tiny_guided, **_SCORE)
+    net = make_net(config)
+    with torch.no_grad():
+        net.semantic.classifier.weight.fill_(0.5)
+        net.cond_trunk[0].weight.zero_()
+    _load_init(net, config)
+    old, _ = load_model(tiny_guided)
+    assert torch.equal(net.cond_trunk[0].weight, old.cond_trunk[0].weight)
+    assert torch.equal(net.begin.weight, old.begin.weight)
+    assert bool((net.semantic.classifier.weight == 0.5).all())
+
+
 def test_cli_train_then_colorize(tmp_path, tiny_model):
     from safetensors.torch import load_file
 

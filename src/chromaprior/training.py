@@ -118,7 +118,8 @@ def make_net(config: TrainConfig) -> nn.Module:
 def _load_init(net: nn.Module, config: TrainConfig) -> None:
     """Load the weights of the model ``config.init`` into ``net`` (same method, or one of the
     method's ``init_from``; any key it lacks keeps its value, any key ``net`` lacks or of
-    another shape is an error)."""
+    another shape is an error). Keys under the network's ``init_exclude`` prefixes are not
+    loaded (jgm-guided: its frozen conditioning colorizer comes from ``--guide``, not ``--init``)."""
     from safetensors.torch import load_file
 
     from .checkpoint import model_files, read_card
@@ -126,7 +127,8 @@ def _load_init(net: nn.Module, config: TrainConfig) -> None:
     card = read_card(config.init)
     if card.get("method") != config.method and card.get("method") not in config.spec.init_from:
         raise InputError(f"{config.init} is a {card.get('method')} model, not {config.method}")
-    weights = load_file(str(model_files(config.init)[0]))
+    skip = tuple(getattr(net, "init_exclude", ()))
+    weights = {k: v for k, v in load_file(str(model_files(config.init)[0])).items() if not (skip and k.startswith(skip))}
     own = net.state_dict()
     bad = [k for k, v in weights.items() if k not in own or own[k].shape != v.shape]
     if bad:

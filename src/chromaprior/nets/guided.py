@@ -124,6 +124,9 @@ class GuidedScoreNet(ScoreNet):
             self.pull_gain = nn.Embedding(config.num_levels, k * 3)
             nn.init.zeros_(self.pull_gain.weight)
 
+    #: ``train --init`` never loads these (the frozen colorizer comes from ``--guide``)
+    init_exclude = ("semantic.",)
+
     def train(self, mode: bool = True) -> "GuidedScoreNet":
         super().train(mode)
         self.semantic.eval()
