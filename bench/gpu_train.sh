@@ -123,7 +123,13 @@ done
 
 # 5. return the files: <= 16 MiB each, <= 8 files
 [ -f "$RUN/model.safetensors" ] || { say "no checkpoint was written"; exit 4; }
-cp "$RUN/model.safetensors" "$OUT/"
+if [ "$(stat -c %s "$RUN/model.safetensors")" -gt $((16 * 1024 * 1024)) ]; then  # e.g. jgm-guided with fine-tuned blocks
+  $PY -c "import sys; from safetensors.torch import load_file, save_file; t = load_file(sys.argv[1]); save_file({k: v.half() if v.is_floating_point() else v for k, v in t.items()}, sys.argv[2])" \
+      "$RUN/model.safetensors" "$OUT/model.safetensors"
+  say "model.safetensors is over 16 MiB: returned in float16 (the float32 EMA is in state.pt)"
+else
+  cp "$RUN/model.safetensors" "$OUT/"
+fi
 { echo "recipe: method $METHOD, ngf $NGF, size $SIZE, batch $BATCH, ${EXTRA[*]}, iterations $ITERS,"
   echo "        lr halved every $HALVE, checkpoint every $CKPT, balance, data ${DATA[*]}"
   echo "measured rate: ${RATE:-?} steps/s on $DEVICE; start-up ${STARTUP:-?} s"
