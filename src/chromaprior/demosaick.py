@@ -28,7 +28,7 @@ from torch import Tensor
 from . import operators
 from .checkpoint import load_model, read_card, resolve_model_path
 from .errors import InputError
-from .methods import shipped_model
+from .methods import METHODS, shipped_model
 from .nets.demosaick import mirror_pad
 from .tiles import overlapping, tile_grid
 
@@ -152,10 +152,10 @@ class LearnedInpainter:
     method = "learned"
 
     def __init__(self, model: str | Path | None = None, device: str | torch.device = "cpu"):
-        path = model if model is not None else shipped_model(LEARNED_INPAINT)
-        if model is None and not (Path(path) / "model.json").exists():
+        if model is None and not METHODS[LEARNED_INPAINT].shipped:
             raise InputError("no learned inpainter is shipped yet: give one with --model (chromaprior train "
                              "--method learned-inpaint), or use --method hgm")
+        path = model if model is not None else shipped_model(LEARNED_INPAINT)
         self.net, self.card = load_model(path, task="restore")
         if self.card.get("method") != LEARNED_INPAINT:
             raise InputError(f"{model}: a {self.card.get('method')} model, not a learned inpainter")
@@ -206,7 +206,7 @@ def load_inpainter(model: str | Path | None = None, method: str | None = None, d
             raise InputError(f"{model}: a {card.get('method')} model, not one for --method {method}")
         method = kind
     if method is None:  # the learned inpainter once one is shipped (none is yet: it measured below biharmonic)
-        method = "learned" if (shipped_model(LEARNED_INPAINT) / "model.json").exists() else "hgm"
+        method = "learned" if METHODS[LEARNED_INPAINT].shipped else "hgm"
     if method == "learned":
         return LearnedInpainter(model, device=device)
     return Restorer(model, device=device, **hgm_options)

@@ -193,7 +193,7 @@ METHODS: dict[str, Method] = {
                "learned inpainter: normalised-convolution fill + a half-resolution CNN correction, random masks, L1",
                make_net=lambda c: InpaintNet(InpaintNetConfig(ngf=c.ngf, depth=c.depth, leaky=0.1)),
                load_net=lambda card: InpaintNet(InpaintNetConfig(**card["net"])),
-               make_loss=lambda *a: InpaintLoss(), multiple=lambda c: 2, shipped="learned-inpaint"),
+               make_loss=lambda *a: InpaintLoss(), multiple=lambda c: 2),  # not shipped: below biharmonic
     ]
 }
 
