@@ -56,7 +56,8 @@ def gray_of(frames: list) -> list:
 
 def write_clip(path, frames, *, fps=25, audio=True, codec="libx264", pts=None, sar=None, rotation=None,
                options=None, fmt=None, pix="yuv420p") -> None:
-    with av.open(str(path), "w", format=fmt) as out:
+    # bitexact: no random Matroska segment UID, so a damaged copy is damaged the same way every run
+    with av.open(str(path), "w", format=fmt, container_options={"fflags": "+bitexact"}) as out:
         s = out.add_stream(codec, rate=fps)
         s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix
         if options:

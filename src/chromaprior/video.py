@@ -21,11 +21,12 @@ frame a little differently. :func:`colorize_video` does this instead:
    the content, content that enters the picture takes the colour of the keyframe that sees
    it, and the difference between two keyframes' colours is spread evenly over the frames
    between them instead of jumping at the keyframe.
-4. **Output.** The frame's chroma is upsampled and added to the frame's own full-resolution
-   gray, brought into the RGB cube by shrinking chroma only (:func:`chromaprior.tiles.finish`,
-   as for photos; the colour temperature is applied there), and rounded to 8 bits so that
-   ``r + g + b`` equals the input's (:func:`quantize_keeping_gray`): a lossless output (FFV1,
-   PNG frames) reproduces the input's gray exactly.
+4. **Output.** The frame's chroma is upsampled (bilinear, as :func:`chromaprior.tiles.finish`
+   does for photos) and added to the frame's own full-resolution gray, brought into the RGB
+   cube by shrinking chroma only (:func:`chromaprior.colorize.gamut_clamp`; then
+   :func:`chromaprior.color.white_balance` for a colour temperature), and rounded to 8 bits so
+   that ``r + g + b`` equals the input's (:func:`quantize_keeping_gray`): a lossless output
+   (FFV1, PNG frames) reproduces the input's gray exactly.
 
 At most ``keyframe_every + 1`` decoded frames are held, whatever the film's length. The work
 is written in chunks of whole segments (about :data:`CHUNK_SECONDS` each), each encoded into
