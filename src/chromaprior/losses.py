@@ -178,6 +178,17 @@ class BinCrossEntropy(Loss):
         return total / total.sum()
 
 
+def _random_symmetry(x: Tensor, generator: torch.Generator) -> Tensor:
+    """``(B, C, H, W)`` flipped vertically and transposed with probability 1/2 each (with the
+    loader's horizontal flips: the eight symmetries of the square), contiguous."""
+    flip, transpose = (torch.rand(2, generator=generator) < 0.5).tolist()
+    if flip:
+        x = x.flip(-2)
+    if transpose:
+        x = x.transpose(-1, -2)
+    return x.contiguous()
+
+
 class DemosaickLoss(Loss):
     """The learned demosaicker: L1 between the photo and the network's demosaicking of its
     RGGB mosaic. The crops come at random offsets of the photos, so the network sees every
@@ -185,12 +196,8 @@ class DemosaickLoss(Loss):
     flipped vertically and transposed with probability 1/2 each (the eight symmetries)."""
 
     def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
-        flip, transpose = (torch.rand(2, generator=generator) < 0.5).tolist()
-        if flip:
-            x = x.flip(-2)
-        if transpose:
-            x = x.transpose(-1, -2)
-        raw = operators.bayer("RGGB", *x.shape[-2:]).forward(x.contiguous())
+        x = _random_symmetry(x, generator)
+        raw = operators.bayer("RGGB", *x.shape[-2:]).forward(x)
         return (model(raw) - x).abs().mean()
 
 
@@ -220,11 +227,6 @@ class InpaintLoss(Loss):
     random vertical flips and transposition on top of the loader's horizontal flips."""
 
     def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
-        flip, transpose = (torch.rand(2, generator=generator) < 0.5).tolist()
-        if flip:
-            x = x.flip(-2)
-        if transpose:
-            x = x.transpose(-1, -2)
-        x = x.contiguous()
+        x = _random_symmetry(x, generator)
         keep = random_masks(x.shape[0], *x.shape[-2:], generator).to(x)
         return (model(x * keep, keep) - x).abs().mean()
