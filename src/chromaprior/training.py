@@ -289,8 +289,12 @@ def train(
                 log.flush()
             if step % config.checkpoint_every == 0 or step == config.iterations:
                 checkpoint()
+        if world > 1:  # no rank leaves while rank 0 still writes the last checkpoint
+            dist.barrier()
     finally:
         bar.close()
         if log:
             log.close()
+        if world > 1:  # an orderly exit: a rank that quits with the group open may abort (SIGABRT)
+            dist.destroy_process_group()
     return out
