@@ -73,6 +73,20 @@ def test_resume_after_kill_is_exact(image_folder, tmp_path):
     assert net.config.ngf == 4
 
 
+def test_cli_resume_reads_the_run_settings(cli, image_folder, tmp_path):
+    run = tmp_path / "run"
+    args = ("train", "--out", run, "--ngf", "4", "--size", "16", "--levels", "3", "--batch-size", "2", "-q")
+    assert cli(*args, "--data", image_folder, "--iterations", "2").exit_code == 0
+    r = cli("train", "--out", run, "--resume", "--iterations", "3", "-q")  # no --data, no settings: the run's own
+    assert r.exit_code == 0, r.output
+    card = json.loads((run / "model.json").read_text())
+    assert card["training"]["steps"] == 3 and card["training"]["ngf"] == 4
+    assert card["training"]["data"] == [str(image_folder)]
+    r = cli("train", "--out", tmp_path / "none", "--resume", "-q")
+    assert r.exit_code != 0 and "holds no training run" in r.stderr and "Traceback" not in r.output
+    assert cli("train", "--out", tmp_path / "new", "-q").exit_code == 2  # a new run needs --data
+
+
 def test_refuses_to_clobber_a_run(image_folder, tmp_path):
     train(_config(image_folder, 5), tmp_path / "a", progress=False)
     with pytest.raises(FileExistsError, match="--resume"):

@@ -606,9 +606,10 @@ def inpaint(image, mask_path, output, method, model, first_stage, preset, start_
 @click.option("--downscale", type=float, default=None,
               help="Shrink photos by this factor and take fixed-size crops (restoration priors) "
                    "[default: 2 for restore, else 0 = crops of any size resized to --size].")
-@click.option("--data", "data", multiple=True, required=True, type=click.Path(), help="Image folder (repeatable).")
+@click.option("--data", "data", multiple=True, type=click.Path(), help="Image folder (repeatable; required unless --resume).")
 @click.option("--out", required=True, type=click.Path(), help="Run folder (weights, card, state, log).")
-@click.option("--resume", is_flag=True, help="Continue the run in --out (after a kill or to train longer).")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out with its own settings (after a kill, or with a larger --iterations).")
 @click.option("--size", type=click.IntRange(8, 4096), default=64, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1, 65536), default=16, show_default=True)
 @click.option("--iterations", type=click.IntRange(1, 10**9), default=10_000, show_default=True)
@@ -641,6 +642,8 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
     from .training import TrainConfig
     from .training import train as run
 
+    if not data and not resume:
+        raise click.UsageError("Missing option '--data' (only --resume reads it from the run).")
     config = TrainConfig(
         method=method, task=task or "", downscale=downscale, size=size, batch_size=batch_size, iterations=iterations, lr=lr,
         lr_halve_every=lr_halve_every, ngf=ngf, num_levels=levels, depth=depth, sigma_max=sigma_max, sigma_min=sigma_min,

@@ -175,6 +175,8 @@ def train(
         config = TrainConfig(**{**state["config"], "iterations": config.iterations})
     elif not resume and state_path.exists():
         raise FileExistsError(f"{out} already holds a training run; pass --resume to continue it")
+    elif not config.data:
+        raise InputError(f"{out} holds no training run to resume; give --data to start one")
     else:
         state = None
     if config.batch_size % world:
