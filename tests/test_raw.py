@@ -114,6 +114,20 @@ def test_cli_writes_16_bit_srgb(tmp_path, menon_model, suffix):
         assert np.ptp(a[8:-8, 8:-8].reshape(-1, 3), axis=0).max() <= 1  # flat colour stays flat
 
 
+def test_a_folder_of_raws_and_mosaics_is_demosaicked(cli, tmp_path, menon_model):
+    src = tmp_path / "card"
+    (src / "day2").mkdir(parents=True)
+    flat_dng(src / "a.dng", "RGGB")
+    flat_dng(src / "day2" / "b.DNG", "BGGR")
+    Image.fromarray(np.full((16, 16), 128, np.uint8)).save(src / "c.png")
+    (src / "notes.txt").write_text("not an image")
+    r = cli("demosaick", src, "-o", tmp_path / "out", "--model", menon_model, "-q")
+    assert r.exit_code == 0, r.output
+    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written == ["a.png", "c.png", "day2/b.png"]
+    assert open(tmp_path / "out" / "a.png", "rb").read()[24] == 16  # raws give 16-bit PNGs
+
+
 def test_tiff16_round_trip(tmp_path):
     import tifffile
 

@@ -208,14 +208,16 @@ _SKIP_EXISTING = click.option(
 
 
 def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = False,
-                  protect: tuple = (), expand=None) -> list[tuple[Path, Path]]:
+                  protect: tuple = (), expand=None, suffixes: tuple[str, ...] | None = None) -> list[tuple[Path, Path]]:
     """Pair every input file with its output path (folders mirror their names), without the
     pairs whose output exists when ``skip_existing``. Everything about the outputs is
     checked here, before any work: formats, folders, inputs (and ``protect``ed files such
     as hints or a reference) that would be overwritten, and two inputs that map to one
     output (an error naming both). ``expand(dst) -> [dst, ...]``: the files one input
-    writes (several samples), each paired and checked."""
+    writes (several samples), each paired and checked. ``suffixes``: the files a folder
+    lists (default: the image formats)."""
     from .data import list_images
+    from .io import IMAGE_SUFFIXES
 
     out = Path(output)
     out_real = out.resolve()
@@ -223,7 +225,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
     pairs: list[tuple[Path, Path]] = []
     for item in map(Path, inputs):
         if item.is_dir():  # without earlier outputs, when OUT lies inside the folder
-            files = [f for f in list_images([item]) if out_real not in f.resolve().parents]
+            files = [f for f in list_images([item], suffixes or IMAGE_SUFFIXES) if out_real not in f.resolve().parents]
             if not files:
                 raise InputError(f"{item}: no images in this folder")
             pairs += [(f, out / f.relative_to(item)) for f in files]
@@ -524,9 +526,10 @@ def demosaick(inputs, output, pattern, method, model, first_stage, preset, start
     ARW, ...: the raw extra) into colour images."""
     from .demosaick import load_demosaicker
     from .io import read_mosaic
-    from .raw import demosaick_raw, is_raw
+    from .io import IMAGE_SUFFIXES
+    from .raw import RAW_SUFFIXES, demosaick_raw, is_raw
 
-    pairs = _plan_outputs(inputs, output, skip_existing)
+    pairs = _plan_outputs(inputs, output, skip_existing, suffixes=IMAGE_SUFFIXES + RAW_SUFFIXES)
     _set_threads(threads)
     r = load_demosaicker(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
     learned = getattr(r, "method", "hgm") == "learned"

@@ -30,14 +30,14 @@ from .io import IMAGE_SUFFIXES, is_temporary, read_image
 __all__ = ["list_images", "is_near_gray", "ImageCache", "is_validation", "group_weights"]
 
 
-def list_images(paths: list[Path] | list[str]) -> list[Path]:
-    """All image files under the given files/folders (recursive; the suffixes of
-    :data:`chromaprior.io.IMAGE_SUFFIXES`, any case), sorted; the temporary files of
+def list_images(paths: list[Path] | list[str], suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[Path]:
+    """All image files under the given files/folders (recursive; the ``suffixes``, any case:
+    by default those of :data:`chromaprior.io.IMAGE_SUFFIXES`), sorted; the temporary files of
     interrupted writes (:func:`chromaprior.io.is_temporary`) are never listed."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES
+            out.extend(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in suffixes
                        and not is_temporary(q))
         elif p.is_file():
             out.append(p)
