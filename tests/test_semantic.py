@@ -133,6 +133,7 @@ def test_cli_colorizes_with_the_semantic_method(tiny_semantic_model, gray_png, t
     r = CliRunner().invoke(cli.main, ["colorize", gray_png, "-o", str(out), "--method", "semantic",
                                       "--model", tiny_semantic_model, "--vividness", "0.6", "-q"])
     assert r.exit_code == 0, r.output
+    import numpy as np
     from PIL import Image
 
     rgb = np.asarray(Image.open(out)).astype(float)
