@@ -75,7 +75,7 @@ mib() { awk "BEGIN{printf \"%.2f MiB\", $1 / 1048576}"; }
 if CODE=$(git ls-files -z --cached --others --exclude-standard 2>/dev/null | xargs -0 -r stat -c %s 2>/dev/null | awk '{s+=$1} END{print s+0}') && [ "$CODE" -gt 0 ]; then
   HOW="git ls-files"
 else
-  CODE=$(find . -path ./.git -prune -o -path "./$PACK" -prune -o -path ./gpu-out -prune -o -type f -printf '%s\n' | awk '{s+=$1} END{print s+0}'); HOW="tree less $PACK"
+  CODE=$(find . -path ./.git -prune -o -path "./$PACK" -prune -o -path ./gpu-out -prune -o -type f -printf '%s\n' | awk '{s+=$1} END{print s+0}'); HOW="no git: every file of the tree less $PACK, ignored ones too"
 fi
 PB=$(fbytes "$PACK")
 say "upload: checkout $(mib "$CODE") ($HOW) + $PACK $(mib "$PB") (photos $(mib "$(fbytes "$PACK/photos")"), wheels $(mib "$(fbytes "$PACK/wheels")"), resume $(mib "$(fbytes "$PACK/resume")")) = $(mib $((CODE + PB))) of 64 MiB"

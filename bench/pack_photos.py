@@ -5,6 +5,13 @@ git-ignored folder of the checkout, small enough to travel to the GPU machine.
     python bench/pack_photos.py --wheels             # also gpu-pack/wheels/*.whl (pip download)
     python bench/pack_photos.py --wheels base        # only click, tqdm, safetensors (no encoder)
 
+The packs of bench/gpu_train.sh (bench/README.md "GPU runs"):
+
+    python bench/pack_photos.py --out gpu-pack/photos --short 128 --wheels --reserve-mib 7          # semantic
+    python bench/pack_photos.py --out gpu-pack-guided/photos --short 96 --wheels --reserve-mib 3.5  # jgm-guided
+    python bench/pack_photos.py --out gpu-pack-restore/photos --short 112 --quality 88 --subsampling 0 \
+        --wheels base --reserve-mib 4      # learned-demosaick, learned-inpaint, hgm-pixel-scale
+
 Every folder of ``--src`` (bsds500, caltech101, imagenet-sample) becomes its own folder under
 ``--out`` with the same sub-folders and file names, so ``--balance`` and the name-hashed
 train/validation split (``chromaprior.data.is_validation``) see the same photos. Photos of the
