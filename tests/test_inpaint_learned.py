@@ -199,12 +199,26 @@ def test_evaluate_rows_for_the_learned_inpainter(learned, tmp_path):
     assert "PSNR margin over biharmonic" in r.stdout
 
 
-def test_without_shipped_weights_the_default_stays_hgm(monkeypatch, tmp_path):
-    from chromaprior import demosaick
+def test_the_shipped_learned_inpainter_is_the_default():
+    r = load_inpainter()
+    assert isinstance(r, LearnedInpainter) and r.card["method"] == "learned-inpaint"
+    x = torch.from_numpy(synthetic_rgb(24, 40, seed=6)).permute(2, 0, 1)[None].float() / 255
+    missing = torch.rand(1, 1, 24, 40, generator=torch.Generator().manual_seed(6)) < 0.5
+    keep = (~missing).float()
+    out = r.inpaint(x, missing)
+    assert torch.equal(out[~missing.expand_as(x)], x[~missing.expand_as(x)])
+    fill = biharmonic_fill(x * keep, keep).clamp(0, 1)
+    assert not torch.allclose(out, fill, atol=1e-3)  # a trained correction, not the bare fill
+
+
+def test_without_shipped_weights_the_default_is_hgm(monkeypatch):
+    import dataclasses
+
     from chromaprior.errors import InputError
+    from chromaprior.methods import METHODS
     from chromaprior.restore import Restorer
 
-    monkeypatch.setattr(demosaick, "shipped_model", lambda name: tmp_path / "none")
+    monkeypatch.setitem(METHODS, "learned-inpaint", dataclasses.replace(METHODS["learned-inpaint"], shipped=None))
     assert isinstance(load_inpainter(), Restorer)
     with pytest.raises(InputError, match="no learned inpainter is shipped"):
         load_inpainter(method="learned")

@@ -215,7 +215,7 @@ def load_inpainter(model: str | Path | None = None, method: str | None = None, d
         if method is not None and method != kind:
             raise InputError(f"{model}: a {card.get('method')} model, not one for --method {method}")
         method = kind
-    if method is None:  # the learned inpainter once one is shipped (none is yet: it measured below biharmonic)
+    if method is None:  # the shipped learned inpainter (above biharmonic and HGM on the validation split)
         method = "learned" if METHODS[LEARNED_INPAINT].shipped else "hgm"
     if method == "learned":
         return LearnedInpainter(model, device=device)

@@ -194,7 +194,7 @@ METHODS: dict[str, Method] = {
                "random masks, L1",
                make_net=lambda c: InpaintNet(InpaintNetConfig(ngf=c.ngf, depth=c.depth)),
                load_net=lambda card: InpaintNet(InpaintNetConfig(**card["net"])),
-               make_loss=lambda *a: InpaintLoss(), multiple=lambda c: 2**c.depth),
+               make_loss=lambda *a: InpaintLoss(), multiple=lambda c: 2**c.depth, shipped="learned-inpaint"),
     ]
 }
 
