@@ -26,7 +26,8 @@
 #                      size 128 as on the CPU, batch 128 (CPU 32), lr 3e-4 halved every quarter
 #   jgm-guided         INIT the shipped jgm (needs NGF 32; INIT=none: from scratch), lr 5e-4
 #   learned-demosaick  NGF 48, DEPTH 10 (~0.2M parameters), --downscale 1 (the pack is shrunk already)
-#   learned-inpaint    the same network and pack
+#   learned-inpaint    continues the shipped U-Net (INIT src/chromaprior/weights/learned-inpaint: NGF 16,
+#                      DEPTH 3 downsamplings), the same pack, --downscale 1
 #   hgm-pixel-scale    continues the shipped HGM prior (weights/hgm-restore: ngf 32), --task restore
 #                      --downscale 1, crops of 64 as on the CPU, batch 128 (CPU 32), lr 1e-3
 # Overrides (env): METHOD (semantic), MINUTES (8: the whole script's wall time), DEVICE (cuda), SIZE,
@@ -47,9 +48,12 @@ case "$METHOD" in
               INIT=${INIT:-$W/semantic-colorize}; EXTRA=(--train-from "${TRAIN_FROM:-8}"); ENCODER=1;;
   jgm-guided) PACK=${PACK:-gpu-pack-guided}; SIZE=${SIZE:-96}; BATCH=${BATCH:-64}; NGF=${NGF:-32}; LR=${LR:-5e-4}
               INIT=${INIT:-$W/jgm-colorize}; EXTRA=(); ENCODER=1;;
-  learned-demosaick|learned-inpaint)
+  learned-demosaick)
               PACK=${PACK:-gpu-pack-restore}; SIZE=${SIZE:-96}; BATCH=${BATCH:-64}; NGF=${NGF:-48}; LR=${LR:-1e-3}
               INIT=${INIT:-none}; EXTRA=(--depth "${DEPTH:-10}" --downscale 1);;
+  learned-inpaint)
+              PACK=${PACK:-gpu-pack-restore}; SIZE=${SIZE:-96}; BATCH=${BATCH:-64}; NGF=${NGF:-16}; LR=${LR:-1e-3}
+              INIT=${INIT:-$W/learned-inpaint}; EXTRA=(--depth "${DEPTH:-3}" --downscale 1);;
   hgm-pixel-scale|hgm-channel-copy)
               PACK=${PACK:-gpu-pack-restore}; SIZE=${SIZE:-64}; BATCH=${BATCH:-128}; NGF=${NGF:-32}; LR=${LR:-1e-3}
               [ "$METHOD" = hgm-pixel-scale ] && INIT=${INIT:-$W/hgm-restore}; INIT=${INIT:-none}

@@ -34,7 +34,7 @@ def test_default_models():
     assert read_card(None)["method"] == "semantic"  # the best measured colorizer (docs/colorization.md)
     assert read_card(None, "restore")["lift"]["name"] == "pixel-scale"
     assert [m.name for m in METHODS.values() if m.shipped] == ["jgm", "jgm-guided", "hgm-pixel-scale", "unet", "cgan",
-                                                             "semantic", "learned-demosaick"]
+                                                             "semantic", "learned-demosaick", "learned-inpaint"]
 
 
 @pytest.mark.parametrize("method", ["semantic", "jgm", "unet", "cgan"])

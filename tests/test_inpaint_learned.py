@@ -1,5 +1,6 @@
-"""The learned inpainter (issue 17, item 2): the fill it starts from, kept pixels exact, the
-training masks, a tiny model that learns, the command line and evaluate rows."""
+"""The learned inpainter (issue 17, item 2): the biharmonic fill it starts from, kept pixels
+exact, tiles equal to the whole image, the training masks, a tiny model that learns, the command
+line and evaluate rows."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from PIL import Image
 from helpers import synthetic_rgb
 
 from chromaprior.demosaick import LearnedInpainter, load_inpainter
-from chromaprior.nets.inpaint import normalized_fill
+from chromaprior.nets.inpaint import biharmonic_fill, pull_push
 
 
 def run(*args):
@@ -31,7 +32,7 @@ def tiny_inpainter(folder, random: bool = True) -> str:
     net = make_net(TrainConfig(method="learned-inpaint", ngf=4, depth=3, size=16))
     if random:
         for p in net.parameters():
-            torch.nn.init.normal_(p, std=0.3)
+            torch.nn.init.normal_(p, std=0.1)
     save_model(folder, net, net.state_dict(), {"method": "learned-inpaint", "task": "restore", "lift": None,
                                                "training": {"size": 16, "steps": 0}})
     return str(folder)
@@ -42,16 +43,41 @@ def learned(tmp_path_factory) -> str:
     return tiny_inpainter(tmp_path_factory.mktemp("tiny_inpaint"))
 
 
-def test_the_fill_is_restores_fill():
-    from chromaprior import operators
-    from chromaprior.restore import fill
+def _ramp(height: int, width: int) -> torch.Tensor:
+    i, j = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32), indexing="ij")
+    return torch.stack([0.2 + 0.01 * i + 0.007 * j, 0.9 - 0.005 * i, 0.1 + 0.004 * j])[None]
 
+
+@pytest.mark.parametrize("fill", [pull_push, biharmonic_fill])
+def test_the_fills_keep_observed_pixels_and_a_constant(fill):
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(2, 3, 20, 26, generator=g)
-    keep = (torch.rand(2, 1, 20, 26, generator=g) > 0.8).float()
+    x = torch.rand(2, 3, 21, 26, generator=g)
+    keep = (torch.rand(2, 1, 21, 26, generator=g) > 0.8).float()
     keep[1, :, 5:15, 5:20] = 0  # a hole
-    ours = normalized_fill(x * keep, keep)
-    assert torch.allclose(ours, fill(operators.mask(keep), x * keep), atol=1e-6)
+    out = fill(x * keep, keep)
+    assert out.shape == x.shape and torch.equal(out[keep.bool().expand_as(x)], x[keep.bool().expand_as(x)])
+    c = torch.tensor([0.3, 0.6, 0.9])[None, :, None, None].expand(2, 3, 21, 26)
+    assert torch.allclose(fill(c * keep, keep), c, atol=1e-6)
+    assert torch.equal(fill(x, torch.zeros_like(keep)), torch.full_like(x, 0.5))  # nothing observed
+
+
+def test_the_biharmonic_fill_reproduces_a_ramp_away_from_the_borders():
+    x = _ramp(48, 64)
+    keep = (torch.rand(1, 1, 48, 64, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    err = (biharmonic_fill(x * keep, keep, steps=200) - x).abs()
+    assert err[..., 8:-8, 8:-8].max() < 1e-4  # replicated (Neumann) borders bend it only near the edges
+    assert err.max() < 0.02 < (pull_push(x * keep, keep) - x).abs()[..., 8:-8, 8:-8].max() * 10
+
+
+def test_the_biharmonic_fill_is_scikit_images():
+    from chromaprior.baselines import biharmonic
+
+    pytest.importorskip("skimage")
+    x = torch.from_numpy(synthetic_rgb(40, 56, seed=4)).permute(2, 0, 1)[None].float() / 255
+    missing = torch.rand(1, 1, 40, 56, generator=torch.Generator().manual_seed(3)) < 0.6
+    ours = biharmonic_fill(x * ~missing, (~missing).float())
+    theirs = biharmonic(x * ~missing, missing).float()
+    assert (ours - theirs).abs().mean() < 2e-3, float((ours - theirs).abs().mean())
 
 
 @pytest.mark.parametrize("size", [(1, 1), (5, 7), (24, 31)])
@@ -72,7 +98,27 @@ def test_an_untrained_network_is_the_fill(tmp_path):
     missing = torch.rand(1, 1, 30, 40, generator=torch.Generator().manual_seed(2)) < 0.5
     keep = (~missing).float()
     out = LearnedInpainter(model).inpaint(x, missing)
-    assert torch.allclose(out, normalized_fill(x * keep, keep).clamp(0, 1), atol=1e-6)
+    assert torch.allclose(out, biharmonic_fill(x * keep, keep).clamp(0, 1), atol=1e-6)
+
+
+def test_tiles_equal_the_whole_image(learned):
+    from chromaprior.tiles import overlapping
+
+    inpainter = LearnedInpainter(learned)
+    config = inpainter.net.config
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(1, 3, 70, 90, generator=g)
+    missing = torch.rand(1, 1, 70, 90, generator=g) < 0.7
+    missing[..., 20:50, 30:60] = True
+    whole = inpainter.inpaint(x, missing, tile=4096)
+    tiled = inpainter.inpaint(x, missing, tile=16)
+    assert torch.allclose(whole, tiled, atol=2e-6)
+    keep = (~missing).float()
+    net_input = torch.cat([inpainter.net.fill(x * keep, keep), keep], dim=1)[..., :64, :88]
+    with torch.no_grad():
+        full = inpainter.net.correct(net_input)
+        short = overlapping(inpainter.net.correct, net_input, 16, config.multiple, align=config.multiple)
+    assert (full - short).abs().max() > 3e-5  # less context than the receptive field shows
 
 
 def test_training_masks():
@@ -115,7 +161,7 @@ def test_a_tiny_model_learns(tmp_path):
     net, card = load_model(run_dir, task="restore")
     assert card["method"] == "learned-inpaint"
     with torch.no_grad():
-        before = (normalized_fill(x * keep, keep) - x).abs().mean()
+        before = (biharmonic_fill(x * keep, keep) - x).abs().mean()
         after = (net(x * keep, keep) - x).abs().mean()
     assert after < 0.9 * before, (float(before), float(after))
 
@@ -153,12 +199,26 @@ def test_evaluate_rows_for_the_learned_inpainter(learned, tmp_path):
     assert "PSNR margin over biharmonic" in r.stdout
 
 
-def test_without_shipped_weights_the_default_stays_hgm(monkeypatch, tmp_path):
-    from chromaprior import demosaick
+def test_the_shipped_learned_inpainter_is_the_default():
+    r = load_inpainter()
+    assert isinstance(r, LearnedInpainter) and r.card["method"] == "learned-inpaint"
+    x = torch.from_numpy(synthetic_rgb(24, 40, seed=6)).permute(2, 0, 1)[None].float() / 255
+    missing = torch.rand(1, 1, 24, 40, generator=torch.Generator().manual_seed(6)) < 0.5
+    keep = (~missing).float()
+    out = r.inpaint(x, missing)
+    assert torch.equal(out[~missing.expand_as(x)], x[~missing.expand_as(x)])
+    fill = biharmonic_fill(x * keep, keep).clamp(0, 1)
+    assert not torch.allclose(out, fill, atol=1e-3)  # a trained correction, not the bare fill
+
+
+def test_without_shipped_weights_the_default_is_hgm(monkeypatch):
+    import dataclasses
+
     from chromaprior.errors import InputError
+    from chromaprior.methods import METHODS
     from chromaprior.restore import Restorer
 
-    monkeypatch.setattr(demosaick, "shipped_model", lambda name: tmp_path / "none")
+    monkeypatch.setitem(METHODS, "learned-inpaint", dataclasses.replace(METHODS["learned-inpaint"], shipped=None))
     assert isinstance(load_inpainter(), Restorer)
     with pytest.raises(InputError, match="no learned inpainter is shipped"):
         load_inpainter(method="learned")

@@ -573,9 +573,9 @@ def write_image_or_tiff(dst: Path, pic, protect: tuple) -> None:
 @click.option("--mask", "mask_path", required=True, type=click.Path(), help="Same-size image: white = missing.")
 @click.option("-o", "--output", required=True, type=click.Path())
 @click.option("--method", type=click.Choice(["learned", "hgm"]), default=None,
-              help="learned: a classical fill + a trained CNN correction, one pass (needs --model: none is shipped "
-                   "yet); hgm: the HGM score prior's sampler (--first-stage, --preset, --start-level, --seed apply "
-                   "to it only) [default: hgm, or the kind of --model].")
+              help="learned: a biharmonic fill + a trained U-Net correction, one pass in tiles; hgm: the HGM "
+                   "score prior's sampler (--first-stage, --preset, --start-level, --seed apply to it only) "
+                   "[default: learned, or the kind of --model].")
 @_restore_options
 @user_errors
 def inpaint(image, mask_path, output, method, model, first_stage, preset, start_level, seed, device, max_pixels,
@@ -590,10 +590,19 @@ def inpaint(image, mask_path, output, method, model, first_stage, preset, start_
     r = load_inpainter(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
     learned = getattr(r, "method", "hgm") == "learned"
     _refuse_sampler_options(learned)
-    bar = _progress(r.nfe(preset), quiet, "inpaint")
+    bar = _progress(0 if learned else r.nfe(preset), quiet, "inpaint")
+    if learned:
+        bar.unit = "tile"
     options = {} if learned else {"preset": preset, "seed": seed}
+
+    def step(done: int, total: int) -> None:
+        if learned and done == 1:
+            bar.total = total
+            bar.refresh()
+        bar.update(1)
+
     try:
-        out = api.inpaint_picture(pic, mask, r, name=mask_path, callback=lambda *_: bar.update(1), **options)
+        out = api.inpaint_picture(pic, mask, r, name=mask_path, callback=step, **options)
     except USER_FAILURES as e:
         raise _file_error(Path(image), e) from None
     bar.close()

@@ -14,7 +14,8 @@ demosaick`` and ``chromaprior inpaint``.
 
 :func:`load_demosaicker` picks :class:`LearnedDemosaicker` or the HGM
 :class:`~chromaprior.restore.Restorer` from a model card; :class:`LearnedInpainter` and
-:func:`load_inpainter` do the same for inpainting (one call on the whole image).
+:func:`load_inpainter` do the same for inpainting (a global biharmonic fill, then the
+network's local correction in overlapping tiles, again equal to the whole-image result).
 """
 
 from __future__ import annotations
@@ -141,17 +142,21 @@ INPAINT_METHODS = ("learned", "hgm")
 
 
 class LearnedInpainter:
-    """A learned inpainter (``learned-inpaint``): one network call on the whole image,
-    deterministic. The kept pixels are returned exactly.
+    """A learned inpainter (``learned-inpaint``), deterministic: the biharmonic fill of the
+    whole image, then the network's correction in overlapping tiles (context
+    :attr:`~chromaprior.nets.inpaint.InpaintNetConfig.margin`, offsets aligned to the U-Net's
+    ``2 ** depth``), which equals the whole-image correction. The kept pixels are returned
+    exactly.
 
     Args:
         model: folder of a ``learned-inpaint`` model; None = the shipped one.
         device: torch device.
+        tile: tile side in pixels; images larger than that are corrected tile by tile.
     """
 
     method = "learned"
 
-    def __init__(self, model: str | Path | None = None, device: str | torch.device = "cpu"):
+    def __init__(self, model: str | Path | None = None, device: str | torch.device = "cpu", tile: int = TILE):
         if model is None and not METHODS[LEARNED_INPAINT].shipped:
             raise InputError("no learned inpainter is shipped yet: give one with --model (chromaprior train "
                              "--method learned-inpaint), or use --method hgm")
@@ -161,17 +166,21 @@ class LearnedInpainter:
             raise InputError(f"{model}: a {self.card.get('method')} model, not a learned inpainter")
         self.device = torch.device(device)
         self.net.to(self.device)
+        self.tile = max(1, int(tile))
 
     def nfe(self, preset=None) -> int:  # noqa: ARG002
         return 1
 
     @torch.no_grad()
-    def inpaint(self, image: Tensor, missing: Tensor, callback: Callable[[int, int], None] | None = None) -> Tensor:
+    def inpaint(self, image: Tensor, missing: Tensor, callback: Callable[[int, int], None] | None = None,
+                tile: int | None = None) -> Tensor:
         """Fill the missing pixels.
 
         Args:
             image: ``(3, H, W)`` or ``(B, 3, H, W)`` in ``[0, 1]`` (values at missing pixels ignored).
             missing: ``(H, W)`` or ``(B, 1, H, W)``, true where pixels are missing.
+            callback: ``(done, total)`` after each tile.
+            tile: tile side (default: the inpainter's).
         Returns:
             ``(B, 3, H, W)`` in ``[0, 1]``, equal to ``image`` at the kept pixels.
         """
@@ -180,14 +189,15 @@ class LearnedInpainter:
             missing = missing[None, None].expand(image.shape[0], -1, -1, -1)
         if missing.shape != (image.shape[0], 1, *image.shape[-2:]):
             raise ValueError(f"need image (B, 3, H, W) and mask (B, 1, H, W); got {tuple(image.shape)}, {tuple(missing.shape)}")
+        config = self.net.config
         height, width = image.shape[-2:]
         keep = (~missing.bool()).float().to(self.device)
-        x = image.float().to(self.device) * keep
-        pad = lambda t: mirror_pad(t, 0, height % 2, 0, width % 2)  # noqa: E731
-        out = self.net(pad(x), pad(keep))[..., :height, :width].clamp_(0, 1)
-        if callback:
-            callback(1, 1)
-        return torch.where(keep.bool(), image.float().to(out.device).clamp(0, 1), out)
+        x = image.float().to(self.device).clamp(0, 1) * keep
+        x = torch.cat([self.net.fill(x, keep), keep], dim=1)
+        x = mirror_pad(x, 0, -height % config.multiple, 0, -width % config.multiple)
+        out = overlapping(self.net.correct, x, tile or self.tile, config.margin, align=config.multiple, callback=callback)
+        # the network returned the kept pixels of the fill, i.e. of the (clipped) input, unchanged
+        return out[..., :height, :width].clamp_(0, 1)
 
 
 def load_inpainter(model: str | Path | None = None, method: str | None = None, device: str | torch.device = "cpu",
@@ -205,7 +215,7 @@ def load_inpainter(model: str | Path | None = None, method: str | None = None, d
         if method is not None and method != kind:
             raise InputError(f"{model}: a {card.get('method')} model, not one for --method {method}")
         method = kind
-    if method is None:  # the learned inpainter once one is shipped (none is yet: it measured below biharmonic)
+    if method is None:  # the shipped learned inpainter (above biharmonic and HGM on the validation split)
         method = "learned" if METHODS[LEARNED_INPAINT].shipped else "hgm"
     if method == "learned":
         return LearnedInpainter(model, device=device)

@@ -190,10 +190,11 @@ METHODS: dict[str, Method] = {
                load_net=lambda card: DemosaickNet(DemosaickNetConfig(**card["net"])),
                make_loss=lambda *a: DemosaickLoss(), multiple=lambda c: 2, shipped="learned-demosaick"),
         Method("learned-inpaint", ("restore",), "supervised",
-               "learned inpainter: normalised-convolution fill + a half-resolution CNN correction, random masks, L1",
-               make_net=lambda c: InpaintNet(InpaintNetConfig(ngf=c.ngf, depth=c.depth, leaky=0.1)),
+               "learned inpainter: biharmonic fill + a U-Net correction (--ngf channels, --depth downsamplings), "
+               "random masks, L1",
+               make_net=lambda c: InpaintNet(InpaintNetConfig(ngf=c.ngf, depth=c.depth)),
                load_net=lambda card: InpaintNet(InpaintNetConfig(**card["net"])),
-               make_loss=lambda *a: InpaintLoss(), multiple=lambda c: 2),  # not shipped: below biharmonic
+               make_loss=lambda *a: InpaintLoss(), multiple=lambda c: 2**c.depth, shipped="learned-inpaint"),
     ]
 }
 
