@@ -590,7 +590,6 @@ class VideoReader:
             last_pts = None
 
             def decoded():
-                nonlocal last_pts
                 packets = c.demux(s)
                 while True:
                     try:
