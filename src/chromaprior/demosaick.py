@@ -38,7 +38,7 @@ __all__ = ["LearnedDemosaicker", "load_demosaicker", "DEMOSAICK_METHODS", "LEARN
 
 #: the method name of the network in the registry, and the ``--method`` names of the command
 LEARNED = "learned-demosaick"
-DEMOSAICK_METHODS = ("learned", "hgm")
+DEMOSAICK_METHODS = ("learned", "hgm")  # the choices of load_demosaicker and load_inpainter
 #: side of the tiles (full-resolution pixels) a mosaic is cut into; about 1 MP each
 TILE = 1024
 
@@ -119,26 +119,34 @@ def load_demosaicker(model: str | Path | None = None, method: str | None = None,
     """The demosaicker of ``method`` (``learned`` or ``hgm``) or of ``model``'s card: a
     :class:`LearnedDemosaicker` or an HGM :class:`~chromaprior.restore.Restorer` (given
     ``hgm_options``: ``first_stage``, ``start_level``). No method and no model: the learned one."""
+    return _load_restorer("demosaicking", LEARNED, LearnedDemosaicker, model, method, device, hgm_options)
+
+
+def _load_restorer(task: str, learned: str, learned_cls, model, method, device, hgm_options):
+    """One rule for both loaders: ``method`` (``learned`` or ``hgm``, checked), else the kind
+    of ``model``'s card (a contradiction is an error), else ``learned`` when the package ships
+    the ``learned`` method's weights and ``hgm`` otherwise."""
     from .restore import Restorer
 
     if method is not None and method not in DEMOSAICK_METHODS:
-        raise InputError(f"unknown demosaicking method {method!r}; choose {' or '.join(DEMOSAICK_METHODS)}")
+        raise InputError(f"unknown {task} method {method!r}; choose {' or '.join(DEMOSAICK_METHODS)}")
     if model is not None:
         card = read_card(resolve_model_path(model, "restore"), "restore")
-        kind = "learned" if card.get("method") == LEARNED else "hgm"
+        kind = "learned" if card.get("method") == learned else "hgm"
         if method is not None and method != kind:
             raise InputError(f"{model}: a {card.get('method')} model, not one for --method {method}")
         method = kind
-    method = method or "learned"
+    if method is None:
+        method = "learned" if METHODS[learned].shipped else "hgm"
     if method == "learned":
-        return LearnedDemosaicker(model, device=device)
+        return learned_cls(model, device=device)
     return Restorer(model, device=device, **hgm_options)
 
 
 # ------------------------------------------------------------------------------- inpainting
 #: the registry name of the learned inpainter and the ``--method`` names of ``chromaprior inpaint``
 LEARNED_INPAINT = "learned-inpaint"
-INPAINT_METHODS = ("learned", "hgm")
+INPAINT_METHODS = DEMOSAICK_METHODS
 
 
 class LearnedInpainter:
@@ -205,18 +213,4 @@ def load_inpainter(model: str | Path | None = None, method: str | None = None, d
     """The inpainter of ``method`` (``learned`` or ``hgm``) or of ``model``'s card: a
     :class:`LearnedInpainter` or an HGM :class:`~chromaprior.restore.Restorer`. No method and
     no model: the shipped learned inpainter if the package has one, else the shipped HGM prior."""
-    from .restore import Restorer
-
-    if method is not None and method not in INPAINT_METHODS:
-        raise InputError(f"unknown inpainting method {method!r}; choose {' or '.join(INPAINT_METHODS)}")
-    if model is not None:
-        card = read_card(resolve_model_path(model, "restore"), "restore")
-        kind = "learned" if card.get("method") == LEARNED_INPAINT else "hgm"
-        if method is not None and method != kind:
-            raise InputError(f"{model}: a {card.get('method')} model, not one for --method {method}")
-        method = kind
-    if method is None:  # the shipped learned inpainter (above biharmonic and HGM on the validation split)
-        method = "learned" if METHODS[LEARNED_INPAINT].shipped else "hgm"
-    if method == "learned":
-        return LearnedInpainter(model, device=device)
-    return Restorer(model, device=device, **hgm_options)
+    return _load_restorer("inpainting", LEARNED_INPAINT, LearnedInpainter, model, method, device, hgm_options)
