@@ -1,5 +1,6 @@
 """Test helpers: synthetic images, ICC profiles, a command's clean failure, a tiny FID network."""
 
+import contextlib
 import struct
 
 import numpy as np
@@ -75,3 +76,48 @@ def export_tiny_features(path) -> None:
     dims = {0: torch.export.Dim("batch", min=1), 2: torch.export.Dim("h", min=8), 3: torch.export.Dim("w", min=8)}
     program = torch.export.export(TinyFeatures(), (torch.rand(2, 3, 16, 16),), dynamic_shapes={"x": dims})
     torch.export.save(program, str(path))
+
+
+@contextlib.contextmanager
+def browser_on(app):
+    """Serve ``app`` with uvicorn on a free local port and yield ``(browser, url)``: a headless
+    Chromium (selenium) pointed at nothing yet. Skips without Chromium, fails under ``CI=true``
+    (``.ci/run`` installs it); the browser and the server are stopped afterwards."""
+    import os
+    import shutil
+    import socket
+    import threading
+    import time
+
+    import pytest
+
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        message = "headless Chromium is needed (Debian: apt-get install chromium chromium-driver; .ci/run does it)"
+        if os.environ.get("CI") == "true":  # .ci/run installs it: there the test must run
+            pytest.fail(message)
+        pytest.skip(message + "; set CI=true to make its absence a failure")
+    import uvicorn
+    from selenium import webdriver
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        opts.add_argument(arg)
+    browser = webdriver.Chrome(service=webdriver.ChromeService(executable_path=driver_path), options=opts)
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        yield browser, f"http://127.0.0.1:{port}/"
+    finally:
+        browser.quit()
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -2,7 +2,6 @@
 page's gallery, the rule (sampled methods only) and the diversity metric."""
 
 import io
-import os
 import time
 
 import numpy as np
@@ -18,7 +17,7 @@ from chromaprior.hints import Hint
 from chromaprior.io import read_image
 from chromaprior.methods import MAX_SAMPLES, check_samples
 from chromaprior.metrics import diversity_thumbnail, sample_diversity
-from helpers import synthetic_rgb
+from helpers import browser_on, synthetic_rgb
 
 
 def _run(*args):
@@ -306,43 +305,15 @@ def test_web_samples_count_their_pixels_in_flight(tiny_model, monkeypatch):
 
 def test_browser_gallery_of_samples(tiny_model, tiny_unet_model, tmp_path):
     """Headless Chromium: ask for 3 samples, see the gallery, choose one, download it."""
-    import shutil
-    import socket
-    import threading
-
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver_path):
-        message = "headless Chromium is needed (Debian: apt-get install chromium chromium-driver; .ci/run does it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message + "; set CI=true to make its absence a failure")
-    import uvicorn
-    from selenium import webdriver
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
-
     from chromaprior import serve
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(serve.create_app(models={"unet": tiny_unet_model, "jgm": tiny_model}),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     gray = tmp_path / "gray.png"
     Image.fromarray(synthetic_rgb(48, 64).mean(axis=2).astype(np.uint8)).save(gray)
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        opts.add_argument(arg)
-    browser = webdriver.Chrome(service=webdriver.ChromeService(executable_path=driver_path), options=opts)
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            time.sleep(0.05)
-        browser.get(f"http://127.0.0.1:{port}/")
+    with browser_on(serve.create_app(models={"unet": tiny_unet_model, "jgm": tiny_model})) as (browser, url):
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import Select, WebDriverWait
+
+        browser.get(url)
         Select(browser.find_element(By.ID, "method")).select_by_value("unet")
         assert not browser.find_element(By.ID, "samples").is_displayed()  # one answer: no samples control
         Select(browser.find_element(By.ID, "method")).select_by_value("jgm")
@@ -366,7 +337,3 @@ def test_browser_gallery_of_samples(tiny_model, tiny_unet_model, tmp_path):
         assert browser.find_element(By.ID, "result").get_attribute("src").endswith("/samples/1.png")
         assert browser.find_element(By.ID, "download").get_attribute("download") == "colorized-s1.png"
         assert "chosen" in thumbs[1].get_attribute("class") and "chosen" not in thumbs[0].get_attribute("class")
-    finally:
-        browser.quit()
-        server.should_exit = True
-        thread.join(timeout=10)

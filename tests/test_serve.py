@@ -3,8 +3,6 @@
 import asyncio
 import io
 import json
-import os
-import shutil
 import socket
 import threading
 import time
@@ -13,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import synthetic_rgb
+from helpers import browser_on, synthetic_rgb
 
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -99,35 +97,13 @@ def _free_port() -> int:
 
 def test_browser_upload_click_hint_and_result(tiny_model, tmp_path):
     """Headless Chromium: choose a file, click a hint, colorize, see the result image."""
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver_path):
-        message = "headless Chromium is needed (Debian: apt-get install chromium chromium-driver; .ci/run does it)"
-        if os.environ.get("CI") == "true":  # .ci/run installs it: there the test must run
-            pytest.fail(message)
-        pytest.skip(message + "; set CI=true to make its absence a failure")
-    import uvicorn
-    from selenium import webdriver
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(serve.create_app(models={"jgm": tiny_model}), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     gray = tmp_path / "gray.png"
     Image.fromarray(synthetic_rgb(48, 64).mean(axis=2).astype(np.uint8)).save(gray)
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        opts.add_argument(arg)
-    browser = webdriver.Chrome(service=webdriver.ChromeService(executable_path=driver_path), options=opts)
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            time.sleep(0.05)
-        browser.get(f"http://127.0.0.1:{port}/")
+    with browser_on(serve.create_app(models={"jgm": tiny_model})) as (browser, url):
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        browser.get(url)
         browser.find_element(By.ID, "file").send_keys(str(gray))
         WebDriverWait(browser, 20).until(lambda b: b.find_element(By.ID, "go").is_enabled())
         browser.find_element(By.ID, "preset").send_keys("preview")
@@ -144,10 +120,6 @@ def test_browser_upload_click_hint_and_result(tiny_model, tmp_path):
         size = browser.execute_script("const i = document.getElementById('result'); return [i.naturalWidth, i.naturalHeight];")
         assert size == [64, 48]
         assert browser.find_element(By.ID, "download").is_displayed()
-    finally:
-        browser.quit()
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 # ------------------------------------------------------------------------- issue 15: reliability
