@@ -53,11 +53,36 @@ def rggb_shift(pattern: str) -> tuple[int, int]:
     return i // 2, i % 2
 
 
-def _shipped() -> Path:
-    return shipped_model(LEARNED)
+class _LearnedRestorer:
+    """What the learned restorers share: one deterministic network call per tile.
+
+    Args:
+        model: folder of a model of the registry method ``kind``; None = the shipped one.
+        device: torch device.
+        tile: tile side in pixels.
+    """
+
+    method = "learned"
+    kind = ""  #: the registry's method
+    what = ""  #: what it is, for messages
+    min_tile = 1
+
+    def __init__(self, model: str | Path | None = None, device: str | torch.device = "cpu", tile: int = TILE):
+        if model is None and not METHODS[self.kind].shipped:
+            raise InputError(f"no {self.what} is shipped yet: give one with --model (chromaprior train "
+                             f"--method {self.kind}), or use --method hgm")
+        self.net, self.card = load_model(model if model is not None else shipped_model(self.kind), task="restore")
+        if self.card.get("method") != self.kind:
+            raise InputError(f"{model}: a {self.card.get('method')} model, not a {self.what}")
+        self.device = torch.device(device)
+        self.net.to(self.device)
+        self.tile = max(self.min_tile, int(tile))
+
+    def nfe(self, preset=None) -> int:  # noqa: ARG002 - one network call (per tile)
+        return 1
 
 
-class LearnedDemosaicker:
+class LearnedDemosaicker(_LearnedRestorer):
     """A learned demosaicker: one network call per tile, deterministic.
 
     Args:
@@ -67,22 +92,11 @@ class LearnedDemosaicker:
             overlapping tiles, with the same result.
     """
 
-    method = "learned"
-
-    def __init__(self, model: str | Path | None = None, device: str | torch.device = "cpu", tile: int = TILE):
-        self.net, self.card = load_model(model if model is not None else _shipped(), task="restore")
-        if self.card.get("method") != LEARNED:
-            raise InputError(f"{model}: a {self.card.get('method')} model, not a learned demosaicker")
-        self.device = torch.device(device)
-        self.net.to(self.device)
-        self.tile = max(2, int(tile))
+    kind, what, min_tile = LEARNED, "learned demosaicker", 2
 
     @property
     def margin(self) -> int:
         return self.net.config.margin
-
-    def nfe(self, preset=None) -> int:  # noqa: ARG002 - one network call (per tile)
-        return 1
 
     def tiles(self, height: int, width: int, pattern: str = "RGGB") -> int:
         """Number of tiles of an ``height x width`` mosaic (the progress bar's steps)."""
@@ -149,7 +163,7 @@ LEARNED_INPAINT = "learned-inpaint"
 INPAINT_METHODS = DEMOSAICK_METHODS
 
 
-class LearnedInpainter:
+class LearnedInpainter(_LearnedRestorer):
     """A learned inpainter (``learned-inpaint``), deterministic: the biharmonic fill of the
     whole image, then the network's correction in overlapping tiles (context
     :attr:`~chromaprior.nets.inpaint.InpaintNetConfig.margin`, offsets aligned to the U-Net's
@@ -162,22 +176,7 @@ class LearnedInpainter:
         tile: tile side in pixels; images larger than that are corrected tile by tile.
     """
 
-    method = "learned"
-
-    def __init__(self, model: str | Path | None = None, device: str | torch.device = "cpu", tile: int = TILE):
-        if model is None and not METHODS[LEARNED_INPAINT].shipped:
-            raise InputError("no learned inpainter is shipped yet: give one with --model (chromaprior train "
-                             "--method learned-inpaint), or use --method hgm")
-        path = model if model is not None else shipped_model(LEARNED_INPAINT)
-        self.net, self.card = load_model(path, task="restore")
-        if self.card.get("method") != LEARNED_INPAINT:
-            raise InputError(f"{model}: a {self.card.get('method')} model, not a learned inpainter")
-        self.device = torch.device(device)
-        self.net.to(self.device)
-        self.tile = max(1, int(tile))
-
-    def nfe(self, preset=None) -> int:  # noqa: ARG002
-        return 1
+    kind, what = LEARNED_INPAINT, "learned inpainter"
 
     @torch.no_grad()
     def inpaint(self, image: Tensor, missing: Tensor, callback: Callable[[int, int], None] | None = None,
