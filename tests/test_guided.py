@@ -382,7 +382,7 @@ def test_shipped_guided_model_colours_and_keeps_gray():
     folder = shipped_model("jgm-guided")
     card = read_card(folder)
     assert card["method"] == "jgm-guided" and card["weights_dtype"] == "float16"
-    assert "CPU" in card["notes"] and card["training"]["init"].endswith("jgm-colorize")
+    assert "CPU" in card["notes"] and card["net"]["guide"] == "semantic-colorize"
     assert (folder / "model.safetensors").stat().st_size < 6_000_000
     example = Path(__file__).resolve().parents[1] / "examples" / "coffee-gray.jpg"
     gray = torch.from_numpy(read_image(example).pixels)[None, None]
