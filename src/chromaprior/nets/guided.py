@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from ..color import lab_to_rgb, rgb_to_lab
 from .ncsn import ScoreNet, ScoreNetConfig
-from .semantic import SemanticColorizer, SemanticConfig, annealed_mean, read_out
+from .semantic import SemanticColorizer, annealed_mean, read_out
 from .unet import AB_SCALE
 
 __all__ = ["GuidedConfig", "GuidedScoreNet"]
@@ -55,8 +55,9 @@ class GuidedConfig:
             input must be a multiple of 32, so the score grid is a multiple of ``32 / scale``).
         read_outs: vividness values of the a*b* maps read out of the predicted distribution
             (:func:`~chromaprior.nets.semantic.read_out`; 0: its mean, 1: vivid).
-        semantic: the :class:`~chromaprior.nets.semantic.SemanticConfig` of the frozen colorizer.
-        guide: where the frozen colorizer's weights were copied from (name and SHA-256).
+        guide: the frozen colorizer: the name of the shipped one (``semantic-colorize``) or a
+            model folder; it is not stored with the guided model (one copy of the weights).
+        guide_sha256: the SHA-256 of its weights file, checked when the model is loaded.
         pull: add the learned Gaussian pull towards the read-outs' colours (module docstring).
         gain_scale: the pull's gains are ``gain_scale`` x their parameters (so that Adam's
             step of about ``lr`` per step moves a gain by ``gain_scale * lr``).
@@ -68,8 +69,8 @@ class GuidedConfig:
     cond_width: int = 32
     scale: int = 2
     read_outs: list[float] = field(default_factory=lambda: [0.0, 1.0])
-    semantic: dict = field(default_factory=dict)
     guide: str = ""
+    guide_sha256: str = ""
     pull: bool = True
     gain_scale: float = 30.0
     kind: str = "jgm-guided"
@@ -99,8 +100,8 @@ class GuidedScoreNet(ScoreNet):
         config: :class:`GuidedConfig`.
         sigmas: the noise ladder ``(L,)``.
         semantic: the trained semantic colorizer whose features condition the network; it is
-            frozen (no gradients, eval mode always) and stored with the model except its
-            pretrained encoder blocks (:meth:`frozen_prefixes`).
+            frozen (no gradients, eval mode always) and not stored with the model
+            (:meth:`frozen_prefixes`): it is loaded from ``config.guide``.
     Shapes:
         z: ``(B, in_channels, h, w)``, h and w multiples of 8; level ``(B,)`` long;
         cond: ``(B, cond_channels, h, w)`` from :meth:`condition`. Returns ``(B, in_channels, h, w)``.
@@ -133,8 +134,9 @@ class GuidedScoreNet(ScoreNet):
         return self
 
     def frozen_prefixes(self) -> tuple[str, ...]:
-        """State-dict keys not stored with the model: the semantic encoder's pretrained blocks."""
-        return tuple("semantic." + p for p in self.semantic.frozen_prefixes())
+        """State-dict keys not stored with the model: the whole semantic colorizer (its own
+        model folder, ``config.guide``, holds it once for both methods)."""
+        return ("semantic.",)
 
     @torch.no_grad()
     def condition(self, gray_big: Tensor, gray: Tensor) -> Tensor:
@@ -205,11 +207,3 @@ class GuidedScoreNet(ScoreNet):
         out = self.end(F.elu(self.end_norm(r + self.inject[4](c), level)))
         out = out / self.sigmas[level].view(-1, 1, 1, 1).to(out)
         return out + self._pull(z, out, level, cond) if self.config.pull else out
-
-    @classmethod
-    def from_card(cls, card: dict) -> "GuidedScoreNet":
-        """The network a model card describes (weights not loaded; the semantic encoder's
-        pretrained blocks from the pinned package)."""
-        config = GuidedConfig(**card["net"])
-        semantic = SemanticColorizer(SemanticConfig(**config.semantic))
-        return cls(config, torch.tensor(card["sigmas"]), semantic)
