@@ -121,17 +121,17 @@ def _guided_net(config) -> nn.Module:
     guide = Path(config.guide) if config.guide else shipped
     # the shipped colorizer by its name (the package may move), any other by its absolute path
     ref = shipped.name if guide.resolve() == shipped.resolve() else str(guide.resolve())
+    semantic = _semantic_colorizer(guide)
     net_cfg = GuidedConfig(ngf=config.ngf, num_levels=config.num_levels, guide=ref,
                            guide_sha256=sha256_file(model_files(guide)[0]))
-    return GuidedScoreNet(net_cfg, geometric_sigmas(config.sigma_max, config.sigma_min, config.num_levels),
-                          _guide(net_cfg))
+    return GuidedScoreNet(net_cfg, geometric_sigmas(config.sigma_max, config.sigma_min, config.num_levels), semantic)
 
 
 def _guide(net_cfg) -> nn.Module:
     """The semantic colorizer a guided JGM is conditioned on (its ``guide``: the shipped one by
     name, or a folder), checked against the SHA-256 of the weights it was trained with: the
     score network learned *those* features, so another colorizer is an error, not a silent change."""
-    from .checkpoint import load_model, model_files
+    from .checkpoint import model_files
     from .io import sha256_file
 
     shipped = shipped_model("semantic")
@@ -145,6 +145,13 @@ def _guide(net_cfg) -> nn.Module:
         raise InputError(f"the guided model was trained on the semantic colorizer {net_cfg.guide} with weights sha256 "
                          f"{net_cfg.guide_sha256[:16]}..., but {weights} is {digest[:16]}...: retrain it "
                          "(chromaprior train --method jgm-guided --init THIS_MODEL)")
+    return _semantic_colorizer(folder)
+
+
+def _semantic_colorizer(folder: Path) -> nn.Module:
+    """The semantic colorizer saved in ``folder`` (any other model is a one-line error)."""
+    from .checkpoint import load_model
+
     semantic, card = load_model(folder)
     if card.get("method") != "semantic":
         raise InputError(f"--guide {folder}: a semantic colorizer is needed, not a {card.get('method')} model")
