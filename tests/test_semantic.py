@@ -142,7 +142,7 @@ def test_cli_colorizes_with_the_semantic_method(tiny_semantic_model, gray_png, t
     assert np.abs(rgb.mean(axis=2) - gray).max() <= 1.0  # the gray kept (8-bit rounding)
     r = CliRunner().invoke(cli.main, ["colorize", gray_png, "-o", str(tmp_path / "u.png"), "--method", "unet",
                                       "--vividness", "0.6"])
-    assert r.exit_code == 1 and "--vividness applies to the semantic colorizer" in r.output
+    assert r.exit_code == 1 and "vividness applies to semantic" in r.output
 
 
 def test_training_continues_the_shipped_model(tmp_path):

@@ -20,6 +20,7 @@ Example::
 
     pic = read_image("old.jpg")
     write_image("old-colour.png", colorize_picture(pic, Colorizer()))
+    print(suggest_colours(pic, Colorizer(), x=120, y=80))  # the likely colours of a spot
 """
 
 from __future__ import annotations
@@ -131,6 +132,21 @@ def colorize_picture(pic: Picture, colorizer: "Colorizer", *, recolor: bool = Fa
     """
     y, hints, reference = _colorize_inputs(pic, colorizer, recolor, name, hints, reference)
     return _result(pic, colorizer(y, hints=hints, reference=reference, **options))
+
+
+def suggest_colours(pic: Picture, colorizer: "Colorizer", x: float, y: float, *, top: int | None = None,
+                    hints=None, recolor: bool = False, name: str = "input", work_size: int | None = None) -> list[dict]:
+    """The likely colours of the spot ``(x, y)`` of a picture (the steerable colorizer's own
+    distribution there, given ``hints``; :meth:`chromaprior.steer.SteeredPhoto.suggest`):
+    ``[{"rgb": [r, g, b], "p": 0.31}, ...]``, most likely first."""
+    from .steer import DEFAULT_TOP
+
+    gray, hints, _ = _colorize_inputs(pic, colorizer, recolor, name, hints, None)
+    photo = colorizer.prepare(gray, work_size)
+    try:
+        return photo.suggest(x, y, top or DEFAULT_TOP, hints)
+    except InputError as e:
+        raise InputError(f"{name}: {e}") from None
 
 
 def colorize_samples(pic: Picture, colorizer: "Colorizer", samples: int = 4, *, seed: int = 0,

@@ -285,7 +285,8 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
               help="Colour temperature (kelvin) of the light the result is rendered under: lower is warmer.")
 @click.option("--hints", "hints_path", type=click.Path(), default=None,
               help='Colour hints, a JSON list of {"x": col, "y": row, "rgb": [r, g, b], "radius": px} '
-                   "(or lists of them: strokes), in the input's pixels; one input only.")
+                   "(or lists of them: strokes), in the input's pixels; or a folder of them for several inputs: "
+                   "DIR/NAME.json for each input, NAME its path in its input folder without the suffix.")
 @click.option("--reference", type=click.Path(), default=None,
               help="A colour photo whose palette the colours are moved towards.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
@@ -346,23 +347,22 @@ def colorize(inputs, output, method, model, preset, seed, samples, temperature, 
 
     pairs = _plan_outputs(inputs, output, skip_existing, protect=(hints_path, reference),
                           expand=expand if samples > 1 else None)
-    if hints_path and len({src for src, _ in pairs}) > 1:
-        raise InputError("--hints are in one image's pixel coordinates: give a single input")
+    hints_of = _hints_of(inputs, pairs, hints_path)
     _set_threads(threads)
     col = Colorizer(model, device=_device(device), gray=gray, method=method, compile=compile_)
     col.check_samples(samples, seed)  # the model's method (--model)
-    if vividness is not None and col.method != "semantic":
-        raise InputError(f"--vividness applies to the semantic colorizer, not to {col.method}")
+    col.check_vividness(vividness)
     palette = api.palette_of(read_image(reference, max_pixels=max_pixels), reference) if reference else None
     protect = tuple(src for src, _ in pairs) + ((reference,) if reference else ())
     bar = _progress(len(pairs) * col.nfe(preset), quiet, "colorize")
-    options = dict(recolor=recolor, hints=hints_path, reference=palette, preset=preset, work_size=work_size,
+    options = dict(recolor=recolor, reference=palette, preset=preset, work_size=work_size,
                    temperature=temperature, vividness=vividness)
 
     def one(src: Path, dst: Path) -> None:
         pic = read_image(src, max_pixels=max_pixels)
         bar.set_postfix_str(src.name)
-        out = api.colorize_picture(pic, col, name=str(src), seed=seed, callback=lambda *_: bar.update(1), **options)
+        out = api.colorize_picture(pic, col, name=str(src), seed=seed, callback=lambda *_: bar.update(1),
+                                   hints=hints_of[src], **options)
         write_image(dst, out, protect=protect)
 
     def several(src: Path, dsts: list[Path]) -> None:
@@ -373,7 +373,8 @@ def colorize(inputs, output, method, model, preset, seed, samples, temperature, 
         start, thumbs = bar.n, []
         path = {seeds[d]: d for d in dsts}
         drawn = api.colorize_samples(pic, col, samples, seed=seed, only=list(path), name=str(src),
-                                     callback=lambda done, total: bar.update(start + done - bar.n), **options)
+                                     callback=lambda done, total: bar.update(start + done - bar.n),
+                                     hints=hints_of[src], **options)
         for s, out in drawn:
             write_image(path[s], out, protect=protect)
             thumbs.append(diversity_thumbnail(api.to_tensor(out.pixels)))  # colorized: (H, W, 3)
@@ -392,6 +393,48 @@ def colorize(inputs, output, method, model, preset, seed, samples, temperature, 
         beside = samples > 1 and pairs and not Path(output).is_dir()
         click.echo(f"wrote {len(pairs)} image(s) " + (f"beside {output}: {pairs[0][1].name} .. {pairs[-1][1].name}"
                                                       if beside else f"to {output}"), err=True)
+
+
+@main.command()
+@click.argument("photo", type=click.Path())
+@click.option("--at", "spot", required=True, metavar="X,Y", help="The spot, in the photo's pixels (column, row).")
+@click.option("--top", type=click.IntRange(1, 50), default=None, help="How many colours [default: 6].")
+@click.option("--hints", "hints_path", type=click.Path(), default=None, help="Hints already placed (a hints JSON).")
+@click.option("--model", type=click.Path(), default=None, help="A steerable colorizer [default: the shipped one].")
+@click.option("--recolor", is_flag=True, help="Accept a colour photo (its colour is discarded).")
+@click.option("--max-pixels", type=click.IntRange(1, 10**10), default=MAX_PIXELS, show_default=True)
+@user_errors
+def suggest(photo, spot, top, hints_path, model, recolor, max_pixels):
+    """The likely colours of a spot of PHOTO, as JSON: [{"rgb": [r, g, b], "p": 0.31}, ...], most likely first."""
+    import json
+
+    from .colorize import Colorizer
+
+    try:
+        x, y = (float(v) for v in spot.split(","))
+    except ValueError:
+        raise InputError(f"--at takes X,Y (two numbers), got {spot!r}") from None
+    pic = read_image(photo, max_pixels=max_pixels)
+    col = Colorizer(model, method=None if model else "steerable")
+    click.echo(json.dumps(api.suggest_colours(pic, col, x, y, top=top, hints=hints_path, recolor=recolor,
+                                              name=str(photo))))
+
+
+def _hints_of(inputs, pairs: list[tuple[Path, Path]], hints_path) -> dict[Path, Path | None]:
+    """The hints file of each input: ``--hints FILE`` for a single input, ``--hints DIR`` paired
+    by name (:func:`chromaprior.hints.hint_files`; a hints file without its photo is a warning)."""
+    from .hints import hint_files
+
+    sources = list(dict.fromkeys(src for src, _ in pairs))
+    if not hints_path or not Path(hints_path).is_dir():
+        if hints_path and len(sources) > 1:
+            raise InputError(f"{hints_path}: hints are in one image's pixels; for several inputs give a folder "
+                             "of NAME.json files")
+        return {src: hints_path for src in sources}
+    paired, unused = hint_files([Path(i) for i in inputs], sources, hints_path)
+    for p in unused:
+        _say(f"warning: {p}: no input photo of that name; its hints are not used")
+    return paired
 
 
 def _colorize_video(inputs, output, video_options: dict, *, method, model, preset, seed, temperature, hints_path,
@@ -421,8 +464,7 @@ def _colorize_video(inputs, output, video_options: dict, *, method, model, prese
             raise InputError(f"{dst}: refusing to overwrite an input file")
     _set_threads(threads)
     col = Colorizer(model, device=_device(device), gray=gray, method=method, compile=compile_)
-    if vividness is not None and col.method != "semantic":
-        raise InputError(f"--vividness applies to the semantic colorizer, not to {col.method}")
+    col.check_vividness(vividness)
     palette = api.palette_of(read_image(reference, max_pixels=max_pixels), reference) if reference else None
     bar = tqdm(disable=quiet, unit="frame", desc="colorize")
 
@@ -700,16 +742,25 @@ def train(method, task, downscale, data, out, resume, size, batch_size, iteratio
                    "[default: Inception-v3 of the eval extra, if installed].")
 @click.option("--no-fid", is_flag=True, help="colorize: no FID column.")
 @click.option("--record", is_flag=True, help="Also store the result in the model card (quality).")
+@click.option("--hints", "hint_counts", default="0", show_default=True, metavar="K,K,...",
+              help="colorize: numbers of hints a simulated user gives (spots drawn uniformly, seeded per image, "
+                   "the 5x5 mean of the truth there, radius 2.5): one row per colorizer and number.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @user_errors
 def evaluate(task, data, size, model, method, presets, gray, variants, compare, all_methods, pattern, border, missing, first_stage, seed,
-             limit, fid_weights, no_fid, report, record, device):
+             limit, fid_weights, no_fid, report, record, hint_counts, device):
     """Benchmark a model on held-out images, beside the classical baselines."""
     from tqdm import tqdm
 
     from .evaluation import evaluate as run
     from .evaluation import format_table, write_report
 
+    try:
+        counts = tuple(int(k) for k in hint_counts.split(","))
+    except ValueError:
+        raise InputError(f"--hints takes numbers of hints, e.g. 0,1,5,20, got {hint_counts!r}") from None
+    if any(k < 0 or k > 1000 for k in counts):
+        raise InputError(f"--hints: numbers of hints must be in 0..1000, got {hint_counts!r}")
     bar = tqdm(desc="evaluate", unit="img")
 
     def progress(done: int, total: int) -> None:
@@ -719,7 +770,7 @@ def evaluate(task, data, size, model, method, presets, gray, variants, compare, 
     result = run(task, data, model=model, method=method, presets=presets, size=size, gray=gray, variants=variants,
                  compare=compare, all_methods=all_methods, pattern=pattern, border=border, missing=missing,
                  first_stage=first_stage, seed=seed, limit=limit, fid_weights=fid_weights, fid=not no_fid,
-                 record=record, device=_device(device), progress=progress)
+                 record=record, device=_device(device), progress=progress, hints=counts)
     bar.close()
     click.echo(format_table(result))
     if report:

@@ -30,6 +30,7 @@ from .hints import Hint, hint_operator, propagate, rasterize
 from .lifts import make_lift
 from .nets import AB_SCALE, L_SCALE
 from .sampling import Preset, get_preset, sample
+from .steer import SteeredPhoto
 
 __all__ = ["Colorizer", "gamut_clamp", "working_size", "GRAY_WEIGHTS", "SAMPLE_BATCH_PIXELS"]
 
@@ -179,6 +180,24 @@ class Colorizer:
         return next(self._colorings(gray, [seed], preset, work_size, callback, temperature, hints, reference,
                                     vividness))
 
+    def prepare(self, gray: Tensor, work_size: int | None = None) -> SteeredPhoto:
+        """A photo ``(H, W)`` or ``(1, 1, H, W)`` prepared for steering (the steerable colorizer
+        only): its encoder features kept, re-coloured per set of hints (:class:`SteeredPhoto`)."""
+        if not self.spec.steerable:
+            raise InputError(f"{self.method} does not take hints as input; the steerable colorizer does")
+        gray = operators.as_batch(gray, 1, "gray").float().clamp(0, 1).to(self.device)
+        if gray.shape[0] != 1:
+            raise InputError(f"one photo at a time is prepared for steering, got a batch of {gray.shape[0]}")
+        work = working_size(*gray.shape[-2:], work_size or self.size, multiple=self.multiple)
+        return SteeredPhoto(self.net, gray, work, self.weights)
+
+    def check_vividness(self, vividness: float | None) -> None:
+        """A vividness is given only to a method that reads its colour out with one
+        (:attr:`chromaprior.methods.Method.vividness`); one-line :class:`InputError` otherwise."""
+        if vividness is not None and not self.spec.vividness:
+            which = ", ".join(m for m in colorize_methods(False) if get_method(m).vividness)
+            raise InputError(f"vividness applies to {which}, not to {self.method}")
+
     def check_samples(self, samples: int, seed: int = 0) -> int:
         """``samples`` colourings of one photo are allowed for this model
         (:func:`chromaprior.methods.check_samples`: 1 for a supervised model, up to
@@ -257,13 +276,18 @@ class Colorizer:
         if reference is not None:  # statistics only: a working-size copy is enough
             rh, rw = working_size(*reference.shape[-2:], short=max(h, w))
             reference = F.interpolate(reference.float(), size=(rh, rw), mode="area").to(self.device)
-        if vividness is not None and self.method != "semantic":
-            raise InputError(f"vividness applies to the semantic colorizer, not to {self.method}")
+        self.check_vividness(vividness)
         from .tiles import finish  # upsample, clamp, re-light in row strips (bounded memory)
 
+        if self.supervised and len(seeds) > 1:
+            raise InputError(f"{self.method} gives one answer per photo; it cannot draw {len(seeds)} samples")
+        if self.spec.steerable:
+            if callback:
+                callback(1, 1)
+            for _ in seeds:
+                yield self.prepare(gray, work_size).colorize(hints, vividness, temperature, reference)
+            return
         if self.supervised:
-            if len(seeds) > 1:
-                raise InputError(f"{self.method} gives one answer per photo; it cannot draw {len(seeds)} samples")
             with torch.no_grad():
                 lightness = rgb_to_lab(small.expand(-1, 3, -1, -1))[:, :1]
                 if self.method == "semantic":

@@ -27,6 +27,7 @@ from torch import Tensor
 from .errors import InputError
 from . import operators
 from .colorize import Colorizer
+from .hints import simulated_user
 from .restore import Restorer
 from .io import atomic_write, read_image
 from .metrics import (HUE_SECTORS, balanced_color_accuracy, colorfulness, frechet_distance, hue_sector_counts, psnr,
@@ -145,10 +146,17 @@ def _finite(v: float) -> float | None:
 GRAY_GROUND_TRUTH = 2.0
 
 
-def _colorize_set(paths, colorizers, *, size, seed, features, observe, progress, done, total):
-    """Score one image set: ``(gray row, rows, gt features, gt colourfulness, gray gt names, gt sector totals)``."""
+def _hinted(name: str, count: int, counts: tuple[int, ...]) -> str:
+    """A row's label with its number of simulated hints (none when only 0 is asked for)."""
+    return name if counts == (0,) else f"{name}, {count} hint{'' if count == 1 else 's'}"
+
+
+def _colorize_set(paths, colorizers, *, size, seed, features, observe, progress, done, total, hint_counts=(0,)):
+    """Score one image set: ``(gray row, rows, gt features, gt colourfulness, gray gt names, gt sector totals)``;
+    each colorizer gets one row per count of ``hint_counts`` (:func:`chromaprior.hints.simulated_user`)."""
     gray_row = MethodScores("gray (baseline)")
-    rows = {name: MethodScores(name, nfe=col.nfe(preset)) for name, (col, preset) in colorizers.items()}
+    rows = {(name, k): MethodScores(_hinted(name, k, hint_counts), nfe=col.nfe(preset))
+            for name, (col, preset) in colorizers.items() for k in hint_counts}
     gt_color, gt_features, gray_names = [], [], []
     for i, path in enumerate(paths):
         ref = load_eval_image(path, size)
@@ -160,10 +168,12 @@ def _colorize_set(paths, colorizers, *, size, seed, features, observe, progress,
             if features is not None:
                 gt_features.append(features(ref))
             y = quantize(observe.forward(ref))
-            for name, (col, preset) in colorizers.items():
+            for (name, k), row in rows.items():
+                col, preset = colorizers[name]
+                hints = simulated_user(ref, k, seed + i) if k else None
                 t0 = time.perf_counter()
-                out = col(y, preset=preset, seed=seed + i)
-                rows[name].add(quantize(out.cpu()), ref, time.perf_counter() - t0, features, accuracy=True)
+                out = col(y, preset=preset, seed=seed + i, hints=hints)
+                row.add(quantize(out.cpu()), ref, time.perf_counter() - t0, features, accuracy=True)
             gray_row.add(y.expand(-1, 3, -1, -1), ref, 0.0, features, accuracy=True)
         done += 1
         if progress:
@@ -199,6 +209,7 @@ def evaluate_colorize(
     features: Callable[[Tensor], Tensor] | None = None,
     observe: operators.Operator | None = None,
     progress: Callable[[int, int], None] | None = None,
+    hint_counts: tuple[int, ...] = (0,),
 ) -> dict:
     """Colorization benchmark.
 
@@ -220,6 +231,9 @@ def evaluate_colorize(
             column (against the ground truths, when at least 2 images are scored).
         observe: the operator that makes the gray inputs from the ground truth (default:
             the mean, JGM's); a colorizer assuming another one is then "blind".
+        hint_counts: numbers of hints given by the simulated user
+            (:func:`chromaprior.hints.simulated_user`, seeded per image): one row per
+            colorizer and count (labelled ``NAME, K hints`` unless only 0 is asked for).
     Returns:
         ``{"rows": [...], "ground_truth_colorfulness": ..., "images": n, ...}``.
     """
@@ -229,11 +243,12 @@ def evaluate_colorize(
         raise InputError("no images to evaluate")
     observe = observe or operators.gray()
     total, done = sum(map(len, sets.values())), 0
-    info = {"size": size, "seed": seed}
+    hint_counts = tuple(hint_counts) or (0,)
+    info = {"size": size, "seed": seed} | ({"hints": list(hint_counts)} if hint_counts != (0,) else {})
     parts = []
     for name, set_paths in sets.items():
         part = _colorize_set(set_paths, colorizers, size=size, seed=seed, features=features, observe=observe,
-                             progress=progress, done=done, total=total)
+                             progress=progress, done=done, total=total, hint_counts=hint_counts)
         done += len(set_paths)
         parts.append((name, part))
     if len(parts) == 1:
@@ -577,14 +592,15 @@ def evaluate(task: str = "colorize", data=(), *, model: str | Path | None = None
              compare=(), all_methods: bool = False, pattern: str = "RGGB", border: int = 0, missing: str = "0.8",
              first_stage: str | None = None, seed: int = 0, limit: int | None = None, fid_weights: str | None = None,
              fid: bool = True, record: bool = False, device: str | torch.device = "cpu",
-             progress: Callable[[int, int], None] | None = None) -> dict:
+             progress: Callable[[int, int], None] | None = None, hints: tuple[int, ...] = (0,)) -> dict:
     """Benchmark a model on folders of held-out colour images beside the classical baselines:
     what ``chromaprior evaluate`` prints (:func:`format_table`) and records.
 
     ``task``: ``colorize`` (several ``data`` folders are scored each and pooled; ``size``
     default 128), ``demosaick`` or ``inpaint`` (one folder, whole images by default). The
     rows are :func:`colorize_rows` / :func:`restore_rows`; ``record`` stores the result in
-    the model card under :func:`quality_key`."""
+    the model card under :func:`quality_key`; ``hints``: counts of simulated hints, one row each
+    (:func:`evaluate_colorize`)."""
     from .data import list_images
 
     data = [str(d) for d in ([data] if isinstance(data, (str, Path)) else data)]
@@ -594,8 +610,8 @@ def evaluate(task: str = "colorize", data=(), *, model: str | Path | None = None
         raise InputError(f"unknown task {task!r}; choose colorize, demosaick or inpaint")
     if len(data) > 1 and task != "colorize":
         raise InputError("several --data folders are for --task colorize")
-    if task != "colorize" and (variants or fid_weights or all_methods):
-        raise InputError("--variants, --all-methods and --fid-weights belong to --task colorize")
+    if task != "colorize" and (variants or fid_weights or all_methods or tuple(hints) != (0,)):
+        raise InputError("--variants, --all-methods, --fid-weights and --hints belong to --task colorize")
     sets = {d: list_images([d]) for d in data}
     for d, found in sets.items():
         if not found:
@@ -607,7 +623,8 @@ def evaluate(task: str = "colorize", data=(), *, model: str | Path | None = None
         rows = colorize_rows(model, presets, gray=gray, compare=compare, all_methods=all_methods, variants=variants,
                              method=method, device=device)
         features = None if not fid else FeatureNet(fid_weights, device=device) if fid_weights else default_feature_net(device)
-        result = evaluate_colorize(sets, rows, size=size, seed=seed, limit=limit, features=features, progress=progress)
+        result = evaluate_colorize(sets, rows, size=size, seed=seed, limit=limit, features=features, progress=progress,
+                                   hint_counts=hints)
     else:
         rows = restore_rows(model, presets, compare=compare, first_stage=first_stage, device=device, task=task)
         paths = sets[data[0]]

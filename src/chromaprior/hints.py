@@ -35,6 +35,8 @@ __all__ = [
     "chroma_matrix",
     "hint_operator",
     "propagate",
+    "simulated_user",
+    "hint_files",
     "DEFAULT_RADIUS",
     "MAX_HINT_POINTS",
     "MAX_HINT_BYTES",
@@ -159,23 +161,31 @@ def load_hints(path: str | Path, width: int, height: int) -> list[Hint]:
     return parse_hints(loads_hints(text, str(path)), width, height, str(path))
 
 
-def rasterize(hints: list[Hint], height: int, width: int, scale: tuple[float, float]) -> tuple[Tensor, Tensor]:
+def rasterize(hints: list[Hint], height: int, width: int, scale: tuple[float, float],
+              rows: tuple[int, int] | None = None) -> tuple[Tensor, Tensor]:
     """Hinted pixels on a grid ``height x width`` that is the image scaled by ``scale``
     ``(sy, sx)``: returns ``keep`` ``(1, 1, H, W)`` (1 where hinted) and the hinted colours
-    ``(1, 3, H, W)`` in ``[0, 1]`` (later hints win where discs overlap)."""
+    ``(1, 3, H, W)`` in ``[0, 1]`` (later hints win where discs overlap). ``rows`` ``(top,
+    bottom)``: only those rows of the grid (``H = bottom - top``), the same pixels as the
+    whole grid's."""
+    top = rows[0] if rows else 0
+    if rows:
+        height = rows[1] - rows[0]
     keep = torch.zeros(1, 1, height, width)
     colors = torch.zeros(1, 3, height, width)
     sy, sx = scale
     for h in hints:
         r = max(0.5, h.radius * min(sy, sx))  # at least the nearest pixel
-        cy, cx = (h.y + 0.5) * sy - 0.5, (h.x + 0.5) * sx - 0.5
+        cy, cx = (h.y + 0.5) * sy - 0.5 - top, (h.x + 0.5) * sx - 0.5
         # the disc's bounding box only (the same pixels as a test over the whole grid)
         r0, r1 = max(0, math.ceil(cy - r)), min(height, math.floor(cy + r) + 1)
         c0, c1 = max(0, math.ceil(cx - r)), min(width, math.floor(cx + r) + 1)
-        rows = torch.arange(r0, max(r0, r1), dtype=torch.float32)[:, None]
-        cols = torch.arange(c0, max(c0, c1), dtype=torch.float32)[None, :]
-        disc = (rows - cy) ** 2 + (cols - cx) ** 2 <= r * r
-        if not disc.any():  # a tiny hint still marks its nearest pixel
+        ys = torch.arange(r0, max(r0, r1), dtype=torch.float32)[:, None]
+        xs = torch.arange(c0, max(c0, c1), dtype=torch.float32)[None, :]
+        disc = (ys - cy) ** 2 + (xs - cx) ** 2 <= r * r
+        if not disc.any():  # a tiny hint still marks its nearest pixel (of the whole grid)
+            if rows and not rows[0] <= max(0, round(cy + top)) < rows[1]:
+                continue  # that pixel is in another strip
             r0, c0 = min(height - 1, max(0, round(cy))), min(width - 1, max(0, round(cx)))
             r1, c1 = r0 + 1, c0 + 1
             disc = torch.ones(1, 1, dtype=torch.bool)
@@ -210,3 +220,40 @@ def propagate(chroma: Tensor, keep: Tensor, hinted: Tensor, spread: float) -> Te
     fade = (weight / weight.amax().clamp_min(1e-8)).sqrt()
     out = chroma + fade * correction
     return torch.where(keep > 0, hinted, out)
+
+
+def simulated_user(rgb: Tensor, count: int, seed: int, patch: int = 5, radius: float = 2.5) -> list[Hint]:
+    """The evaluation's simulated user: ``count`` spots drawn uniformly (``seed``) so that a
+    ``patch x patch`` patch fits inside the ``(1, 3, H, W)`` ground truth in ``[0, 1]``, each a
+    hint of the rounded mean colour of the patch there with ``radius``. The spots of a smaller
+    ``count`` are the first ones of a larger (the same seed)."""
+    _, _, height, width = rgb.shape
+    if height < patch or width < patch:
+        return []
+    half = patch // 2
+    gen = torch.Generator().manual_seed(seed)
+    hints = []
+    for _ in range(count):
+        y = int(torch.randint(half, height - (patch - half) + 1, (), generator=gen))
+        x = int(torch.randint(half, width - (patch - half) + 1, (), generator=gen))
+        mean = rgb[0, :, y - half:y - half + patch, x - half:x - half + patch].mean(dim=(1, 2)) * 255
+        hints.append(Hint(float(x), float(y), tuple(float(v) for v in torch.round(mean).tolist()), radius))  # type: ignore[arg-type]
+    return hints
+
+
+def hint_files(inputs: list[Path], sources: list[Path], folder: str | Path) -> tuple[dict[Path, Path | None], list[Path]]:
+    """Pair the photos of a run with the hints files of ``folder``: ``folder/NAME.json``, NAME
+    being a photo's path relative to the input folder (of ``inputs``) it was found in, or its
+    file name for a photo given by itself, without the suffix. Returns ``({photo: its hints
+    file or None}, [hints files that no photo has])``."""
+    folder = Path(folder)
+    dirs = [Path(i) for i in inputs if Path(i).is_dir()]
+    paired: dict[Path, Path | None] = {}
+    for src in sources:
+        root = next((d for d in dirs if d.resolve() in src.resolve().parents), None)
+        name = src.relative_to(root) if root is not None else Path(src.name)
+        candidate = folder / name.with_suffix(".json")
+        paired[src] = candidate if candidate.is_file() else None
+    used = {p.resolve() for p in paired.values() if p is not None}
+    unused = sorted(p for p in folder.rglob("*.json") if p.resolve() not in used)
+    return paired, unused

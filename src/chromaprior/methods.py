@@ -64,6 +64,9 @@ class Method:
             (``--init``): their weights are a subset of this method's network.
         conditional: a score prior whose network also takes a per-image condition
             (``net.condition(...)``, passed to the sampler once per image).
+        vividness: its colour is read out of a predicted distribution with a vividness knob
+            (:func:`chromaprior.nets.semantic.read_out`).
+        steerable: its network takes the hints as input (:mod:`chromaprior.steer`).
     """
 
     name: str
@@ -80,6 +83,8 @@ class Method:
     shipped: str | None = None
     init_from: tuple[str, ...] = ()
     conditional: bool = False
+    vividness: bool = False
+    steerable: bool = False
 
     @property
     def supervised(self) -> bool:
@@ -165,6 +170,21 @@ def _load_guided(card: dict) -> nn.Module:
     return GuidedScoreNet(config, torch.tensor(card["sigmas"]), _guide(config))
 
 
+def _load_steerable(card: dict) -> nn.Module:
+    from .nets.steerable import SteerableColorizer, SteerableConfig
+
+    config = SteerableConfig(**card["net"])
+    return SteerableColorizer(config, _guide(config))
+
+
+def _steerable_net(config) -> nn.Module:
+    raise InputError("the steerable colorizer trains on cached encoder features: "
+                     "python bench/steer_train.py (chromaprior.hint_training)")
+
+
+_steerable_loss = _steerable_net
+
+
 def _unet(dropout: float) -> Callable[[object], nn.Module]:
     return lambda config: UNet(UNetConfig(ngf=config.ngf, depth=config.depth, dropout=dropout))
 
@@ -215,7 +235,12 @@ METHODS: dict[str, Method] = {
                "ImageNet-pretrained EfficientNet-Lite0 + decoder over a*b* bins (cross-entropy)",
                make_net=lambda c: SemanticColorizer(SemanticConfig(width=c.ngf, train_from=c.train_from)),
                load_net=lambda card: SemanticColorizer(SemanticConfig(**card["net"])),
-               make_loss=_semantic_loss, multiple=lambda c: 32, shipped="semantic-colorize"),
+               make_loss=_semantic_loss, multiple=lambda c: 32, vividness=True, shipped="semantic-colorize"),
+        Method("steerable", ("colorize",), "supervised",
+               "the semantic colorizer with a second decoder that sees user hints (trained with simulated users "
+               "on cached encoder features: chromaprior.hint_training)",
+               make_net=_steerable_net, load_net=_load_steerable, make_loss=_steerable_loss,
+               multiple=lambda c: 32, vividness=True, steerable=True, shipped="steerable-colorize"),
         Method("learned-demosaick", ("restore",), "supervised",
                "learned demosaicker: Menon2007 + a half-resolution CNN correction (--ngf channels, --depth convs), L1",
                make_net=lambda c: DemosaickNet(DemosaickNetConfig(ngf=c.ngf, depth=c.depth, leaky=0.1)),

@@ -39,25 +39,43 @@ def _rows(out_size: int, in_size: int, start: int, stop: int, device) -> tuple[T
     return i0, i1, (src - i0).float()
 
 
-def finish(gray: Tensor, chroma: Tensor, temperature: float, strip_pixels: int = STRIP_PIXELS) -> Tensor:
+def finish(gray: Tensor, chroma: Tensor, temperature: float, strip_pixels: int = STRIP_PIXELS,
+           slope: Tensor | None = None, fixed: Callable[[int, int], tuple[Tensor, Tensor]] | None = None) -> Tensor:
     """``(1, 1, H, W)`` gray + working-size ``(1, 3, h, w)`` chroma -> ``(1, 3, H, W)`` in
-    ``[0, 1]``: chroma upsampled, gamut clamped, re-lit to ``temperature``, strip by strip."""
+    ``[0, 1]``: chroma upsampled, gamut clamped, re-lit to ``temperature``, strip by strip.
+
+    ``slope`` ``(1, 3, h, w)``: chroma is a local linear function of the gray (the guided
+    filter's model, :func:`chromaprior.filters.guided_coefficients`): at full size it is
+    ``up(chroma) + up(slope) * gray``, so it changes where the full-size gray has edges.
+    ``fixed(top, bottom)``: ``(keep (1, 1, rows, W), chroma (1, 3, rows, W))`` imposed on
+    those rows where ``keep`` (user hints, exactly), before the clamp."""
     from .colorize import gamut_clamp
     from .color import white_balance
 
     height, width = gray.shape[-2:]
+
+    def colour(rows: Tensor, c: Tensor, a: Tensor | None, top: int) -> Tensor:
+        if a is not None:
+            c = c + a * rows
+        if fixed is not None:
+            keep, value = fixed(top, top + rows.shape[-2])
+            c = torch.where(keep > 0, value.to(c), c)
+        return white_balance(gamut_clamp(rows, c), temperature)
+
+    planes = [chroma] if slope is None else [chroma, slope]
     if height * width <= strip_pixels:
-        up = F.interpolate(chroma, size=(height, width), mode="bilinear", align_corners=False)
-        return white_balance(gamut_clamp(gray, up), temperature)
-    wide = F.interpolate(chroma, size=(chroma.shape[-2], width), mode="bilinear", align_corners=False)
+        up = [F.interpolate(p, size=(height, width), mode="bilinear", align_corners=False) for p in planes]
+        return colour(gray, up[0], up[1] if slope is not None else None, 0)
+    wide = [F.interpolate(p, size=(p.shape[-2], width), mode="bilinear", align_corners=False) for p in planes]
     out = torch.empty(gray.shape[0], 3, height, width, dtype=gray.dtype, device=gray.device)
     step = max(1, strip_pixels // width)
     for start in range(0, height, step):
         stop = min(height, start + step)
         i0, i1, t = _rows(height, chroma.shape[-2], start, stop, gray.device)
         t = t[:, None]
-        strip = wide[:, :, i0] * (1 - t) + wide[:, :, i1] * t
-        out[:, :, start:stop] = white_balance(gamut_clamp(gray[:, :, start:stop], strip), temperature)
+        strips = [w[:, :, i0] * (1 - t) + w[:, :, i1] * t for w in wide]
+        out[:, :, start:stop] = colour(gray[:, :, start:stop], strips[0], strips[1] if slope is not None else None,
+                                       start)
     return out
 
 

@@ -1,0 +1,131 @@
+"""Colour you can steer: one photo, its encoder features kept, re-coloured for each set of hints.
+
+:class:`SteeredPhoto` runs the steerable colorizer's encoder once per photo (at the
+working size) and keeps the features, so that every edit (a hint added, moved, removed)
+costs only the decoder and the finishing: the web page's preview, the CLI and the film
+pipeline share it. For a spot it also gives the likely colours (:meth:`SteeredPhoto.suggest`):
+the network's own distribution over a*b* bins in that working-grid cell, given the hints
+already placed, each colour shown at the pixel's own gray and in gamut.
+
+The finishing is edge-aware: the working-size chroma is modelled locally as a linear
+function of the gray (the guided filter, :func:`chromaprior.filters.guided_coefficients`,
+radius and eps from the model card), so at full size colour changes where the full-size
+gray has edges; then the hinted pixels get their hinted chroma exactly and the gamut clamp
+keeps the gray exact everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from . import operators
+from .color import lab_to_rgb, rgb_to_lab, transfer_palette
+from .errors import InputError
+from .filters import guided_coefficients
+from .hints import Hint, rasterize
+from .nets.steerable import SteerableColorizer, hint_planes
+
+__all__ = ["SteeredPhoto", "DEFAULT_TOP"]
+
+#: colours a suggestion lists by default
+DEFAULT_TOP = 6
+
+
+class SteeredPhoto:
+    """A gray photo prepared for the steerable colorizer.
+
+    Args:
+        net: the steerable colorizer.
+        gray: ``(1, 1, H, W)`` in ``[0, 1]``, the full-size photo.
+        work: ``(h, w)``, the working grid (multiples of 32).
+        weights: the gray operator's weights (sum 1).
+    """
+
+    def __init__(self, net: SteerableColorizer, gray: Tensor, work: tuple[int, int], weights: Sequence[float]):
+        self.net, self.gray, self.work = net, gray, work
+        self.operator = operators.gray(tuple(weights))
+        self.small = F.interpolate(gray, size=work, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+        self.lightness = rgb_to_lab(self.small.expand(-1, 3, -1, -1))[:, :1]
+        with torch.no_grad():
+            self.feats = net.encode(self.small)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return tuple(self.gray.shape[-2:])  # type: ignore[return-value]
+
+    def _scale(self, grid: tuple[int, int]) -> tuple[float, float]:
+        return grid[0] / self.size[0], grid[1] / self.size[1]
+
+    def logits(self, hints: list[Hint] | None = None) -> Tensor:
+        """The network's a*b*-bin logits ``(1, Q, h/4, w/4)`` given ``hints`` (input pixels)."""
+        planes = None
+        if hints:
+            keep, colors = rasterize(hints, *self.work, self._scale(self.work))
+            planes = hint_planes(keep, rgb_to_lab(colors)[:, 1:]).to(self.small)
+        with torch.no_grad():
+            return self.net.decode(self.feats, planes)
+
+    def chroma(self, hints: list[Hint] | None = None, vividness: float | None = None,
+               reference: Tensor | None = None) -> Tensor:
+        """Working-size chroma ``(1, 3, h, w)`` (``A c = 0``) of the colouring with ``hints``."""
+        ab = self.net.read_out(self.logits(hints), bool(hints), vividness)
+        ab = F.interpolate(ab, size=self.work, mode="bilinear", align_corners=False)
+        x = lab_to_rgb(torch.cat([self.lightness, ab], dim=1))
+        if reference is not None:
+            x = transfer_palette(x, reference)
+        return x - self.operator.forward(x)
+
+    def colorize(self, hints: list[Hint] | None = None, vividness: float | None = None, temperature: float = 6500.0,
+                 reference: Tensor | None = None, gray: Tensor | None = None) -> Tensor:
+        """The colour photo ``(1, 3, H, W)`` in ``[0, 1]`` with the gray ``gray`` (default: the
+        photo's own; a smaller copy gives a preview, hints still in the photo's pixels)."""
+        from .tiles import finish
+
+        gray = self.gray if gray is None else gray
+        chroma = self.chroma(hints, vividness, reference)
+        cfg = self.net.config
+        slope = None
+        if cfg.edge_radius > 0:
+            slope, chroma = guided_coefficients(self.small, chroma, cfg.edge_radius, cfg.edge_eps)
+        fixed = None
+        if hints:
+            scale = self._scale(tuple(gray.shape[-2:]))
+
+            def fixed(top: int, bottom: int) -> tuple[Tensor, Tensor]:
+                keep, colors = rasterize(hints, bottom - top, gray.shape[-1], scale, rows=(top, bottom))
+                return keep.to(gray.device), (colors - self.operator.forward(colors)).to(gray.device)
+
+        return finish(gray, chroma, temperature, slope=slope, fixed=fixed)
+
+    def suggest(self, x: float, y: float, top: int = DEFAULT_TOP, hints: list[Hint] | None = None) -> list[dict]:
+        """The ``top`` most likely colours of the spot ``(x, y)`` (input pixels): its working-grid
+        cell's predicted distribution given ``hints``, each bin's colour rendered at the pixel's
+        own gray and brought into the RGB cube (bins that render alike are merged, their
+        probabilities added). Returns ``[{"rgb": [r, g, b], "p": 0.31}, ...]``, most likely first."""
+        height, width = self.size
+        if not (0 <= x < width and 0 <= y < height):
+            raise InputError(f"the spot ({x:g}, {y:g}) is outside the {width}x{height} photo")
+        if not 1 <= top <= 50:
+            raise InputError(f"top must be in 1..50, got {top}")
+        logits = self.logits(hints)
+        lh, lw = logits.shape[-2:]
+        row, col = min(lh - 1, int((y + 0.5) * lh / height)), min(lw - 1, int((x + 0.5) * lw / width))
+        p = torch.softmax(logits[0, :, row, col].float(), dim=0)
+        g = self.gray[0, 0, int(y), int(x)].float().clamp(0, 1)
+        centres = self.net.centres.to(p)
+        lab = torch.cat([rgb_to_lab(g.view(1, 1, 1, 1).expand(1, 3, 1, 1))[:, :1].expand(len(p), 1, 1, 1),
+                         centres.view(-1, 2, 1, 1)], dim=1)
+        from .colorize import gamut_clamp
+
+        rgb = lab_to_rgb(lab)
+        rgb = gamut_clamp(g.expand(len(p), 1, 1, 1), rgb - self.operator.forward(rgb))
+        keys = torch.round(rgb.view(-1, 3) * 255).to(torch.int64)
+        merged: dict[tuple[int, int, int], float] = {}
+        for key, prob in zip(map(tuple, keys.tolist()), p.tolist()):
+            merged[key] = merged.get(key, 0.0) + prob
+        best = sorted(merged.items(), key=lambda kv: -kv[1])[:top]
+        return [{"rgb": list(k), "p": round(v, 4)} for k, v in best]
