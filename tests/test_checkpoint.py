@@ -100,7 +100,7 @@ def test_export_half_precision_loads_and_matches(tiny_unet_model, tmp_path):
 def test_model_files_of_folders_file_pairs_and_shipped_defaults(tiny_model, tmp_path):
     folder = Path(tiny_model)
     assert model_files(folder) == (folder / "model.safetensors", folder / "model.json")
-    assert model_files(None) == model_files(shipped_model("semantic"))
+    assert model_files(None) == model_files(shipped_model("steerable"))
     assert model_files(None, "restore")[1] == shipped_model("hgm-pixel-scale") / "model.json"
     for name in ("model.safetensors", "model.json"):  # a pair beside other files: x.safetensors + x.json
         shutil.copy(folder / name, tmp_path / name.replace("model", "x"))

@@ -23,8 +23,8 @@ def tiny_steerable(tmp_path_factory, tiny_semantic_model) -> str:
     """A steerable colorizer on the tiny semantic one, its hint convolutions random (not zero)."""
     torch.manual_seed(0)
     net = steerable_from_guide(tiny_semantic_model)
-    for conv in net.hint_in:
-        torch.nn.init.normal_(conv.weight, std=0.5)
+    for weight in net.hint_parameters():
+        torch.nn.init.normal_(weight, std=0.5)
     net.config.edge_radius = 2
     folder = tmp_path_factory.mktemp("tiny_steerable")
     trained = {k: v for k, v in net.state_dict().items() if not k.startswith("base.")}

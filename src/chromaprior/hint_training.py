@@ -1,8 +1,9 @@
 """Training the steerable colorizer on cached encoder features (fits a 2-core CPU).
 
-The frozen encoder's features of a gray crop do not depend on the hints, so they are
-computed once (:func:`build_feature_cache`: random crops of the training split, flipped,
-float16 on disk with the crop's 8-bit colour) and the hinted decoder is trained on that
+Only the convolutions that read the hints are trained (the semantic colorizer stays
+frozen, :mod:`chromaprior.nets.steerable`). The frozen encoder's features of a gray crop do
+not depend on the hints, so they are computed once (:func:`build_feature_cache`: random crops of the training split, flipped,
+float16 on disk with the crop's 8-bit colour) and the hint convolutions are trained on that
 cache (:func:`train_steerable`), with new simulated users every step
 (:func:`training_hints`, Zhang et al. 2017: a geometric number of hints, p = 1/8 (none
 with probability 1/8), square patches of 1-9 px carrying the patch's mean a*b*, and
@@ -21,6 +22,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -28,15 +30,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import operators
-from .checkpoint import model_files, save_model
+from .checkpoint import save_model
 from .color import rgb_to_lab
 from .data import ImageCache, list_images
 from .errors import InputError
-from .io import atomic_write, sha256_file
-from .methods import _semantic_colorizer, shipped_model
+from .io import atomic_write
+from .methods import _steerable_net
 from .nets.efficientnet import STAGE_CHANNELS
 from .nets.semantic import soft_encode
-from .nets.steerable import SteerableColorizer, SteerableConfig, _fpn, hint_planes, pool_hints
+from .nets.steerable import SteerableColorizer, hint_planes
 
 __all__ = ["training_hints", "build_feature_cache", "FeatureCache", "HintTrainConfig", "train_steerable",
            "steerable_from_guide"]
@@ -84,11 +86,9 @@ def training_hints(ab: Tensor, generator: torch.Generator, p: float = 1 / 8, str
 def steerable_from_guide(guide: str | Path | None = None, vividness: float = 0.6) -> SteerableColorizer:
     """A new steerable colorizer on the semantic colorizer ``guide`` (None: the shipped one),
     its card naming that colorizer and the SHA-256 of its weights."""
-    shipped = shipped_model("semantic")
-    folder = Path(guide) if guide else shipped
-    ref = shipped.name if folder.resolve() == shipped.resolve() else str(folder.resolve())
-    config = SteerableConfig(guide=ref, guide_sha256=sha256_file(model_files(folder)[0]), vividness=vividness)
-    return SteerableColorizer(config, _semantic_colorizer(folder))
+    net = _steerable_net(SimpleNamespace(guide=str(guide) if guide else ""))
+    net.config.vividness = vividness
+    return net
 
 
 def _memmap(folder: Path, name: str, shape: tuple, dtype, mode: str) -> np.memmap:
@@ -155,9 +155,7 @@ def hint_loss(net: SteerableColorizer, feats: list[Tensor], rgb: Tensor, generat
     """Cross-entropy of the hinted path's bins against the soft-encoded truth at stride 4,
     with fresh simulated users (:func:`training_hints`)."""
     ab = rgb_to_lab(rgb)[:, 1:]
-    planes = training_hints(ab, generator)
-    extra = [conv(pool_hints(planes, f.shape[-2:])) for conv, f in zip(net.hint_in, feats)]
-    logits = net.classifier(_fpn(feats, net.laterals, net.smooth, extra))
+    logits = net.hinted(feats, training_hints(ab, generator))
     target = soft_encode(F.avg_pool2d(ab, 4), net.centres)
     return -(target * torch.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
@@ -169,7 +167,7 @@ class HintTrainConfig:
     cache: str = ""
     iterations: int = 10_000
     batch_size: int = 32
-    lr: float = 5e-4
+    lr: float = 3e-3
     lr_halve_every: int = 0
     vividness: float = 0.6
     seed: int = 0
@@ -178,15 +176,14 @@ class HintTrainConfig:
 
 
 def train_steerable(config: HintTrainConfig, out: str | Path, resume: bool = False, log=print) -> Path:
-    """Train the hinted decoder on the feature cache ``config.cache``; returns ``out``."""
+    """Train the hint convolutions on the feature cache ``config.cache``; returns ``out``."""
     out = Path(out)
     cache = FeatureCache(config.cache)
     net = steerable_from_guide(None if cache.meta["guide"] == "semantic-colorize" else cache.meta["guide"],
                                config.vividness)
     if net.config.guide_sha256 != cache.meta["guide_sha256"]:
         raise InputError(f"{config.cache}: the cache was encoded with other semantic-colorizer weights; rebuild it")
-    params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=config.lr)
+    opt = torch.optim.Adam(net.hint_parameters(), lr=config.lr)
     gen, step, seconds = torch.Generator().manual_seed(config.seed), 0, 0.0
     state_path = out / "state.pt"
     if resume and state_path.exists():
@@ -221,7 +218,8 @@ def _checkpoint(net, opt, gen, step, seconds, config, cache, out: Path) -> None:
     trained = {k: v for k, v in net.state_dict().items() if not k.startswith(net.frozen_prefixes())}
     card = {"method": "steerable", "task": "colorize", "lift": None, "work_size": 192,
             "training": dict(asdict(config), steps=step, seconds=round(seconds, 1), cache_meta=cache.meta,
-                             size=cache.meta["size"], device="cpu")}
+                             size=cache.meta["size"], images=cache.meta["images"], device="cpu",
+                             parameters=sum(p.numel() for p in net.hint_parameters()))}
     save_model(out, net, trained, card)
     atomic_write(out / "state.pt", lambda f: torch.save({"net": trained, "opt": opt.state_dict(), "gen": gen.get_state(),
                                                         "step": step, "seconds": seconds}, f))

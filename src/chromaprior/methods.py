@@ -144,12 +144,13 @@ def _guide(net_cfg) -> nn.Module:
     try:
         weights = model_files(folder)[0]
     except FileNotFoundError:
-        raise InputError(f"the guided model's semantic colorizer {folder} is missing") from None
+        raise InputError(f"the {net_cfg.kind} model's semantic colorizer {folder} is missing") from None
     digest = sha256_file(weights) if weights.exists() else "(no weights file)"
     if digest != net_cfg.guide_sha256:
-        raise InputError(f"the guided model was trained on the semantic colorizer {net_cfg.guide} with weights sha256 "
-                         f"{net_cfg.guide_sha256[:16]}..., but {weights} is {digest[:16]}...: retrain it "
-                         "(chromaprior train --method jgm-guided --init THIS_MODEL)")
+        how = ("bench/steer_cache.py + bench/steer_train.py" if net_cfg.kind == "steerable"
+               else f"chromaprior train --method {net_cfg.kind} --init THIS_MODEL")
+        raise InputError(f"the {net_cfg.kind} model was trained on the semantic colorizer {net_cfg.guide} with weights "
+                         f"sha256 {net_cfg.guide_sha256[:16]}..., but {weights} is {digest[:16]}...: retrain it ({how})")
     return _semantic_colorizer(folder)
 
 
@@ -178,11 +179,21 @@ def _load_steerable(card: dict) -> nn.Module:
 
 
 def _steerable_net(config) -> nn.Module:
-    raise InputError("the steerable colorizer trains on cached encoder features: "
-                     "python bench/steer_train.py (chromaprior.hint_training)")
+    """A fresh steerable colorizer on the semantic colorizer ``config.guide`` (default: the shipped one)."""
+    from .checkpoint import model_files
+    from .io import sha256_file
+    from .nets.steerable import SteerableColorizer, SteerableConfig
+
+    shipped = shipped_model("semantic")
+    guide = Path(config.guide) if getattr(config, "guide", "") else shipped
+    ref = shipped.name if guide.resolve() == shipped.resolve() else str(guide.resolve())
+    net_cfg = SteerableConfig(guide=ref, guide_sha256=sha256_file(model_files(guide)[0]))
+    return SteerableColorizer(net_cfg, _semantic_colorizer(guide))
 
 
-_steerable_loss = _steerable_net
+def _steerable_loss(*args) -> Loss:
+    raise InputError("the steerable colorizer trains on cached encoder features, not in this loop: "
+                     "bench/steer_cache.py, then bench/steer_train.py (chromaprior.hint_training)")
 
 
 def _unet(dropout: float) -> Callable[[object], nn.Module]:
@@ -257,7 +268,7 @@ METHODS: dict[str, Method] = {
 
 #: the method of each task whose shipped weights are used when no model is named (CLI, web
 #: page, API, :func:`chromaprior.checkpoint.resolve_model_path`)
-DEFAULT_METHODS = {"colorize": "semantic", "restore": "hgm-pixel-scale"}
+DEFAULT_METHODS = {"colorize": "steerable", "restore": "hgm-pixel-scale"}
 #: the default colorizer
 DEFAULT_METHOD = DEFAULT_METHODS["colorize"]
 

@@ -25,7 +25,7 @@ from torch import Tensor
 from . import operators
 from .color import lab_to_rgb, rgb_to_lab, transfer_palette
 from .errors import InputError
-from .filters import guided_coefficients
+from .filters import edge_aware_propagate, guided_coefficients
 from .hints import Hint, rasterize
 from .nets.steerable import SteerableColorizer, hint_planes
 
@@ -60,24 +60,40 @@ class SteeredPhoto:
     def _scale(self, grid: tuple[int, int]) -> tuple[float, float]:
         return grid[0] / self.size[0], grid[1] / self.size[1]
 
+    def _grid_hints(self, hints: list[Hint]) -> tuple[Tensor, Tensor]:
+        """The hinted pixels of the working grid and their colours ``(1, 3, h, w)``."""
+        keep, colors = rasterize(hints, *self.work, self._scale(self.work))
+        return keep.to(self.small), colors.to(self.small)
+
     def logits(self, hints: list[Hint] | None = None) -> Tensor:
         """The network's a*b*-bin logits ``(1, Q, h/4, w/4)`` given ``hints`` (input pixels)."""
         planes = None
         if hints:
-            keep, colors = rasterize(hints, *self.work, self._scale(self.work))
-            planes = hint_planes(keep, rgb_to_lab(colors)[:, 1:]).to(self.small)
+            keep, colors = self._grid_hints(hints)
+            planes = hint_planes(keep, rgb_to_lab(colors)[:, 1:])
         with torch.no_grad():
             return self.net.decode(self.feats, planes)
 
     def chroma(self, hints: list[Hint] | None = None, vividness: float | None = None,
                reference: Tensor | None = None) -> Tensor:
-        """Working-size chroma ``(1, 3, h, w)`` (``A c = 0``) of the colouring with ``hints``."""
-        ab = self.net.read_out(self.logits(hints), bool(hints), vividness)
+        """Working-size chroma ``(1, 3, h, w)`` (``A c = 0``) of the colouring with ``hints``:
+        the network's (its hinted path, or with ``colour_from="automatic"`` its automatic one),
+        then (``spread_decay`` > 0) what it leaves of each hint's correction spread edge-aware
+        over the gray."""
+        cfg = self.net.config
+        hinted = bool(hints) and cfg.colour_from == "hinted"
+        ab = self.net.read_out(self.logits(hints if hinted else None), hinted, vividness)
         ab = F.interpolate(ab, size=self.work, mode="bilinear", align_corners=False)
         x = lab_to_rgb(torch.cat([self.lightness, ab], dim=1))
         if reference is not None:
             x = transfer_palette(x, reference)
-        return x - self.operator.forward(x)
+        chroma = x - self.operator.forward(x)
+        if hints and cfg.spread_decay > 0:
+            keep, colors = self._grid_hints(hints)
+            wanted = colors - self.operator.forward(colors)
+            chroma = chroma + edge_aware_propagate(self.small, keep * (wanted - chroma), keep,
+                                                   cfg.spread_decay, cfg.spread_sigma)
+        return chroma
 
     def colorize(self, hints: list[Hint] | None = None, vividness: float | None = None, temperature: float = 6500.0,
                  reference: Tensor | None = None, gray: Tensor | None = None) -> Tensor:

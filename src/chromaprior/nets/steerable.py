@@ -1,27 +1,27 @@
-"""The steerable colorizer: the semantic colorizer with a second decoder that sees user hints.
+"""The steerable colorizer: the semantic colorizer, its decoder also fed with user hints.
 
 Zhang et al. 2017 (*Real-Time User-Guided Image Colorization with Learned Deep Priors*)
 feed sparse hints to the network and train it with simulated users, so that it learns to
 carry a hint over the object it falls on and to stop at the object's edges. Here the
 semantic colorizer (:class:`~chromaprior.nets.semantic.SemanticColorizer`: its encoder, its
-decoder and its a*b*-bin classifier) is kept whole and frozen; that is the automatic path,
-used when no hint is given, so the automatic colour is exactly the semantic colorizer's. A
-copy of its decoder and classifier, started from the same weights, is the hinted path: at
-each of its four levels (strides 4, 8, 16, 32) the hints, pooled to that level
-(:func:`pool_hints`: their mean a*b* / :data:`AB_SCALE` and a "hinted" indicator), enter
-through a bias-free 1x1 convolution added to the lateral. Those convolutions start at zero,
-so before training the hinted path is the automatic one.
+decoder and its a*b*-bin classifier) is kept whole and frozen, and only the hints' way in is
+learned: at each of the decoder's four levels (strides 4, 8, 16, 32) the hints, pooled to
+that level (:func:`pool_hints`: their mean a*b* / :data:`AB_SCALE` and a "hinted"
+indicator), enter through a bias-free 3x3 convolution added to the lateral, and once more at
+stride 4 into the classifier's input. Those convolutions start at zero and see nothing
+without hints, so the automatic colour is exactly the semantic colorizer's, before and
+after training (a decoder retrained with the hints on this CPU's budget lost more automatic
+quality than the hints gained; docs/steering.md).
 
 Hint planes are ``(B, 3, H, W)`` at the gray's grid: ``a / AB_SCALE``, ``b / AB_SCALE`` and a
 mask (1 where hinted; the a*b* planes are 0 elsewhere) (:func:`hint_planes`).
 
-The checkpoint stores only the hinted decoder; the semantic colorizer is named by its card
-(``guide``, the shipped one by name) and checked against the SHA-256 of its weights.
+The checkpoint stores only the hint convolutions; the semantic colorizer is named by its
+card (``guide``, the shipped one by name) and checked against the SHA-256 of its weights.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict, dataclass
 
 import torch
@@ -47,6 +47,13 @@ class SteerableConfig:
         edge_radius, edge_eps: the edge-aware finishing (a guided filter of the working-size
             chroma by the gray, :func:`chromaprior.filters.guided_coefficients`; radius 0:
             plain bilinear upsampling), chosen on the training validation split.
+        spread_decay, spread_sigma: what the network leaves of a hint's correction (hinted
+            chroma minus predicted, at the working grid) is spread edge-aware over the gray
+            (:func:`chromaprior.filters.edge_aware_propagate`: ``lam``, ``sigma``; decay 0: not
+            spread), chosen on the training validation split.
+        colour_from: with hints, the colour is read out of the ``hinted`` path's distribution
+            or of the ``automatic`` one (the hinted path then serves the suggestions), before
+            the spreading; chosen on the training validation split.
     """
 
     guide: str = "semantic-colorize"
@@ -54,11 +61,15 @@ class SteerableConfig:
     vividness: float = 0.6
     edge_radius: int = 0
     edge_eps: float = 1e-3
+    spread_decay: float = 0.0
+    spread_sigma: float = 0.03
+    colour_from: str = "hinted"
     kind: str = "steerable"
 
     def __post_init__(self) -> None:
         read_out(self.vividness)
-        if self.edge_radius < 0 or self.edge_eps <= 0:
+        if (self.edge_radius < 0 or self.edge_eps <= 0 or self.spread_decay < 0 or self.spread_sigma <= 0
+                or self.colour_from not in ("hinted", "automatic")):
             raise ValueError(f"bad steerable colorizer config: {self}")
 
     @property
@@ -115,12 +126,11 @@ class SteerableColorizer(nn.Module):
         super().__init__()
         self.config = config
         self.base = semantic.eval().requires_grad_(False)
-        self.laterals = copy.deepcopy(semantic.laterals).requires_grad_(True)
-        self.smooth = copy.deepcopy(semantic.smooth).requires_grad_(True)
-        self.classifier = copy.deepcopy(semantic.classifier).requires_grad_(True)
         width = semantic.config.width
-        self.hint_in = nn.ModuleList(nn.Conv2d(3, width, 1, bias=False) for _ in STAGE_CHANNELS[1:])
-        for conv in self.hint_in:
+        #: per level, the pooled hints into the lateral; the last one into the classifier's input
+        self.hint_in = nn.ModuleList(nn.Conv2d(3, width, 3, padding=1, bias=False) for _ in STAGE_CHANNELS[1:])
+        self.hint_out = nn.Conv2d(3, width, 3, padding=1, bias=False)
+        for conv in [*self.hint_in, self.hint_out]:
             nn.init.zeros_(conv.weight)
 
     @property
@@ -144,8 +154,17 @@ class SteerableColorizer(nn.Module):
         semantic colorizer's own answer (exactly)."""
         if planes is None or not bool((planes[:, 2] > 0).any()):
             return self.base.classifier(_fpn(feats, self.base.laterals, self.base.smooth))
-        extra = [conv(pool_hints(planes, f.shape[-2:])) for conv, f in zip(self.hint_in, feats)]
-        return self.classifier(_fpn(feats, self.laterals, self.smooth, extra))
+        return self.hinted(feats, planes)
+
+    def hinted(self, feats: list[Tensor], planes: Tensor) -> Tensor:
+        """The hinted path's logits (whether or not ``planes`` holds a hint: training)."""
+        pooled = [pool_hints(planes, f.shape[-2:]) for f in feats]
+        h = _fpn(feats, self.base.laterals, self.base.smooth, [conv(p) for conv, p in zip(self.hint_in, pooled)])
+        return self.base.classifier(h + self.hint_out(pooled[0]))
+
+    def hint_parameters(self) -> list[nn.Parameter]:
+        """The weights that read the hints (they start at zero: trained at a higher rate)."""
+        return [c.weight for c in [*self.hint_in, self.hint_out]]
 
     def forward(self, gray: Tensor, planes: Tensor | None = None) -> Tensor:
         return self.decode(self.encode(gray), planes)
