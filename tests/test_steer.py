@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from chromaprior.checkpoint import load_model, save_model
+from chromaprior.color import rgb_to_lab
 from chromaprior.colorize import Colorizer
 from chromaprior.filters import guided_coefficients
 from chromaprior.hint_training import FeatureCache, HintTrainConfig, training_hints, steerable_from_guide, train_steerable
@@ -142,7 +143,9 @@ class TestShippedSteerable:
         photo = col.prepare(gray)
         hint = Hint(48, 48, (200, 90, 90), 2.5)  # gray 126.7, the pixel's own gray is 127.5
         first = photo.suggest(48, 48, top=6, hints=[hint])[0]["rgb"]
-        assert np.abs(np.array(first) - np.array(hint.rgb)).max() <= 25
+        lab = rgb_to_lab(torch.tensor([first, hint.rgb], dtype=torch.float32).view(2, 3, 1, 1) / 255)
+        assert float((lab[0, 1:] - lab[1, 1:]).norm()) <= 15  # within 15 a*b* units (the suggestions' measure)
+        assert photo.suggest(48, 48, top=1)[0]["rgb"] != first  # without the hint, another colour
 
 
 class TestFinishing:

@@ -27,12 +27,15 @@ from .color import lab_to_rgb, rgb_to_lab, transfer_palette
 from .errors import InputError
 from .filters import edge_aware_propagate, guided_coefficients
 from .hints import Hint, rasterize
-from .nets.steerable import SteerableColorizer, hint_planes
+from .nets.steerable import SteerableColorizer, hint_planes, pool_hints
+from .nets.unet import AB_SCALE
 
 __all__ = ["SteeredPhoto", "DEFAULT_TOP"]
 
 #: colours a suggestion lists by default
 DEFAULT_TOP = 6
+#: how far (a*b* units) the true colour of a hinted cell is from the hint's: half an a*b* bin
+HINT_SIGMA = 5.0
 
 
 class SteeredPhoto:
@@ -117,10 +120,22 @@ class SteeredPhoto:
 
         return finish(gray, chroma, temperature, slope=slope, fixed=fixed)
 
+    def _at_gray(self, ab: Tensor, gray: Tensor, steps: int = 24) -> Tensor:
+        """The colours ``(N, 3, 1, 1)`` of a*b* ``(N, 2)`` whose gray (this photo's operator) is
+        ``gray``: L* found by bisection (the gray grows with L* at fixed a*b*), unclipped."""
+        lo, hi = torch.zeros(len(ab), 1, 1, 1), torch.full((len(ab), 1, 1, 1), 100.0)
+        ab = ab.view(-1, 2, 1, 1)
+        for _ in range(steps):
+            mid = (lo + hi) / 2
+            darker = self.operator.forward(lab_to_rgb(torch.cat([mid, ab], dim=1))) < gray
+            lo, hi = torch.where(darker, mid, lo), torch.where(darker, hi, mid)
+        return lab_to_rgb(torch.cat([(lo + hi) / 2, ab], dim=1))
+
     def suggest(self, x: float, y: float, top: int = DEFAULT_TOP, hints: list[Hint] | None = None) -> list[dict]:
         """The ``top`` most likely colours of the spot ``(x, y)`` (input pixels): its working-grid
-        cell's predicted distribution given ``hints``, each bin's colour rendered at the pixel's
-        own gray and brought into the RGB cube (bins that render alike are merged, their
+        cell's predicted distribution given ``hints`` (a hint in that cell also weighs each bin by
+        its closeness to the hint's colour, :data:`HINT_SIGMA`), each bin's a*b* rendered at the
+        pixel's own gray (the L* that gives that gray) and brought into the RGB cube (bins that render alike are merged, their
         probabilities added). Returns ``[{"rgb": [r, g, b], "p": 0.31}, ...]``, most likely first."""
         height, width = self.size
         if not (0 <= x < width and 0 <= y < height):
@@ -131,13 +146,17 @@ class SteeredPhoto:
         lh, lw = logits.shape[-2:]
         row, col = min(lh - 1, int((y + 0.5) * lh / height)), min(lw - 1, int((x + 0.5) * lw / width))
         p = torch.softmax(logits[0, :, row, col].float(), dim=0)
+        if hints:  # a hint in the cell is evidence of its colour: p(bin) x N(hint's a*b*; bin, HINT_SIGMA)
+            keep, colors = self._grid_hints(hints)
+            cell = pool_hints(hint_planes(keep, rgb_to_lab(colors)[:, 1:]), (lh, lw))[0, :, row, col]
+            if cell[2] > 0:
+                d2 = ((self.net.centres.to(p) - cell[:2] * AB_SCALE) ** 2).sum(dim=1)
+                p = p * torch.exp(-d2 / (2 * HINT_SIGMA**2))
+                p = p / p.sum().clamp_min(1e-30)
         g = self.gray[0, 0, int(y), int(x)].float().clamp(0, 1)
-        centres = self.net.centres.to(p)
-        lab = torch.cat([rgb_to_lab(g.view(1, 1, 1, 1).expand(1, 3, 1, 1))[:, :1].expand(len(p), 1, 1, 1),
-                         centres.view(-1, 2, 1, 1)], dim=1)
         from .colorize import gamut_clamp
 
-        rgb = lab_to_rgb(lab)
+        rgb = self._at_gray(self.net.centres.to(p), g)
         rgb = gamut_clamp(g.expand(len(p), 1, 1, 1), rgb - self.operator.forward(rgb))
         keys = torch.round(rgb.view(-1, 3) * 255).to(torch.int64)
         merged: dict[tuple[int, int, int], float] = {}
