@@ -110,7 +110,7 @@ def join_files(src: str | Path, dest: str | Path | None = None) -> list[Path]:
 
 
 def _net_and_config(config: dict):
-    from chromaprior.training import TrainConfig, make_net
+    from chromaprior.training.loop import TrainConfig, make_net
 
     cfg = TrainConfig(**config)
     return make_net(cfg), cfg

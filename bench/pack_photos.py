@@ -14,11 +14,11 @@ The packs of bench/gpu_train.sh (bench/README.md "GPU runs"):
 
 Every folder of ``--src`` (bsds500, caltech101, imagenet-sample) becomes its own folder under
 ``--out`` with the same sub-folders and file names, so ``--balance`` and the name-hashed
-train/validation split (``chromaprior.data.is_validation``) see the same photos. Photos of the
+train/validation split (``chromaprior.training.data.is_validation``) see the same photos. Photos of the
 validation split are left out (training never reads them), and so are near-gray ones (the
 loader skips them anyway): the photos, the split and the gray test are the loader's
-(``chromaprior.data``), and each photo is read as the loader reads it
-(``chromaprior.io.read_image``: orientation, colour profile to sRGB), shrunk (never enlarged)
+(``chromaprior.training.data``), and each photo is read as the loader reads it
+(``chromaprior.core.io.read_image``: orientation, colour profile to sRGB), shrunk (never enlarged)
 to a short side of ``--short`` pixels and written as a JPEG of ``--quality``. Prints the size of every root, of the wheels and the total, and writes
 ``PACK.json`` beside the photos.
 
@@ -47,8 +47,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from chromaprior.data import is_near_gray, is_validation, list_images
-from chromaprior.io import read_image
+from chromaprior.training.data import is_near_gray, is_validation, list_images
+from chromaprior.core.io import read_image
 
 REPO = Path(__file__).resolve().parents[1]
 #: the wheels the GPU machine may lack (its PyTorch, numpy and pillow are used as they are)

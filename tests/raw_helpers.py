@@ -16,8 +16,8 @@ def tiny_learned(folder, *, random: bool = True, ngf: int = 4, depth: int = 3, s
     """Save a ``learned-demosaick`` model with a tiny network into ``folder``: random weights
     everywhere (``random``; not Menon at all, so that sample keeping and tiling are really
     tested), or as initialised (the correction is zero: the network is Menon2007)."""
-    from chromaprior.checkpoint import save_model
-    from chromaprior.training import TrainConfig, make_net
+    from chromaprior.models.checkpoint import save_model
+    from chromaprior.training.loop import TrainConfig, make_net
 
     torch.manual_seed(seed)
     net = make_net(TrainConfig(method="learned-demosaick", ngf=ngf, depth=depth, size=16))

@@ -9,11 +9,11 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from chromaprior.checkpoint import (FORMAT, export_model, load_model, model_files, read_card, record_quality,
+from chromaprior.models.checkpoint import (FORMAT, export_model, load_model, model_files, read_card, record_quality,
                                     resolve_model_path, save_model)
-from chromaprior.errors import InputError
-from chromaprior.methods import shipped_model
-from chromaprior.training import TrainConfig, make_net
+from chromaprior.core.errors import InputError
+from chromaprior.models.registry import shipped_model
+from chromaprior.training.loop import TrainConfig, make_net
 
 
 def test_save_load_round_trip(tmp_path):

@@ -17,8 +17,8 @@ from helpers import export_tiny_features, one_line_error, synthetic_rgb
 
 
 def run(*args):
-    """``python -m chromaprior.cli ARGS...`` in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "chromaprior.cli", *map(str, args)], capture_output=True,
+    """``python -m chromaprior ARGS...`` in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "chromaprior", *map(str, args)], capture_output=True,
                           text=True, timeout=300)
 
 
@@ -302,7 +302,7 @@ def test_a_fifo_input_is_refused_at_once(cli, tiny_model, tmp_path):
 
 def test_default_threads_leave_busy_cores_alone():
     """Item 8: beside CPU-bound processes on every core, one thread (measurements: README)."""
-    from chromaprior.cli import default_threads
+    from chromaprior.apps.cli import default_threads
 
     cores = len(os.sched_getaffinity(0))
     assert 1 <= default_threads() <= cores
@@ -337,7 +337,7 @@ def test_a_user_error_ends_the_process_with_one_line_and_exit_code_1(tiny_model,
 
 def test_info_into_a_closed_pipe_is_quiet():
     """Item 10: `chromaprior info --json | head` (the reader goes away) exits 0 without a word."""
-    p = subprocess.Popen([sys.executable, "-m", "chromaprior.cli", "info", "--json"], stdout=subprocess.PIPE,
+    p = subprocess.Popen([sys.executable, "-m", "chromaprior", "info", "--json"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     p.stdout.close()  # the reader goes away before anything is written (`| head`)
     err = p.stderr.read().decode()

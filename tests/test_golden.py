@@ -44,10 +44,10 @@ def _missing() -> torch.Tensor:
 
 def _cases():
     """``name -> () -> (1, 3, H, W)`` for every shipped model (and a few options)."""
-    from chromaprior.colorize import Colorizer
-    from chromaprior.demosaick import load_demosaicker, load_inpainter
-    from chromaprior.hints import Hint
-    from chromaprior.restore import Restorer, mosaic
+    from chromaprior.methods.colorize import Colorizer
+    from chromaprior.methods.learned import load_demosaicker, load_inpainter
+    from chromaprior.core.hints import Hint
+    from chromaprior.methods.hgm import Restorer, mosaic
 
     gray, rgb, missing = _gray(), _rgb(), _missing()
     raw = mosaic(rgb, "RGGB")
@@ -99,7 +99,7 @@ def test_shipped_model_reproduces_its_golden_output(golden, name):
 
 
 def test_every_shipped_model_has_a_golden_output():
-    from chromaprior.methods import METHODS
+    from chromaprior.models.registry import METHODS
 
     covered = {name.replace("hgm-", "hgm-pixel-scale-") for name in np.load(GOLDEN).files}
     for spec in METHODS.values():

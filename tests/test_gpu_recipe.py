@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from chromaprior.data import is_validation
+from chromaprior.training.data import is_validation
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 

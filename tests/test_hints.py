@@ -5,9 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
-from chromaprior.colorize import Colorizer
-from chromaprior.hints import Hint, parse_hints, propagate, rasterize
-from chromaprior.io import InputError
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.core.hints import Hint, parse_hints, propagate, rasterize
+from chromaprior.core.io import InputError
 from helpers import one_line_error
 
 
@@ -89,7 +89,7 @@ def test_hint_counts_sizes_and_nesting_are_capped(tmp_path):
     """Item 9/14: a million points, a stroke that joins into too many, deep nesting: clear errors, at once."""
     import time
 
-    from chromaprior.hints import MAX_HINT_POINTS, load_hints, loads_hints
+    from chromaprior.core.hints import MAX_HINT_POINTS, load_hints, loads_hints
 
     big = tmp_path / "big.json"
     big.write_text(json.dumps([{"x": 1, "y": 1, "rgb": [1, 2, 3]}] * 1_000_000))

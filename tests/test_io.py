@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from chromaprior.data import list_images
-from chromaprior.io import (InputError, Picture, check_output, is_monochrome, is_temporary, read_image, read_mosaic,
+from chromaprior.training.data import list_images
+from chromaprior.core.io import (InputError, Picture, check_output, is_monochrome, is_temporary, read_image, read_mosaic,
                             write_image)
 from helpers import icc_profile, synthetic_rgb
 
@@ -245,7 +245,7 @@ def test_output_checks_before_work(tmp_path):
 
 def test_large_images_are_quantised_in_strips(tmp_path):
     """Item 9: writing never makes a float64 copy of the whole image (same bytes as before)."""
-    from chromaprior.io import _quantize
+    from chromaprior.core.io import _quantize
 
     a = np.random.default_rng(0).random((600, 7, 3)).astype(np.float32) * 1.2 - 0.1
     assert np.array_equal(_quantize(a, 255, np.uint8, rows=64),
@@ -256,7 +256,7 @@ def test_large_images_are_quantised_in_strips(tmp_path):
 def test_every_output_format_is_listed_and_read_back(tmp_path):
     """One table (io.FORMATS): whatever write_image writes, list_images lists (any case) and
     read_image reads back, .npy included."""
-    from chromaprior.io import FORMATS, IMAGE_SUFFIXES, OUTPUT_SUFFIXES
+    from chromaprior.core.io import FORMATS, IMAGE_SUFFIXES, OUTPUT_SUFFIXES
 
     assert set(OUTPUT_SUFFIXES) <= set(IMAGE_SUFFIXES) and ".npy" in OUTPUT_SUFFIXES
     rgb = synthetic_rgb(8, 12) / 255
@@ -305,7 +305,7 @@ def test_npy_arrays_are_images_and_mosaics(tmp_path):
 
 def test_mosaic_formats_come_from_the_table(tmp_path):
     """Lossless formats hold 8-bit mosaics, PNG/TIFF 16-bit ones, .npy float ones."""
-    from chromaprior.io import write_mosaic
+    from chromaprior.core.io import write_mosaic
 
     assert check_output(tmp_path / "m.bmp", mosaic_bits=8) == ".bmp"
     for suffix, bits, match in [(".bmp", 16, "need .png or .tif"), (".webp", 8, "losslessly"),

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from chromaprior import operators
-from chromaprior.metrics import psnr
-from chromaprior.restore import Restorer, fill, mosaic
+from chromaprior.core import operators
+from chromaprior.evaluation.metrics import psnr
+from chromaprior.methods.hgm import Restorer, fill, mosaic
 
 from helpers import synthetic_rgb
 

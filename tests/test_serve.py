@@ -16,7 +16,7 @@ from helpers import browser_on, synthetic_rgb
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from chromaprior import serve  # noqa: E402
+from chromaprior.apps import web as serve  # noqa: E402
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def _wait(client, job):
 def test_page_lists_methods_and_presets(client):
     html = client.get("/").text
     assert '<option value="jgm"' in html and '<option value="fast" selected>' in html
-    from chromaprior.io import IMAGE_SUFFIXES
+    from chromaprior.core.io import IMAGE_SUFFIXES
 
     assert f'accept="image/*,{",".join(IMAGE_SUFFIXES)}"' in html and ".npy" in IMAGE_SUFFIXES  # the io table
 
@@ -271,7 +271,7 @@ def test_foreign_hosts_and_cross_origin_posts_are_refused(tiny_model):
 
 def test_api_default_method_is_the_page_and_cli_default(tiny_model, tiny_unet_model, tiny_semantic_model):
     """Item 17: the API, the page and the CLI default to the same colorizer."""
-    from chromaprior.checkpoint import read_card
+    from chromaprior.models.checkpoint import read_card
 
     default = read_card(None)["method"]
     models = {"jgm": tiny_model, "unet": tiny_unet_model, "cgan": tiny_unet_model, "semantic": tiny_semantic_model}

@@ -1,7 +1,7 @@
 """The learned demosaicker: a small CNN that corrects Menon (2007) demosaicking.
 
 The network sees a Bayer mosaic ``(B, 1, H, W)`` in the RGGB phase (R at the top-left
-pixel; :mod:`chromaprior.demosaick` brings the other patterns to it by a one-pixel mirror
+pixel; :mod:`chromaprior.methods.learned` brings the other patterns to it by a one-pixel mirror
 shift) with even ``H`` and ``W``. It first runs the classical DDFAPD demosaicker of Menon,
 Andriani and Calvagno (2007), ported to torch (:func:`menon2007`, the same numbers as
 ``colour_demosaicing.demosaicing_CFA_Bayer_Menon2007`` with its refining step), then a

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .efficientnet import STAGE_CHANNELS, EfficientNetLite0, load_pretrained
 
 __all__ = ["SemanticConfig", "SemanticColorizer", "ab_bins", "soft_encode", "annealed_mean", "read_out"]
@@ -158,7 +158,7 @@ class SemanticColorizer(nn.Module):
         """Store the read-out weights of the bin distribution ``prior`` ``(Q,)`` of the
         training data: Zhang et al.'s rebalancing weights (``lam``); bins never seen get
         ``log w = -30`` (never predicted by a vivid read-out)."""
-        from ..losses import rebalancing_weights
+        from ..models.losses import rebalancing_weights
 
         w = rebalancing_weights(prior, lam)
         self.log_weights.copy_(torch.where(w > 0, w.clamp_min(1e-30).log(), torch.full_like(w, -30.0)))

@@ -205,7 +205,7 @@ def stack(*ops: Operator) -> Operator:
 
 def as_batch(t: Tensor, channels: int, what: str = "image") -> Tensor:
     """``(H, W)`` (``channels`` 1), ``(C, H, W)`` or ``(B, C, H, W)`` -> ``(B, C, H, W)`` with
-    ``C = channels``: the shapes :class:`chromaprior.colorize.Colorizer` and :class:`chromaprior.restore.Restorer`
+    ``C = channels``: the shapes :class:`chromaprior.methods.colorize.Colorizer` and :class:`chromaprior.methods.hgm.Restorer`
     both take."""
     if t.ndim == 2 and channels == 1:
         t = t[None, None]

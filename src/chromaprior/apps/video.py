@@ -9,7 +9,7 @@ frame a little differently. :func:`colorize_video` does this instead:
 2. **Keyframes.** A frame is a keyframe when it starts a shot (a scene cut, detected on the
    gray: :func:`is_cut`), when ``keyframe_every`` frames have passed since the last one,
    when it ends a shot or the film, and when a hint names it. Keyframes are colorized like
-   photos, by :func:`chromaprior.api.colorize_picture` (colour rule, hints, reference,
+   photos, by :func:`chromaprior.apps.api.colorize_picture` (colour rule, hints, reference,
    vividness: everything the photo path does), and their chroma ``c = rgb - w . rgb`` is kept
    on the *flow grid* (short side :data:`FLOW_SIZE`).
 3. **Propagation.** Between two keyframes ``k0 < k1`` of one shot, the chroma of ``k0`` is
@@ -21,10 +21,10 @@ frame a little differently. :func:`colorize_video` does this instead:
    the content, content that enters the picture takes the colour of the keyframe that sees
    it, and the difference between two keyframes' colours is spread evenly over the frames
    between them instead of jumping at the keyframe.
-4. **Output.** The frame's chroma is upsampled (bilinear, as :func:`chromaprior.tiles.finish`
+4. **Output.** The frame's chroma is upsampled (bilinear, as :func:`chromaprior.core.tiles.finish`
    does for photos) and added to the frame's own full-resolution gray, brought into the RGB
-   cube by shrinking chroma only (:func:`chromaprior.colorize.gamut_clamp`; then
-   :func:`chromaprior.color.white_balance` for a colour temperature), and rounded to 8 bits so
+   cube by shrinking chroma only (:func:`chromaprior.methods.colorize.gamut_clamp`; then
+   :func:`chromaprior.core.color.white_balance` for a colour temperature), and rounded to 8 bits so
    that ``r + g + b`` equals the input's (:func:`quantize_keeping_gray`): a lossless output
    (FFV1, PNG frames) reproduces the input's gray exactly.
 
@@ -52,8 +52,8 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import InputError, MissingExtra
-from .io import Picture, atomic_write
+from ..core.errors import InputError, MissingExtra
+from ..core.io import Picture, atomic_write
 
 __all__ = [
     "VIDEO_SUFFIXES",
@@ -372,7 +372,7 @@ class Propagator:
         """Move the shot's hints along the flow into frame ``f`` (dropping those that leave it)."""
         if not self.active or f.fwd is None:
             return
-        from .hints import Hint
+        from ..core.hints import Hint
 
         h, w = self.grid
         H, W = f.rgb.shape[:2]
@@ -481,7 +481,7 @@ class VideoInfo:
 
 
 def _open(path: Path):
-    from .io import _regular_file
+    from ..core.io import _regular_file
 
     av = _av()
     _regular_file(path)
@@ -697,7 +697,7 @@ def _holds(suffix: str, add) -> bool:
 def _check_video_output(dst: Path, codec: str, src: Path) -> None:
     """Refuse before any work: an output that is the input, a folder we cannot write, a
     container that cannot hold the codec."""
-    from .io import check_output
+    from ..core.io import check_output
 
     if dst.resolve() == src.resolve():
         raise InputError(f"{dst}: refusing to overwrite the input file")
@@ -941,10 +941,10 @@ def check_video(src: str | Path, dst: str | Path, *, codec: str = "h264", crf: i
 
 
 def load_video_hints(path: str | Path, width: int, height: int) -> dict[int, list]:
-    """A hints file for a film: the photo format (:mod:`chromaprior.hints`) where every point
+    """A hints file for a film: the photo format (:mod:`chromaprior.core.hints`) where every point
     (or a stroke's first point) may name its ``"frame"`` (default 0: the first frame). Returns
     ``{frame: [Hint, ...]}``."""
-    from .hints import MAX_HINT_BYTES, loads_hints, parse_hints
+    from ..core.hints import MAX_HINT_BYTES, loads_hints, parse_hints
 
     path = Path(path)
     if not path.is_file():
@@ -999,7 +999,7 @@ def _hint_list(hints) -> list:
 
 
 def _hints_from(rows) -> list:
-    from .hints import Hint
+    from ..core.hints import Hint
 
     return [Hint(r[0], r[1], (r[2], r[3], r[4]), r[5]) for r in rows]
 
@@ -1017,7 +1017,7 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
         src: a film FFmpeg can read (gray, or toned; with ``recolor`` a colour film).
         dst: a video file (``.mp4``, ``.mkv``, ...) or a folder (an existing one, or a name
             without a suffix) for PNG frames ``NNNNNN.png`` named by frame number.
-        colorizer: a :class:`chromaprior.colorize.Colorizer`.
+        colorizer: a :class:`chromaprior.methods.colorize.Colorizer`.
         keyframe_every: periodic keyframe distance (1: every frame colorized alone).
         codec: ``h264`` (CRF ``crf``, 4:2:0) or ``ffv1`` (lossless RGB; ``.mkv``).
         start, end: the part to do, in seconds.
@@ -1035,8 +1035,8 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
     import torch
 
     from .api import colorize_picture, palette_of
-    from .color import white_balance
-    from .colorize import gamut_clamp
+    from ..core.color import white_balance
+    from ..methods.colorize import gamut_clamp
 
     cv2 = _cv2()
     src, dst = Path(src), Path(dst)
@@ -1131,7 +1131,7 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
         chunk = None
 
         def compose(e: Emitted) -> np.ndarray:
-            """The frame's gray + its chroma upsampled (bilinear, as :func:`chromaprior.tiles.finish`,
+            """The frame's gray + its chroma upsampled (bilinear, as :func:`chromaprior.core.tiles.finish`,
             with OpenCV: 8x faster than torch here), gamut clamp and white balance of the
             photo path, 8-bit with the gray kept."""
             r, g, b = e.rgb[..., 0], e.rgb[..., 1], e.rgb[..., 2]

@@ -59,7 +59,7 @@ _SRGB = ImageCms.createProfile("sRGB")
 class FileFormat:
     """What chromaprior does with the files of one suffix (a row of :data:`FORMATS`)."""
 
-    #: an input: listed in folders (:func:`chromaprior.data.list_images`), offered by the web page
+    #: an input: listed in folders (:func:`chromaprior.training.data.list_images`), offered by the web page
     read: bool = True
     #: an output of :func:`write_image` and :func:`write_mosaic`
     write: bool = True
@@ -450,7 +450,7 @@ def write_image(path: str | Path, rgb: "np.ndarray | Picture", alpha: np.ndarray
     :attr:`Picture.info`, stored where the format holds it (EXIF: JPEG, PNG, TIFF, WebP;
     dpi: JPEG, PNG, TIFF).
     """
-    if isinstance(rgb, Picture):  # what chromaprior.api returns: pixels, alpha, metadata, bit depth
+    if isinstance(rgb, Picture):  # what chromaprior.apps.api returns: pixels, alpha, metadata, bit depth
         rgb, alpha, info, bits = rgb.pixels, rgb.alpha, rgb.info, rgb.bits
     path = Path(path)
     suffix = _check_output(path, protect)

@@ -1,6 +1,6 @@
 """Training data: folders of photos, decoded once into a small in-memory cache.
 
-Images are read with :func:`chromaprior.io.read_image` (the reader of every input: EXIF
+Images are read with :func:`chromaprior.core.io.read_image` (the reader of every input: EXIF
 orientation, colour profiles, 16 bit, ``.npy``), made RGB, and downscaled once.
 By default their short side becomes ``cache_scale * size`` and each sample is a random
 square crop (between ``size`` and the whole short side, so whole-frame views are
@@ -24,16 +24,16 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from .errors import InputError
-from .io import IMAGE_SUFFIXES, is_temporary, read_image
+from ..core.errors import InputError
+from ..core.io import IMAGE_SUFFIXES, is_temporary, read_image
 
 __all__ = ["list_images", "is_near_gray", "ImageCache", "is_validation", "group_weights"]
 
 
 def list_images(paths: list[Path] | list[str], suffixes: tuple[str, ...] = IMAGE_SUFFIXES) -> list[Path]:
     """All image files under the given files/folders (recursive; the ``suffixes``, any case:
-    by default those of :data:`chromaprior.io.IMAGE_SUFFIXES`), sorted; the temporary files of
-    interrupted writes (:func:`chromaprior.io.is_temporary`) are never listed."""
+    by default those of :data:`chromaprior.core.io.IMAGE_SUFFIXES`), sorted; the temporary files of
+    interrupted writes (:func:`chromaprior.core.io.is_temporary`) are never listed."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():

@@ -1,7 +1,7 @@
-"""Training: one loop for every method of :mod:`chromaprior.methods`.
+"""Training: one loop for every method of :mod:`chromaprior.models.registry`.
 
 ``train(config, out)`` trains, with Adam and an EMA of the weights, the network of the
-config's method with that method's loss (:mod:`chromaprior.losses`): denoising score
+config's method with that method's loss (:mod:`chromaprior.models.losses`): denoising score
 matching for the score priors (``jgm``, ``jgm-divide``, ``rgb``, ``hgm-*``; ``jgm-guided`` conditioned on the frozen semantic colorizer), L2 (``unet``),
 pix2pix (``cgan``) or cross-entropy over a*b* bins (``semantic``).
 
@@ -28,12 +28,12 @@ from tqdm import tqdm
 
 from torch import nn
 
-from .errors import InputError
-from .checkpoint import save_model
+from ..core.errors import InputError
+from ..models.checkpoint import save_model
 from .data import ImageCache, list_images
-from .io import atomic_write
-from .lifts import Lift
-from .methods import METHODS, Method, geometric_sigmas, get_method
+from ..core.io import atomic_write
+from ..core.lifts import Lift
+from ..models.registry import METHODS, Method, geometric_sigmas, get_method
 from .plots import plot_loss
 
 __all__ = ["TrainConfig", "geometric_sigmas", "train", "make_net"]
@@ -45,9 +45,9 @@ TASKS = ("colorize", "restore")
 @dataclass
 class TrainConfig:
     """Recipe of a training run (saved in every checkpoint); defaults by method come from
-    its :class:`~chromaprior.methods.Method` spec."""
+    its :class:`~chromaprior.models.registry.Method` spec."""
 
-    #: a name of :data:`chromaprior.methods.METHODS`
+    #: a name of :data:`chromaprior.models.registry.METHODS`
     method: str = "jgm"
     #: what the model is for: colorize or restore (demosaick/inpaint); empty: the method's default
     task: str = ""
@@ -122,7 +122,7 @@ def _load_init(net: nn.Module, config: TrainConfig) -> None:
     loaded (jgm-guided: its frozen conditioning colorizer comes from ``--guide``, not ``--init``)."""
     from safetensors.torch import load_file
 
-    from .checkpoint import model_files, read_card
+    from ..models.checkpoint import model_files, read_card
 
     card = read_card(config.init)
     if card.get("method") != config.method and card.get("method") not in config.spec.init_from:

@@ -13,11 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import operators
-from .color import rgb_to_lab
-from .lifts import Lift
-from .nets import AB_SCALE, L_SCALE, PatchDiscriminator
-from .nets.semantic import soft_encode
+from ..core import operators
+from ..core.color import rgb_to_lab
+from ..core.lifts import Lift
+from ..nets import AB_SCALE, L_SCALE, PatchDiscriminator
+from ..nets.semantic import soft_encode
 
 __all__ = ["Loss", "DSMLoss", "GuidedDSMLoss", "RegressionLoss", "Pix2PixLoss", "BinCrossEntropy", "DemosaickLoss",
            "InpaintLoss", "random_masks", "lab_pair", "rebalancing_weights"]

@@ -1,9 +1,9 @@
 """The ``chromaprior`` command line: a thin click layer over the library.
 
-Each command forwards its options to a library function (:mod:`chromaprior.api`,
-:func:`chromaprior.training.train`, :func:`chromaprior.evaluation.evaluate`) whose defaults
+Each command forwards its options to a library function (:mod:`chromaprior.apps.api`,
+:func:`chromaprior.training.loop.train`, :func:`chromaprior.evaluation.loops.evaluate`) whose defaults
 live in the library. A failure caused by the input or the options
-(:class:`chromaprior.errors.InputError`) or by the system (``OSError``) ends as one line
+(:class:`chromaprior.core.errors.InputError`) or by the system (``OSError``) ends as one line
 ``chromaprior: error: ...`` naming the file, and a non-zero exit code; anything else is a bug
 and shows its traceback. ``chromaprior --debug ...`` shows the traceback of every failure.
 Warnings are one line ``chromaprior: warning: ...``.
@@ -23,13 +23,13 @@ from pathlib import Path
 import click
 import torch
 
-from . import __version__
+from .. import __version__
 from . import api
-from .color import KELVIN_RANGE
-from .errors import InputError
-from .io import MAX_PIXELS, OUTPUT_SUFFIXES, check_output, read_image, write_image
-from .methods import DEFAULT_METHOD, MAX_SAMPLES, METHODS, check_samples, colorize_methods
-from .sampling import PRESETS
+from ..core.color import KELVIN_RANGE
+from ..core.errors import InputError
+from ..core.io import MAX_PIXELS, OUTPUT_SUFFIXES, check_output, read_image, write_image
+from ..models.registry import DEFAULT_METHOD, MAX_SAMPLES, METHODS, check_samples, colorize_methods
+from ..methods.sampling import PRESETS
 
 EXIT_ERROR = 1
 #: Seeds are 64-bit signed integers (torch generators).
@@ -216,8 +216,8 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
     output (an error naming both). ``expand(dst) -> [dst, ...]``: the files one input
     writes (several samples), each paired and checked. ``suffixes``: the files a folder
     lists (default: the image formats)."""
-    from .data import list_images
-    from .io import IMAGE_SUFFIXES
+    from ..training.data import list_images
+    from ..core.io import IMAGE_SUFFIXES
 
     out = Path(output)
     out_real = out.resolve()
@@ -321,7 +321,7 @@ def colorize(inputs, output, method, model, preset, seed, samples, temperature, 
              end, quiet):
     """Colorize grayscale photos INPUT... (files or folders) into OUTPUT; or a film (.mp4, .mkv, ...)
     into a video (or a folder of PNG frames), without flicker."""
-    from .colorize import Colorizer
+    from ..methods.colorize import Colorizer
     from .video import is_video_path
 
     video_options = {"keyframe_every": keyframe_every, "codec": codec, "crf": crf, "start": start, "end": end}
@@ -366,7 +366,7 @@ def colorize(inputs, output, method, model, preset, seed, samples, temperature, 
         write_image(dst, out, protect=protect)
 
     def several(src: Path, dsts: list[Path]) -> None:
-        from .metrics import diversity_thumbnail, sample_diversity
+        from ..evaluation.metrics import diversity_thumbnail, sample_diversity
 
         pic = read_image(src, max_pixels=max_pixels)
         bar.set_postfix_str(src.name)
@@ -397,11 +397,11 @@ def colorize(inputs, output, method, model, preset, seed, samples, temperature, 
 def _colorize_video(inputs, output, video_options: dict, *, method, model, preset, seed, temperature, hints_path,
                     reference, device, gray, recolor, vividness, work_size, max_pixels, threads, compile_,
                     skip_existing, quiet) -> None:
-    """``colorize`` of one film (:func:`chromaprior.video.colorize_video`): a progress bar in
+    """``colorize`` of one film (:func:`chromaprior.apps.video.colorize_video`): a progress bar in
     frames with an ETA; an interrupted run resumes by itself (same input and options)."""
     from tqdm import tqdm
 
-    from .colorize import Colorizer
+    from ..methods.colorize import Colorizer
     from .video import check_video, colorize_video
 
     if len(inputs) != 1:
@@ -485,7 +485,7 @@ def _restore_options(fn):
 @user_errors
 def mosaic(rgb, output, pattern, bits):
     """Sample a colour image RGB through a Bayer filter into a one-channel MOSAIC."""
-    from .io import write_mosaic
+    from ..core.io import write_mosaic
 
     check_output(output, (rgb,), mosaic_bits=int(bits or 8))
     pic = read_image(rgb)
@@ -524,9 +524,9 @@ def demosaick(inputs, output, pattern, method, model, first_stage, preset, start
               threads, quiet, skip_existing):
     """Demosaick Bayer mosaics (gray PNG/TIFF, 8/16 bit, or .npy) or camera raw files (DNG, CR2, NEF,
     ARW, ...: the raw extra) into colour images."""
-    from .demosaick import load_demosaicker
-    from .io import read_mosaic
-    from .io import IMAGE_SUFFIXES
+    from ..methods.learned import load_demosaicker
+    from ..core.io import read_mosaic
+    from ..core.io import IMAGE_SUFFIXES
     from .raw import RAW_SUFFIXES, demosaick_raw, is_raw
 
     pairs = _plan_outputs(inputs, output, skip_existing, suffixes=IMAGE_SUFFIXES + RAW_SUFFIXES)
@@ -559,7 +559,7 @@ def demosaick(inputs, output, pattern, method, model, first_stage, preset, start
 
 
 def write_image_or_tiff(dst: Path, pic, protect: tuple) -> None:
-    """16-bit results: a 16-bit TIFF for .tif/.tiff (:func:`chromaprior.raw.write_tiff16`), else write_image."""
+    """16-bit results: a 16-bit TIFF for .tif/.tiff (:func:`chromaprior.apps.raw.write_tiff16`), else write_image."""
     from .raw import write_tiff16
 
     if dst.suffix.lower() in (".tif", ".tiff"):
@@ -581,7 +581,7 @@ def write_image_or_tiff(dst: Path, pic, protect: tuple) -> None:
 def inpaint(image, mask_path, output, method, model, first_stage, preset, start_level, seed, device, max_pixels,
             threads, quiet):
     """Fill the pixels of IMAGE that are white in MASK."""
-    from .demosaick import load_inpainter
+    from ..methods.learned import load_inpainter
 
     check_output(output, (image, mask_path))  # before minutes of sampling
     _set_threads(threads)
@@ -651,8 +651,8 @@ def inpaint(image, mask_path, output, method, model, first_stage, preset, start_
 def train(method, task, downscale, data, out, resume, size, batch_size, iterations, lr, lr_halve_every, ngf, levels, depth,
           sigma_max, sigma_min, rebalance, train_from, balance, init, guide, checkpoint_every, seed, device, quiet):
     """Train a score prior (denoising score matching) or a supervised colorizer on folders of photos."""
-    from .training import TrainConfig
-    from .training import train as run
+    from ..training.loop import TrainConfig
+    from ..training.loop import train as run
 
     if not data and not resume:
         raise click.UsageError("Missing option '--data' (only --resume reads it from the run).")
@@ -707,8 +707,8 @@ def evaluate(task, data, size, model, method, presets, gray, variants, compare, 
     """Benchmark a model on held-out images, beside the classical baselines."""
     from tqdm import tqdm
 
-    from .evaluation import evaluate as run
-    from .evaluation import format_table, write_report
+    from ..evaluation.loops import evaluate as run
+    from ..evaluation.loops import format_table, write_report
 
     bar = tqdm(desc="evaluate", unit="img")
 
@@ -738,7 +738,7 @@ def serve(host, port, device):
         import uvicorn
     except ImportError:
         raise InputError("the web page needs uvicorn and FastAPI: pip install 'chromaprior[web]'") from None
-    from .serve import create_app, is_loopback
+    from .web import create_app, is_loopback
 
     if not is_loopback(host):
         warnings.warn(f"listening on {host}: anyone who can reach this machine can use the page; any Host name is "
@@ -756,7 +756,7 @@ def serve(host, port, device):
 @user_errors
 def info(model, task, as_json):
     """Describe a model (its card); --json prints the raw card."""
-    from .checkpoint import read_card, resolve_model_path
+    from ..models.checkpoint import read_card, resolve_model_path
 
     card = read_card(model, task)
     if as_json:

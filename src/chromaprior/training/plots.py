@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .io import atomic_write
+from ..core.io import atomic_write
 
 __all__ = ["plot_loss", "plot_points", "gallery"]
 

@@ -1,7 +1,7 @@
 """Pictures in, pictures out: the one boundary between files and models.
 
-:class:`chromaprior.io.Picture` (numpy, as :func:`chromaprior.io.read_image` returns it and
-:func:`chromaprior.io.write_image` takes it) on one side, the models' ``(B, C, H, W)``
+:class:`chromaprior.core.io.Picture` (numpy, as :func:`chromaprior.core.io.read_image` returns it and
+:func:`chromaprior.core.io.write_image` takes it) on one side, the models' ``(B, C, H, W)``
 torch tensors on the other. The command line and the web page call these functions; the
 rules that were once written in each of them live here once:
 
@@ -15,8 +15,8 @@ rules that were once written in each of them live here once:
 Example::
 
     from chromaprior import Colorizer
-    from chromaprior.api import colorize_picture
-    from chromaprior.io import read_image, write_image
+    from chromaprior.apps.api import colorize_picture
+    from chromaprior.core.io import read_image, write_image
 
     pic = read_image("old.jpg")
     write_image("old-colour.png", colorize_picture(pic, Colorizer()))
@@ -31,13 +31,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .errors import InputError
-from .io import Picture
-from .operators import MEAN_WEIGHTS
+from ..core.errors import InputError
+from ..core.io import Picture
+from ..core.operators import MEAN_WEIGHTS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .colorize import Colorizer
-    from .restore import Restorer
+    from ..methods.colorize import Colorizer
+    from ..methods.hgm import Restorer
 
 __all__ = [
     "to_tensor",
@@ -79,7 +79,7 @@ def to_pixels(t: Tensor) -> np.ndarray:
 
 def luminance(rgb: np.ndarray, weights: Sequence[float] = MEAN_WEIGHTS) -> np.ndarray:
     """``(H, W, 3)`` -> ``(H, W)`` float32: ``sum_c w_c rgb_c`` with the weights normalised to sum 1
-    (the gray operator of :mod:`chromaprior.operators`)."""
+    (the gray operator of :mod:`chromaprior.core.operators`)."""
     w = np.asarray(weights, dtype=np.float64)
     w = (w / w.sum()).astype(np.float32)
     return np.tensordot(np.asarray(rgb, dtype=np.float32), w, axes=([-1], [0])).astype(np.float32)
@@ -101,7 +101,7 @@ def _colorize_inputs(pic: Picture, colorizer: "Colorizer", recolor: bool, name: 
     """The gray tensor, parsed hints and reference palette of a colorization."""
     y = to_tensor(gray_of(pic, colorizer.weights, recolor=recolor, name=name))
     if isinstance(hints, (str, bytes)) or hasattr(hints, "__fspath__"):
-        from .hints import load_hints
+        from ..core.hints import load_hints
 
         hints = load_hints(hints, width=y.shape[-1], height=y.shape[-2])
     if isinstance(reference, Picture):
@@ -119,11 +119,11 @@ def colorize_picture(pic: Picture, colorizer: "Colorizer", *, recolor: bool = Fa
 
     Args:
         pic: the gray (or toned, or with ``recolor`` colour) photo.
-        colorizer: a :class:`chromaprior.colorize.Colorizer`.
+        colorizer: a :class:`chromaprior.methods.colorize.Colorizer`.
         recolor: accept a photo with colour (its colour is discarded).
         name: the file's name in messages.
         hints: colour hints in the picture's pixels (a JSON path, or parsed
-            :class:`chromaprior.hints.Hint` objects).
+            :class:`chromaprior.core.hints.Hint` objects).
         reference: a colour photo (:class:`Picture` or ``(1, 3, h, w)``) whose palette the
             colours are moved towards.
         options: the keyword arguments of :meth:`Colorizer.__call__` (preset, seed, work_size,
@@ -137,10 +137,10 @@ def colorize_samples(pic: Picture, colorizer: "Colorizer", samples: int = 4, *, 
                      only: Sequence[int] | None = None, recolor: bool = False, name: str = "input", hints=None,
                      reference: Picture | Tensor | None = None, **options) -> Iterator[tuple[int, Picture]]:
     """Several colourings of one picture, from the seeds ``seed .. seed + samples - 1``
-    (:meth:`chromaprior.colorize.Colorizer.samples`: drawn together in batches, sample 0 is
+    (:meth:`chromaprior.methods.colorize.Colorizer.samples`: drawn together in batches, sample 0 is
     :func:`colorize_picture`'s result with ``seed`` to float rounding). Only a sampled
     method (a score prior such as ``jgm``) may be asked for more than one; a supervised one
-    (``unet``, ``cgan``, ``semantic``) gives one answer (:func:`chromaprior.methods.check_samples`:
+    (``unet``, ``cgan``, ``semantic``) gives one answer (:func:`chromaprior.models.registry.check_samples`:
     a one-line :class:`InputError`, raised at the call, before any work).
 
     Args:
@@ -183,7 +183,7 @@ def palette_of(pic: Picture, name: str = "reference") -> Tensor:
 
 def demosaick_mosaic(raw: np.ndarray, restorer: "Restorer", pattern: str = "RGGB", *, bits: int = 8,
                      **options) -> Picture:
-    """Demosaick an ``(H, W)`` Bayer mosaic in ``[0, 1]`` (as :func:`chromaprior.io.read_mosaic`
+    """Demosaick an ``(H, W)`` Bayer mosaic in ``[0, 1]`` (as :func:`chromaprior.core.io.read_mosaic`
     returns it, with its ``bits``) into a colour picture of that bit depth. ``options``: preset,
     seed, callback (:meth:`Restorer.demosaick`)."""
     out = restorer.demosaick(to_tensor(raw), pattern.upper(), **options)
@@ -212,7 +212,7 @@ def inpaint_picture(pic: Picture, mask: Picture, restorer: "Restorer", *, name: 
 
 def mosaic_picture(pic: Picture, pattern: str = "RGGB", name: str = "input") -> np.ndarray:
     """The ``(H, W)`` Bayer mosaic of a colour picture."""
-    from .restore import mosaic
+    from ..methods.hgm import mosaic
 
     if not pic.is_color:
         raise InputError(f"{name}: a gray image has no colours to mosaic")

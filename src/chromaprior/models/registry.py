@@ -6,7 +6,7 @@ Adding a method is adding one spec to :data:`METHODS`: its task, whether it is a
 its network from a training config or a model card, its loss, the size its inputs must be a
 multiple of, its optimiser defaults and its shipped weights.
 
-``config`` below is a :class:`chromaprior.training.TrainConfig` (fields ``ngf``, ``depth``,
+``config`` below is a :class:`chromaprior.training.loop.TrainConfig` (fields ``ngf``, ``depth``,
 ``num_levels``, ``sigma_max``, ``sigma_min``, ``beta``, ``train_from``, ``rebalance``, ...).
 """
 
@@ -21,14 +21,14 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .errors import InputError
-from .lifts import ChannelCopyLift, GradientLift, IdentityLift, Lift, PixelScaleLift
+from ..core.errors import InputError
+from ..core.lifts import ChannelCopyLift, GradientLift, IdentityLift, Lift, PixelScaleLift
 from .losses import (BinCrossEntropy, DemosaickLoss, DSMLoss, GuidedDSMLoss, InpaintLoss, Loss, Pix2PixLoss,
                      RegressionLoss, rebalancing_weights)
-from .nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
-from .nets.demosaick import DemosaickNet, DemosaickNetConfig
-from .nets.inpaint import InpaintNet, InpaintNetConfig
-from .nets.semantic import SemanticColorizer, SemanticConfig
+from ..nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
+from ..nets.demosaick import DemosaickNet, DemosaickNetConfig
+from ..nets.inpaint import InpaintNet, InpaintNetConfig
+from ..nets.semantic import SemanticColorizer, SemanticConfig
 
 __all__ = ["Method", "METHODS", "get_method", "geometric_sigmas", "colorize_methods", "restore_methods", "input_multiple",
            "shipped_model", "DEFAULT_METHODS", "DEFAULT_METHOD", "MAX_SAMPLES", "check_samples"]
@@ -114,8 +114,8 @@ def _score_prior(name: str, tasks: tuple[str, ...], summary: str, lift: Callable
 def _guided_net(config) -> nn.Module:
     """A guided JGM network whose frozen semantic colorizer is ``config.guide`` (default: the shipped one)."""
     from .checkpoint import model_files
-    from .io import sha256_file
-    from .nets.guided import GuidedConfig, GuidedScoreNet
+    from ..core.io import sha256_file
+    from ..nets.guided import GuidedConfig, GuidedScoreNet
 
     shipped = shipped_model("semantic")
     guide = Path(config.guide) if config.guide else shipped
@@ -132,7 +132,7 @@ def _guide(net_cfg) -> nn.Module:
     name, or a folder), checked against the SHA-256 of the weights it was trained with: the
     score network learned *those* features, so another colorizer is an error, not a silent change."""
     from .checkpoint import model_files
-    from .io import sha256_file
+    from ..core.io import sha256_file
 
     shipped = shipped_model("semantic")
     folder = shipped if net_cfg.guide == shipped.name else Path(net_cfg.guide)
@@ -159,7 +159,7 @@ def _semantic_colorizer(folder: Path) -> nn.Module:
 
 
 def _load_guided(card: dict) -> nn.Module:
-    from .nets.guided import GuidedConfig, GuidedScoreNet
+    from ..nets.guided import GuidedConfig, GuidedScoreNet
 
     config = GuidedConfig(**card["net"])
     return GuidedScoreNet(config, torch.tensor(card["sigmas"]), _guide(config))
@@ -231,7 +231,7 @@ METHODS: dict[str, Method] = {
 }
 
 #: the method of each task whose shipped weights are used when no model is named (CLI, web
-#: page, API, :func:`chromaprior.checkpoint.resolve_model_path`)
+#: page, API, :func:`chromaprior.models.checkpoint.resolve_model_path`)
 DEFAULT_METHODS = {"colorize": "semantic", "restore": "hgm-pixel-scale"}
 #: the default colorizer
 DEFAULT_METHOD = DEFAULT_METHODS["colorize"]

@@ -9,7 +9,7 @@ the working size whose chroma (the part of the colour in the null space of the g
 operator, ``A c = 0``) is upsampled to the input's size and added to the input's own
 full-resolution gray. The result reproduces the input gray exactly (``A x = y``) and is
 brought into the RGB cube by shrinking chroma, never by changing the luminance. An
-optional colour temperature (:func:`chromaprior.color.white_balance`) is applied last.
+optional colour temperature (:func:`chromaprior.core.color.white_balance`) is applied last.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .errors import InputError
-from . import operators
-from .checkpoint import load_model
-from .methods import check_samples, colorize_methods, get_method, input_multiple, shipped_model
-from .color import lab_to_rgb, rgb_to_lab, transfer_palette
-from .hints import Hint, hint_operator, propagate, rasterize
-from .lifts import make_lift
-from .nets import AB_SCALE, L_SCALE
+from ..core.errors import InputError
+from ..core import operators
+from ..models.checkpoint import load_model
+from ..models.registry import check_samples, colorize_methods, get_method, input_multiple, shipped_model
+from ..core.color import lab_to_rgb, rgb_to_lab, transfer_palette
+from ..core.hints import Hint, hint_operator, propagate, rasterize
+from ..core.lifts import make_lift
+from ..nets import AB_SCALE, L_SCALE
 from .sampling import Preset, get_preset, sample
 
 __all__ = ["Colorizer", "gamut_clamp", "working_size", "GRAY_WEIGHTS", "SAMPLE_BATCH_PIXELS"]
@@ -161,10 +161,10 @@ class Colorizer:
                 ``jgm-guided``: the grid the semantic colorizer sees, the prior samples at half of it).
             temperature: colour temperature in kelvin of the light the result is rendered
                 under; 6500 leaves it as colorized, lower is warmer.
-            hints: colour hints in the input's pixel coordinates (:mod:`chromaprior.hints`):
+            hints: colour hints in the input's pixel coordinates (:mod:`chromaprior.core.hints`):
                 extra data-consistency rows for score priors, blended chroma for U-Nets.
             reference: ``(1, 3, h, w)`` photo in ``[0, 1]`` whose palette the colours are moved
-                towards (:func:`chromaprior.color.transfer_palette`, before the hints).
+                towards (:func:`chromaprior.core.color.transfer_palette`, before the hints).
             vividness: ``semantic`` only: in ``[0, 1]``, the read-out of the predicted colour
                 distribution (:func:`chromaprior.nets.semantic.read_out`), from its mean (0:
                 muted where the model is unsure) to vivid (1). None: the model's default.
@@ -181,7 +181,7 @@ class Colorizer:
 
     def check_samples(self, samples: int, seed: int = 0) -> int:
         """``samples`` colourings of one photo are allowed for this model
-        (:func:`chromaprior.methods.check_samples`: 1 for a supervised model, up to
+        (:func:`chromaprior.models.registry.check_samples`: 1 for a supervised model, up to
         ``MAX_SAMPLES`` for a score prior); one-line :class:`InputError` otherwise."""
         return check_samples(samples, self.spec, seed)
 
@@ -259,7 +259,7 @@ class Colorizer:
             reference = F.interpolate(reference.float(), size=(rh, rw), mode="area").to(self.device)
         if vividness is not None and self.method != "semantic":
             raise InputError(f"vividness applies to the semantic colorizer, not to {self.method}")
-        from .tiles import finish  # upsample, clamp, re-light in row strips (bounded memory)
+        from ..core.tiles import finish  # upsample, clamp, re-light in row strips (bounded memory)
 
         if self.supervised:
             if len(seeds) > 1:

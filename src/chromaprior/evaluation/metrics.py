@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .color import rgb_to_lab
-from .errors import InputError, MissingExtra
-from .io import sha256_file
+from ..core.color import rgb_to_lab
+from ..core.errors import InputError, MissingExtra
+from ..core.io import sha256_file
 
 __all__ = [
     "psnr",

@@ -14,9 +14,9 @@ from safetensors.torch import load_file, save_file
 
 from torch import nn
 
-from .errors import InputError
-from .io import atomic_write
-from .methods import DEFAULT_METHODS, get_method, shipped_model
+from ..core.errors import InputError
+from ..core.io import atomic_write
+from .registry import DEFAULT_METHODS, get_method, shipped_model
 
 __all__ = [
     "save_model",
@@ -34,7 +34,7 @@ FORMAT = "chromaprior-model/1"
 
 def resolve_model_path(path: str | Path | None, task: str = "colorize") -> Path:
     """The folder (or ``.safetensors``/``.json`` file) of a model; ``None`` = the shipped
-    weights of the task's default method (:data:`chromaprior.methods.DEFAULT_METHODS`)."""
+    weights of the task's default method (:data:`chromaprior.models.registry.DEFAULT_METHODS`)."""
     if path is None:
         return shipped_model(DEFAULT_METHODS[task])
     p = Path(path)

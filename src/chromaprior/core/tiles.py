@@ -42,7 +42,7 @@ def _rows(out_size: int, in_size: int, start: int, stop: int, device) -> tuple[T
 def finish(gray: Tensor, chroma: Tensor, temperature: float, strip_pixels: int = STRIP_PIXELS) -> Tensor:
     """``(1, 1, H, W)`` gray + working-size ``(1, 3, h, w)`` chroma -> ``(1, 3, H, W)`` in
     ``[0, 1]``: chroma upsampled, gamut clamped, re-lit to ``temperature``, strip by strip."""
-    from .colorize import gamut_clamp
+    from ..methods.colorize import gamut_clamp
     from .color import white_balance
 
     height, width = gray.shape[-2:]

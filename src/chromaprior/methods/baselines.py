@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import Tensor
-from .errors import MissingExtra
+from ..core.errors import MissingExtra
 
 __all__ = ["DEMOSAICKERS", "INPAINTERS", "require"]
 

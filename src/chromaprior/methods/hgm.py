@@ -22,12 +22,12 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .errors import InputError
-from . import operators
-from .checkpoint import load_model
-from .methods import input_multiple
-from .filters import gaussian_blur
-from .lifts import make_lift
+from ..core.errors import InputError
+from ..core import operators
+from ..models.checkpoint import load_model
+from ..models.registry import input_multiple
+from ..core.filters import gaussian_blur
+from ..core.lifts import make_lift
 from .sampling import Preset, get_preset, sample, seeded_generators
 
 __all__ = ["Restorer", "mosaic", "fill", "START_LEVEL"]
@@ -91,7 +91,7 @@ class Restorer:
         device: torch device to run on.
         first_stage: what starts this prior's sampling instead of :func:`fill`: a second
             model (or :class:`Restorer`; HGM's progressive strategy) or the name of a
-            classical method of :mod:`chromaprior.baselines` (e.g. ``Menon2007``,
+            classical method of :mod:`chromaprior.methods.baselines` (e.g. ``Menon2007``,
             ``biharmonic``; the ``eval`` extra).
         start_level: ladder level at which sampling starts from the first restoration
             (default :data:`START_LEVEL`, chosen on the training validation split).
@@ -109,7 +109,7 @@ class Restorer:
             raise InputError("this model is a colorization prior; demosaick/inpaint need a model trained with --task restore")
         if self.card.get("lift") is None:
             raise InputError(f"this is a {self.card.get('method')} network, not a score prior (HGM): "
-                             "use it with --method learned (chromaprior.demosaick.LearnedDemosaicker)")
+                             "use it with --method learned (chromaprior.methods.learned.LearnedDemosaicker)")
         self.device = torch.device(device)
         self.net.to(self.device)
         self.lift = make_lift(self.card["lift"])

@@ -47,14 +47,14 @@ except ImportError:  # pragma: no cover - reported by create_app
     FastAPI = None
 
 from . import api
-from .checkpoint import read_card
-from .color import KELVIN_RANGE
-from .colorize import GRAY_WEIGHTS, Colorizer
-from .hints import MAX_HINT_BYTES, loads_hints, parse_hints
-from .io import IMAGE_SUFFIXES, InputError, Picture, encode_image, read_image
-from .methods import DEFAULT_METHOD, check_samples, colorize_methods, get_method, shipped_model
-from .sampling import PRESETS
-from .errors import MissingExtra
+from ..models.checkpoint import read_card
+from ..core.color import KELVIN_RANGE
+from ..methods.colorize import GRAY_WEIGHTS, Colorizer
+from ..core.hints import MAX_HINT_BYTES, loads_hints, parse_hints
+from ..core.io import IMAGE_SUFFIXES, InputError, Picture, encode_image, read_image
+from ..models.registry import DEFAULT_METHOD, check_samples, colorize_methods, get_method, shipped_model
+from ..methods.sampling import PRESETS
+from ..core.errors import MissingExtra
 
 __all__ = ["create_app", "is_loopback", "MAX_UPLOAD_BYTES", "MAX_UPLOAD_PIXELS", "MAX_QUEUED", "MAX_FINISHED",
            "MAX_WEB_SAMPLES"]
@@ -234,7 +234,7 @@ def _display_name(filename: str) -> str:
 
 def _decode_upload(data: bytes, filename: str, recolor: bool, weights=GRAY) -> tuple[np.ndarray, np.ndarray | None, dict]:
     """Validate an upload with the CLI's reader, inside a temporary folder; its gray is taken
-    by the command line's rule (:func:`chromaprior.api.gray_of`: a colour photo is refused
+    by the command line's rule (:func:`chromaprior.apps.api.gray_of`: a colour photo is refused
     unless ``recolor``). Returns the gray as ``(H, W)`` uint16, the alpha as uint8 (or None)
     and what the result keeps of the upload (``info``: EXIF, dpi; ``bits``); errors name the
     user's file, not the temporary one."""

@@ -35,8 +35,8 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import InputError, MissingExtra
-from .io import MAX_PIXELS, Picture, atomic_write
+from ..core.errors import InputError, MissingExtra
+from ..core.io import MAX_PIXELS, Picture, atomic_write
 
 __all__ = ["RAW_SUFFIXES", "is_raw", "RawShot", "read_raw_mosaic", "demosaick_raw", "finish_raw", "rgb_cam_from_xyz",
            "srgb_encode", "srgb_decode", "write_tiff16", "XYZ_RGB"]
@@ -204,8 +204,8 @@ def finish_raw(rgb: np.ndarray, shot: RawShot) -> np.ndarray:
 def demosaick_raw(path: str | Path, demosaicker, *, max_pixels: int = MAX_PIXELS,
                   callback: Callable[[int, int], None] | None = None, **options) -> Picture:
     """A camera raw file -> a 16-bit sRGB :class:`Picture` (the module's order), with
-    ``demosaicker`` (a :class:`~chromaprior.demosaick.LearnedDemosaicker` or an HGM
-    :class:`~chromaprior.restore.Restorer`; ``options``: its preset, seed)."""
+    ``demosaicker`` (a :class:`~chromaprior.methods.learned.LearnedDemosaicker` or an HGM
+    :class:`~chromaprior.methods.hgm.Restorer`; ``options``: its preset, seed)."""
     from .api import to_pixels, to_tensor
 
     shot = read_raw_mosaic(path, max_pixels)
@@ -215,7 +215,7 @@ def demosaick_raw(path: str | Path, demosaicker, *, max_pixels: int = MAX_PIXELS
 
 def write_tiff16(path: str | Path, rgb: np.ndarray, *, protect: tuple = ()) -> None:
     """Write ``(H, W, 3)`` in ``[0, 1]`` as an uncompressed 16-bit RGB baseline TIFF, atomically."""
-    from .io import check_output
+    from ..core.io import check_output
 
     path = Path(path)
     check_output(path, protect)

@@ -7,13 +7,13 @@ demosaick`` and ``chromaprior inpaint``.
 
 * the pattern is brought to RGGB by a one-pixel mirror shift at the top and/or left
   (mirroring keeps the phase), the sides are mirrored to even lengths;
-* large mosaics are cut into overlapping tiles (:func:`chromaprior.tiles.overlapping`,
+* large mosaics are cut into overlapping tiles (:func:`chromaprior.core.tiles.overlapping`,
   offsets even, overlap = the network's receptive radius), so memory stays bounded and the
   result equals the whole-image result;
 * the result is cropped back, clipped to ``[0, 1]`` and its mosaic equals the input exactly.
 
 :func:`load_demosaicker` picks :class:`LearnedDemosaicker` or the HGM
-:class:`~chromaprior.restore.Restorer` from a model card; :class:`LearnedInpainter` and
+:class:`~chromaprior.methods.hgm.Restorer` from a model card; :class:`LearnedInpainter` and
 :func:`load_inpainter` do the same for inpainting (a global biharmonic fill, then the
 network's local correction in overlapping tiles, again equal to the whole-image result).
 """
@@ -26,12 +26,12 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from . import operators
-from .checkpoint import load_model, read_card, resolve_model_path
-from .errors import InputError
-from .methods import METHODS, shipped_model
-from .nets.demosaick import mirror_pad
-from .tiles import overlapping, tile_grid
+from ..core import operators
+from ..models.checkpoint import load_model, read_card, resolve_model_path
+from ..core.errors import InputError
+from ..models.registry import METHODS, shipped_model
+from ..nets.demosaick import mirror_pad
+from ..core.tiles import overlapping, tile_grid
 
 __all__ = ["LearnedDemosaicker", "load_demosaicker", "DEMOSAICK_METHODS", "LEARNED", "TILE", "rggb_shift",
            "LearnedInpainter", "load_inpainter", "INPAINT_METHODS", "LEARNED_INPAINT"]
@@ -131,7 +131,7 @@ class LearnedDemosaicker(_LearnedRestorer):
 def load_demosaicker(model: str | Path | None = None, method: str | None = None, device: str | torch.device = "cpu",
                      **hgm_options):
     """The demosaicker of ``method`` (``learned`` or ``hgm``) or of ``model``'s card: a
-    :class:`LearnedDemosaicker` or an HGM :class:`~chromaprior.restore.Restorer` (given
+    :class:`LearnedDemosaicker` or an HGM :class:`~chromaprior.methods.hgm.Restorer` (given
     ``hgm_options``: ``first_stage``, ``start_level``). No method and no model: the learned one."""
     return _load_restorer("demosaicking", LEARNED, LearnedDemosaicker, model, method, device, hgm_options)
 
@@ -140,7 +140,7 @@ def _load_restorer(task: str, learned: str, learned_cls, model, method, device, 
     """One rule for both loaders: ``method`` (``learned`` or ``hgm``, checked), else the kind
     of ``model``'s card (a contradiction is an error), else ``learned`` when the package ships
     the ``learned`` method's weights and ``hgm`` otherwise."""
-    from .restore import Restorer
+    from .hgm import Restorer
 
     if method is not None and method not in DEMOSAICK_METHODS:
         raise InputError(f"unknown {task} method {method!r}; choose {' or '.join(DEMOSAICK_METHODS)}")
@@ -210,6 +210,6 @@ class LearnedInpainter(_LearnedRestorer):
 def load_inpainter(model: str | Path | None = None, method: str | None = None, device: str | torch.device = "cpu",
                    **hgm_options):
     """The inpainter of ``method`` (``learned`` or ``hgm``) or of ``model``'s card: a
-    :class:`LearnedInpainter` or an HGM :class:`~chromaprior.restore.Restorer`. No method and
+    :class:`LearnedInpainter` or an HGM :class:`~chromaprior.methods.hgm.Restorer`. No method and
     no model: the shipped learned inpainter if the package has one, else the shipped HGM prior."""
     return _load_restorer("inpainting", LEARNED_INPAINT, LearnedInpainter, model, method, device, hgm_options)

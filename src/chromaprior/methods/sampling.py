@@ -30,9 +30,9 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-from .lifts import Lift
-from .operators import Operator
-from .errors import InputError
+from ..core.lifts import Lift
+from ..core.operators import Operator
+from ..core.errors import InputError
 
 __all__ = ["Preset", "PRESETS", "get_preset", "sample", "seeded_generators"]
 

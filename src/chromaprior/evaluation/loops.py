@@ -6,7 +6,7 @@ operator, restored, quantised to 8 bits as a saved file would be, and scored aga
 the ground truth. No sample is ever chosen by comparing it with the ground truth.
 
 Baselines: the gray image for colorization; bilinear, Malvar 2004 and Menon 2007 for
-demosaicking; biharmonic and Telea for inpainting (:mod:`chromaprior.baselines`).
+demosaicking; biharmonic and Telea for inpainting (:mod:`chromaprior.methods.baselines`).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .errors import InputError
-from . import operators
-from .colorize import Colorizer
-from .restore import Restorer
-from .io import atomic_write, read_image
+from ..core.errors import InputError
+from ..core import operators
+from ..methods.colorize import Colorizer
+from ..methods.hgm import Restorer
+from ..core.io import atomic_write, read_image
 from .metrics import (HUE_SECTORS, balanced_color_accuracy, colorfulness, frechet_distance, hue_sector_counts, psnr,
                       ssim)
 
@@ -204,7 +204,7 @@ def evaluate_colorize(
 
     Every row has PSNR, SSIM, colourfulness, the colourfulness gap ``|mean CF(out) - mean
     CF(GT)|``, the balanced colour accuracy and its six hue-sector shares (counts pooled
-    over the set, :func:`chromaprior.metrics.balanced_color_accuracy`; ``None`` for a
+    over the set, :func:`chromaprior.evaluation.metrics.balanced_color_accuracy`; ``None`` for a
     sector left out) and, with ``features``, the FID against the ground truths. Gray
     ground truths (colourfulness under :data:`GRAY_GROUND_TRUTH`) are left out and counted.
 
@@ -337,9 +337,9 @@ def evaluate_demosaick(
 ) -> dict:
     """Demosaicking benchmark: CPSNR/SSIM (``border`` pixels cropped on each side) of
     bilinear, Malvar 2004, Menon 2007 and ``restorers`` (``{row: (demosaicker, preset)}``: an
-    HGM :class:`Restorer` or a :class:`~chromaprior.demosaick.LearnedDemosaicker`, which
+    HGM :class:`Restorer` or a :class:`~chromaprior.methods.learned.LearnedDemosaicker`, which
     ignores the preset), with every row's per-image margin over Menon 2007 (``margins``)."""
-    from .baselines import DEMOSAICKERS
+    from ..methods.baselines import DEMOSAICKERS
 
     methods = {name: (0, lambda y, p, s, f=f: f(y, p)) for name, f in DEMOSAICKERS.items()}
     for name, (r, preset) in restorers.items():
@@ -363,10 +363,10 @@ def evaluate_inpaint(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Inpainting benchmark: PSNR/SSIM of biharmonic, Telea and ``restorers`` (HGM
-    :class:`Restorer` or :class:`~chromaprior.demosaick.LearnedInpainter`) on images with a
+    :class:`Restorer` or :class:`~chromaprior.methods.learned.LearnedInpainter`) on images with a
     seeded random mask (``missing_mask``; image ``i`` uses ``seed + i``), with every row's
     per-image margin over biharmonic (``margins``)."""
-    from .baselines import INPAINTERS
+    from ..methods.baselines import INPAINTERS
 
     methods = {name: (0, lambda y, m, s, f=f: f(y, m)) for name, f in INPAINTERS.items()}
     for name, (r, preset) in restorers.items():
@@ -488,13 +488,13 @@ def colorize_rows(model: str | Path | None = None, presets: tuple = ("fast",), *
     ``NAME (PRESET, N NFE)`` (supervised: ``NAME (1 NFE)``).
 
     ``model`` (or the shipped colorizer of ``method``, or the default one) with each of
-    ``presets`` (names or :class:`chromaprior.sampling.Preset` objects, labelled by their
+    ``presets`` (names or :class:`chromaprior.methods.sampling.Preset` objects, labelled by their
     name; supervised: one row), each ``LABEL=MODEL`` of ``compare``, with ``all_methods``
-    every other shipped colorizer (:func:`chromaprior.methods.colorize_methods`), and with
+    every other shipped colorizer (:func:`chromaprior.models.registry.colorize_methods`), and with
     ``variants`` the JGM paper's ablations (no gradient consistency, blind BT.601)."""
-    from .checkpoint import resolve_model_path
-    from .methods import colorize_methods, shipped_model
-    from .sampling import get_preset
+    from ..models.checkpoint import resolve_model_path
+    from ..models.registry import colorize_methods, shipped_model
+    from ..methods.sampling import get_preset
 
     presets = tuple(presets) or ("fast",)
     col = Colorizer(model, device=device, gray=gray, method=method)
@@ -536,7 +536,7 @@ def restore_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("f
     ``task="demosaick"``, a learned inpainter for ``"inpaint"``); without ``model`` the main row
     is the task's shipped learned network; ``first_stage`` then starts the HGM prior (``model``
     if it is one, else the shipped one)."""
-    from .demosaick import load_demosaicker, load_inpainter
+    from ..methods.learned import load_demosaicker, load_inpainter
 
     presets = tuple(presets) or ("fast",)
     loader = load_demosaicker if task == "demosaick" else load_inpainter
@@ -585,7 +585,7 @@ def evaluate(task: str = "colorize", data=(), *, model: str | Path | None = None
     default 128), ``demosaick`` or ``inpaint`` (one folder, whole images by default). The
     rows are :func:`colorize_rows` / :func:`restore_rows`; ``record`` stores the result in
     the model card under :func:`quality_key`."""
-    from .data import list_images
+    from ..training.data import list_images
 
     data = [str(d) for d in ([data] if isinstance(data, (str, Path)) else data)]
     if not data:
@@ -618,10 +618,10 @@ def evaluate(task: str = "colorize", data=(), *, model: str | Path | None = None
             result = evaluate_inpaint(paths, rows, missing=missing, size=size, seed=seed, limit=limit,
                                       progress=progress)
     if record:
-        from .checkpoint import record_quality
+        from ..models.checkpoint import record_quality
 
         if model is None and method is not None:
-            from .methods import shipped_model
+            from ..models.registry import shipped_model
 
             model = shipped_model(method)
         key = quality_key(task, data, size, pattern=pattern, border=border, missing=missing, limit=limit)
