@@ -13,7 +13,7 @@ import pytest
 from chromaprior.models.checkpoint import read_card
 from chromaprior.methods.colorize import Colorizer
 from chromaprior.core.io import read_image
-from chromaprior.models.registry import DEFAULT_METHODS, METHODS, shipped_model
+from chromaprior.models.registry import DEFAULT_METHODS, METHODS, resolve_model_path, shipped_model
 from chromaprior.evaluation.metrics import colorfulness, psnr
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "coffee-gray.jpg"
@@ -31,8 +31,8 @@ def test_shipped_cards_describe_trained_models(name):
 
 def test_default_models():
     assert DEFAULT_METHODS == {"colorize": "semantic", "restore": "hgm-pixel-scale"}
-    assert read_card(None)["method"] == "semantic"  # the best measured colorizer (docs/colorization.md)
-    assert read_card(None, "restore")["lift"]["name"] == "pixel-scale"
+    assert read_card(resolve_model_path(None))["method"] == "semantic"  # the best measured colorizer (docs/colorization.md)
+    assert read_card(resolve_model_path(None, "restore"))["lift"]["name"] == "pixel-scale"
     assert [m.name for m in METHODS.values() if m.shipped] == ["jgm", "jgm-guided", "hgm-pixel-scale", "unet", "cgan",
                                                              "semantic", "learned-demosaick", "learned-inpaint"]
 

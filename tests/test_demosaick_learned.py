@@ -133,7 +133,7 @@ def test_registry_spec_and_wrong_model_kinds(learned, tiny_restore_model):
 def test_a_tiny_model_learns(tmp_path):
     """`chromaprior train --method learned-demosaick`: the L1 of a fixed batch falls below
     Menon2007's (the network's starting point) after a few steps."""
-    from chromaprior.models.checkpoint import load_model
+    from chromaprior.models.registry import load_model
     from chromaprior.training.data import ImageCache, list_images
     from chromaprior.models.losses import DemosaickLoss
     from chromaprior.training.loop import TrainConfig, train

@@ -243,7 +243,7 @@ def test_cli_colorize_end_to_end(tiny_guided, tmp_path):
 
 def test_init_from_a_jgm_model(tiny_model, tiny_unet_model):
     """``--init`` accepts an unconditional jgm model (its weights are a subset), not others."""
-    from chromaprior.models.checkpoint import load_model
+    from chromaprior.models.registry import load_model
     from chromaprior.core.errors import InputError
     from chromaprior.training.loop import _load_init
 
@@ -261,7 +261,7 @@ def test_init_from_a_guided_model_keeps_the_current_conditioning_colorizer(tiny_
     """Continuing a guided model (``--init GUIDED``) takes its score network, condition path and
     gains, never its copy of the semantic colorizer: the one of ``--guide`` (default: shipped)
     stays, so a retrained or fine-tuned colorizer is not mixed with an old decoder."""
-    from chromaprior.models.checkpoint import load_model
+    from chromaprior.models.registry import load_model
     from chromaprior.training.loop import _load_init
 
     config = TrainConfig(method="jgm-guided", size=32, init=tiny_guided, **_SCORE)
@@ -305,7 +305,7 @@ def test_a_changed_or_missing_guide_is_a_one_line_error(tmp_path, tiny_guided):
     names it and its weights' SHA-256, and refuses another (or a missing one) at load."""
     import shutil
 
-    from chromaprior.models.checkpoint import load_model
+    from chromaprior.models.registry import load_model
     from chromaprior.core.errors import InputError
 
     guide = tmp_path / "my-semantic"

@@ -140,7 +140,7 @@ def test_training_masks():
 
 
 def test_a_tiny_model_learns(tmp_path):
-    from chromaprior.models.checkpoint import load_model
+    from chromaprior.models.registry import load_model
     from chromaprior.training.data import ImageCache, list_images
     from chromaprior.models.losses import random_masks
     from chromaprior.training.loop import TrainConfig, train

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from chromaprior.core import operators as ops
-from chromaprior.models.checkpoint import load_model
+from chromaprior.models.registry import load_model
 from chromaprior.core.lifts import make_lift
 from chromaprior.methods.sampling import PRESETS, Preset, get_preset, sample, seeded_generators
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from chromaprior.models.checkpoint import load_model
+from chromaprior.models.registry import load_model
 from chromaprior.methods.colorize import Colorizer
 from chromaprior.models.losses import BinCrossEntropy, rebalancing_weights
 from chromaprior.nets.semantic import SemanticColorizer, SemanticConfig, ab_bins, annealed_mean, read_out, soft_encode

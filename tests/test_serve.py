@@ -272,8 +272,9 @@ def test_foreign_hosts_and_cross_origin_posts_are_refused(tiny_model):
 def test_api_default_method_is_the_page_and_cli_default(tiny_model, tiny_unet_model, tiny_semantic_model):
     """Item 17: the API, the page and the CLI default to the same colorizer."""
     from chromaprior.models.checkpoint import read_card
+    from chromaprior.models.registry import resolve_model_path
 
-    default = read_card(None)["method"]
+    default = read_card(resolve_model_path(None))["method"]
     models = {"jgm": tiny_model, "unet": tiny_unet_model, "cgan": tiny_unet_model, "semantic": tiny_semantic_model}
     app = serve.create_app(models=models)
     c = TestClient(app, base_url="http://127.0.0.1:8000")

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from chromaprior.models.checkpoint import load_model
+from chromaprior.models.registry import load_model
 from chromaprior.core.errors import InputError
 from chromaprior.models.losses import DSMLoss, lab_pair
 from chromaprior.training.loop import TrainConfig, make_net, train

@@ -756,9 +756,10 @@ def serve(host, port, device):
 @user_errors
 def info(model, task, as_json):
     """Describe a model (its card); --json prints the raw card."""
-    from ..models.checkpoint import read_card, resolve_model_path
+    from ..models.checkpoint import read_card
+    from ..models.registry import resolve_model_path
 
-    card = read_card(model, task)
+    card = read_card(resolve_model_path(model, task))
     if as_json:
         click.echo(json.dumps(card, indent=2))
         return

@@ -4,6 +4,9 @@
   ``L`` in ``[0, 100]``, ``a, b`` roughly in ``[-110, 110]``.
 * :func:`transfer_palette`: Reinhard et al. (2001) colour transfer of a*b*: the mean and
   spread of the chroma of an image are moved towards those of a reference photo.
+* :func:`gamut_clamp`: bring ``gray + chroma`` into the RGB cube by shrinking the chroma
+  only (the gray, hence the luminance, is kept).
+* :data:`L_SCALE`, :data:`AB_SCALE`: the scales of L* and a*b* in the networks' inputs and outputs.
 * :func:`white_balance`: render an image as if lit by a light of ``kelvin`` instead of
   6500 K: the chromaticity of the daylight locus (CIE 015, 4000-25000 K) or of the
   Planckian locus (Kim et al. 2002, 1667-4000 K) at each temperature, and a Bradford
@@ -19,7 +22,11 @@ import torch
 from torch import Tensor
 from .errors import InputError
 
-__all__ = ["rgb_to_lab", "lab_to_rgb", "white_balance", "kelvin_to_xy", "transfer_palette", "KELVIN_RANGE"]
+__all__ = ["rgb_to_lab", "lab_to_rgb", "white_balance", "kelvin_to_xy", "transfer_palette", "gamut_clamp", "KELVIN_RANGE",
+           "L_SCALE", "AB_SCALE"]
+
+#: L in [0, 100] is fed to the networks as L / L_SCALE - 1; ab are predicted as ab / AB_SCALE
+L_SCALE, AB_SCALE = 50.0, 110.0
 
 #: linear sRGB -> XYZ (D65), IEC 61966-2-1
 _RGB2XYZ = torch.tensor(
@@ -134,3 +141,22 @@ def transfer_palette(rgb: Tensor, reference: Tensor, strength: float = 1.0) -> T
     rmu, rsd = ref[:, 1:].mean(dim=(2, 3), keepdim=True), ref[:, 1:].std(dim=(2, 3), keepdim=True)
     moved = (ab - mu) * (rsd / sd.clamp_min(1e-3)) + rmu
     return lab_to_rgb(torch.cat([lab[:, :1], ab + strength * (moved - ab)], dim=1))
+
+
+def gamut_clamp(gray: Tensor, chroma: Tensor) -> Tensor:
+    """``gray + t * chroma`` with the largest ``t`` in ``[0, 1]`` per pixel that stays in ``[0, 1]``.
+
+    Args:
+        gray: ``(B, 1, H, W)`` in ``[0, 1]``.
+        chroma: ``(B, 3, H, W)`` with ``w . chroma = 0`` for the gray weights ``w``.
+    Returns:
+        ``(B, 3, H, W)`` in ``[0, 1]`` with the same gray (``sum w = 1``) and hue.
+    """
+    gray = gray.clamp(0, 1)
+    # the tightest channel up is the largest positive chroma, down the most negative one
+    # (the same t as the minimum over channels of their own room, with two reductions)
+    up, down = chroma.amax(dim=1, keepdim=True), chroma.amin(dim=1, keepdim=True)
+    t_up = torch.where(up > 1e-12, (1 - gray) / up.clamp_min(1e-12), 1.0)
+    t_down = torch.where(down < -1e-12, gray / (-down).clamp_min(1e-12), 1.0)
+    t = torch.minimum(t_up, t_down).clamp(0, 1)
+    return (gray + t * chroma).clamp(0, 1)

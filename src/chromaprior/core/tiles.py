@@ -23,6 +23,8 @@ from torch import Tensor
 
 from typing import Callable
 
+from .color import gamut_clamp, white_balance
+
 __all__ = ["finish", "STRIP_PIXELS", "overlapping", "tile_grid"]
 
 #: Pixels per strip (about 1 MP: a few tens of MB of temporaries).
@@ -42,9 +44,6 @@ def _rows(out_size: int, in_size: int, start: int, stop: int, device) -> tuple[T
 def finish(gray: Tensor, chroma: Tensor, temperature: float, strip_pixels: int = STRIP_PIXELS) -> Tensor:
     """``(1, 1, H, W)`` gray + working-size ``(1, 3, h, w)`` chroma -> ``(1, 3, H, W)`` in
     ``[0, 1]``: chroma upsampled, gamut clamped, re-lit to ``temperature``, strip by strip."""
-    from ..methods.colorize import gamut_clamp
-    from .color import white_balance
-
     height, width = gray.shape[-2:]
     if height * width <= strip_pixels:
         up = F.interpolate(chroma, size=(height, width), mode="bilinear", align_corners=False)

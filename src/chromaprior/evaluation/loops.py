@@ -492,8 +492,7 @@ def colorize_rows(model: str | Path | None = None, presets: tuple = ("fast",), *
     name; supervised: one row), each ``LABEL=MODEL`` of ``compare``, with ``all_methods``
     every other shipped colorizer (:func:`chromaprior.models.registry.colorize_methods`), and with
     ``variants`` the JGM paper's ablations (no gradient consistency, blind BT.601)."""
-    from ..models.checkpoint import resolve_model_path
-    from ..models.registry import colorize_methods, shipped_model
+    from ..models.registry import colorize_methods, resolve_model_path, shipped_model
     from ..methods.sampling import get_preset
 
     presets = tuple(presets) or ("fast",)
@@ -619,12 +618,11 @@ def evaluate(task: str = "colorize", data=(), *, model: str | Path | None = None
                                       progress=progress)
     if record:
         from ..models.checkpoint import record_quality
+        from ..models.registry import resolve_model_path, shipped_model
 
         if model is None and method is not None:
-            from ..models.registry import shipped_model
-
             model = shipped_model(method)
         key = quality_key(task, data, size, pattern=pattern, border=border, missing=missing, limit=limit)
         kept = {k: v for k, v in result.items() if k not in ("task", "data", "size")}
-        record_quality(model, key, kept, task="colorize" if task == "colorize" else "restore")
+        record_quality(resolve_model_path(model, "colorize" if task == "colorize" else "restore"), key, kept)
     return result

@@ -23,12 +23,10 @@ from torch import Tensor
 
 from ..core.errors import InputError
 from ..core import operators
-from ..models.checkpoint import load_model
-from ..models.registry import check_samples, colorize_methods, get_method, input_multiple, shipped_model
-from ..core.color import lab_to_rgb, rgb_to_lab, transfer_palette
+from ..models.registry import check_samples, colorize_methods, get_method, input_multiple, load_model, shipped_model
+from ..core.color import AB_SCALE, L_SCALE, gamut_clamp, lab_to_rgb, rgb_to_lab, transfer_palette
 from ..core.hints import Hint, hint_operator, propagate, rasterize
 from ..core.lifts import make_lift
-from ..nets import AB_SCALE, L_SCALE
 from .sampling import Preset, get_preset, sample
 
 __all__ = ["Colorizer", "gamut_clamp", "working_size", "GRAY_WEIGHTS", "SAMPLE_BATCH_PIXELS"]
@@ -39,25 +37,6 @@ SAMPLE_BATCH_PIXELS = 2**17
 
 #: Named gray operators for (blind) colorization, Eq. (18) and (19) of the JGM paper.
 GRAY_WEIGHTS = {"mean": operators.MEAN_WEIGHTS, "bt601": operators.BT601_WEIGHTS}
-
-
-def gamut_clamp(gray: Tensor, chroma: Tensor) -> Tensor:
-    """``gray + t * chroma`` with the largest ``t`` in ``[0, 1]`` per pixel that stays in ``[0, 1]``.
-
-    Args:
-        gray: ``(B, 1, H, W)`` in ``[0, 1]``.
-        chroma: ``(B, 3, H, W)`` with ``w . chroma = 0`` for the gray weights ``w``.
-    Returns:
-        ``(B, 3, H, W)`` in ``[0, 1]`` with the same gray (``sum w = 1``) and hue.
-    """
-    gray = gray.clamp(0, 1)
-    # the tightest channel up is the largest positive chroma, down the most negative one
-    # (the same t as the minimum over channels of their own room, with two reductions)
-    up, down = chroma.amax(dim=1, keepdim=True), chroma.amin(dim=1, keepdim=True)
-    t_up = torch.where(up > 1e-12, (1 - gray) / up.clamp_min(1e-12), 1.0)
-    t_down = torch.where(down < -1e-12, gray / (-down).clamp_min(1e-12), 1.0)
-    t = torch.minimum(t_up, t_down).clamp(0, 1)
-    return (gray + t * chroma).clamp(0, 1)
 
 
 def working_size(height: int, width: int, short: int, max_aspect: float = 4.0, multiple: int = 8) -> tuple[int, int]:

@@ -24,8 +24,7 @@ from torch import Tensor
 
 from ..core.errors import InputError
 from ..core import operators
-from ..models.checkpoint import load_model
-from ..models.registry import input_multiple
+from ..models.registry import input_multiple, load_model
 from ..core.filters import gaussian_blur
 from ..core.lifts import make_lift
 from .sampling import Preset, get_preset, sample, seeded_generators

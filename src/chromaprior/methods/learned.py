@@ -27,9 +27,9 @@ import torch
 from torch import Tensor
 
 from ..core import operators
-from ..models.checkpoint import load_model, read_card, resolve_model_path
+from ..models.checkpoint import read_card
 from ..core.errors import InputError
-from ..models.registry import METHODS, shipped_model
+from ..models.registry import METHODS, load_model, resolve_model_path, shipped_model
 from ..nets.demosaick import mirror_pad
 from ..core.tiles import overlapping, tile_grid
 
@@ -145,7 +145,7 @@ def _load_restorer(task: str, learned: str, learned_cls, model, method, device, 
     if method is not None and method not in DEMOSAICK_METHODS:
         raise InputError(f"unknown {task} method {method!r}; choose {' or '.join(DEMOSAICK_METHODS)}")
     if model is not None:
-        card = read_card(resolve_model_path(model, "restore"), "restore")
+        card = read_card(resolve_model_path(model, "restore"))
         kind = "learned" if card.get("method") == learned else "hgm"
         if method is not None and method != kind:
             raise InputError(f"{model}: a {card.get('method')} model, not one for --method {method}")

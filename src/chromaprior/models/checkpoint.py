@@ -3,6 +3,11 @@
 The JSON holds everything needed to rebuild and trust the model: the network config,
 the noise ladder, the lift, the task's operator, the training recipe (data, size,
 iterations, time) and measured quality. Both files are written atomically.
+
+This module knows the file format only: every function takes the path of a model (a folder,
+or a ``.safetensors``/``.json`` file of a pair). Which model ``None`` means (the shipped one of
+a task's default method) and how a card becomes a network are the registry's
+(:func:`chromaprior.models.registry.resolve_model_path`, :func:`~chromaprior.models.registry.load_model`).
 """
 
 from __future__ import annotations
@@ -16,14 +21,13 @@ from torch import nn
 
 from ..core.errors import InputError
 from ..core.io import atomic_write
-from .registry import DEFAULT_METHODS, get_method, shipped_model
 
 __all__ = [
     "save_model",
-    "load_model",
+    "load_weights",
     "read_card",
     "record_quality",
-    "resolve_model_path",
+    "model_folder",
     "export_model",
     "model_files",
     "FORMAT",
@@ -32,11 +36,8 @@ __all__ = [
 FORMAT = "chromaprior-model/1"
 
 
-def resolve_model_path(path: str | Path | None, task: str = "colorize") -> Path:
-    """The folder (or ``.safetensors``/``.json`` file) of a model; ``None`` = the shipped
-    weights of the task's default method (:data:`chromaprior.models.registry.DEFAULT_METHODS`)."""
-    if path is None:
-        return shipped_model(DEFAULT_METHODS[task])
+def model_folder(path: str | Path) -> Path:
+    """The folder (or ``.safetensors``/``.json`` file) of a saved model; FileNotFoundError otherwise."""
     p = Path(path)
     if p.is_dir():
         return p
@@ -45,9 +46,9 @@ def resolve_model_path(path: str | Path | None, task: str = "colorize") -> Path:
     raise FileNotFoundError(f"no model at {p} (expected a folder with model.safetensors + model.json)")
 
 
-def model_files(path: str | Path | None, task: str = "colorize") -> tuple[Path, Path]:
-    """``(weights, card)`` file paths of a model folder (or shipped name)."""
-    return _files(resolve_model_path(path, task))
+def model_files(path: str | Path) -> tuple[Path, Path]:
+    """``(weights, card)`` file paths of a model folder (or of one file of a pair)."""
+    return _files(model_folder(path))
 
 
 def _files(path: Path) -> tuple[Path, Path]:
@@ -56,9 +57,9 @@ def _files(path: Path) -> tuple[Path, Path]:
     return path.with_suffix(".safetensors"), path.with_suffix(".json")
 
 
-def read_card(path: str | Path | None, task: str = "colorize") -> dict:
+def read_card(path: str | Path) -> dict:
     """The model card (``model.json``) of a model."""
-    _, card = _files(resolve_model_path(path, task))
+    _, card = _files(model_folder(path))
     if not card.exists():
         raise FileNotFoundError(f"model card not found: {card}")
     try:
@@ -83,26 +84,19 @@ def save_model(folder: str | Path, net: nn.Module, state_dict: dict, card: dict)
     atomic_write(folder / "model.json", lambda f: Path(f).write_text(json.dumps(card, indent=2) + "\n"))
 
 
-def record_quality(path: str | Path, key: str, value: dict, task: str = "colorize") -> None:
+def record_quality(path: str | Path, key: str, value: dict) -> None:
     """Store a measured result in the model card under ``quality[key]`` (atomic rewrite)."""
-    folder = resolve_model_path(path, task)
+    folder = model_folder(path)
     _, card_path = _files(folder)
-    card = read_card(folder, task)
+    card = read_card(folder)
     card.setdefault("quality", {})[key] = value
     atomic_write(card_path, lambda f: Path(f).write_text(json.dumps(card, indent=2) + "\n"))
 
 
-def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Module, dict]:
-    """Rebuild the score network of a saved model; returns ``(net in eval mode, card)``."""
-    folder = resolve_model_path(path, task)
-    weights, _ = _files(folder)
-    card = read_card(folder, task)
-    try:  # semantic: the pretrained encoder, then ours
-        net = get_method(card.get("method", "jgm")).load_net(card)
-    except (ValueError, TypeError) as e:  # the card's network fields, or a pretrained weights file, are wrong
-        if isinstance(e, InputError):
-            raise
-        raise InputError(str(e).splitlines()[0] if str(e) else f"{folder}: {type(e).__name__}") from e
+def load_weights(net: nn.Module, path: str | Path) -> nn.Module:
+    """Load the weights of the model at ``path`` into ``net`` (built from its card); the keys
+    must match the network's exactly (frozen pretrained parts excepted). Returns ``net`` in eval mode."""
+    weights, _ = _files(model_folder(path))
     try:
         state = load_file(str(weights))
     except Exception as e:  # safetensors raises its own error types
@@ -116,13 +110,13 @@ def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Modu
         raise InputError(f"weights {weights} do not match the card (missing {missing[:3]}, unexpected "
                          f"{unexpected[:3]}, other shapes {reshaped[:3]})")
     net.load_state_dict(state, strict=False)
-    return net.eval(), card
+    return net.eval()
 
 
 def export_model(src: str | Path, dst: str | Path, half: bool = True) -> None:
     """Copy a model (weights + card, not the training state) to ``dst``, optionally with
     float16 weights (half the size; loading casts them back to float32)."""
-    src, dst = resolve_model_path(src), Path(dst)
+    src, dst = model_folder(src), Path(dst)
     weights, _ = _files(src)
     card = json.loads(_files(src)[1].read_text())
     tensors = load_file(str(weights))

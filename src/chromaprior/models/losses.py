@@ -16,8 +16,9 @@ from torch import Tensor, nn
 from ..core import operators
 from ..core.color import rgb_to_lab
 from ..core.lifts import Lift
-from ..nets import AB_SCALE, L_SCALE, PatchDiscriminator
-from ..nets.semantic import soft_encode
+from ..core.color import AB_SCALE, L_SCALE
+from ..nets import PatchDiscriminator
+from ..nets.semantic import rebalancing_weights, soft_encode
 
 __all__ = ["Loss", "DSMLoss", "GuidedDSMLoss", "RegressionLoss", "Pix2PixLoss", "BinCrossEntropy", "DemosaickLoss",
            "InpaintLoss", "random_masks", "lab_pair", "rebalancing_weights"]
@@ -132,21 +133,6 @@ class Pix2PixLoss(Loss):
     def load_state_dict(self, state: dict) -> None:
         self.disc.load_state_dict(state["discriminator"])
         self.opt.load_state_dict(state["discriminator_optimizer"])
-
-
-def rebalancing_weights(prior: Tensor, lam: float, sigma_bins: float = 0.5) -> Tensor:
-    """Zhang et al.'s class weights ``(Q,)``: ``((1 - lam) p~ + lam / Q)^-1``, normalised so that
-    ``E_p~[w] = 1``; ``p~`` is ``prior`` (a square grid of bins) smoothed by a Gaussian of
-    ``sigma_bins`` bins, ``Q`` the number of bins seen; unseen bins get weight 0."""
-    n = int(round(len(prior) ** 0.5))
-    t = torch.arange(-2, 3, dtype=torch.float32)
-    g = torch.exp(-(t**2) / (2 * sigma_bins**2))
-    g = (g / g.sum()).view(1, 1, 1, -1)
-    smooth = F.conv2d(prior.float().view(1, 1, n, n), g, padding=(0, 2))
-    smooth = F.conv2d(smooth, g.transpose(-1, -2), padding=(2, 0)).flatten()
-    seen = prior > 0
-    w = torch.where(seen, 1.0 / ((1 - lam) * smooth + lam / int(seen.sum())), torch.zeros_like(smooth))
-    return w / (smooth * w).sum()
 
 
 class BinCrossEntropy(Loss):

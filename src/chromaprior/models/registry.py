@@ -22,7 +22,9 @@ import torch
 from torch import nn
 
 from ..core.errors import InputError
+from ..core.io import sha256_file
 from ..core.lifts import ChannelCopyLift, GradientLift, IdentityLift, Lift, PixelScaleLift
+from .checkpoint import load_weights, model_files, model_folder, read_card
 from .losses import (BinCrossEntropy, DemosaickLoss, DSMLoss, GuidedDSMLoss, InpaintLoss, Loss, Pix2PixLoss,
                      RegressionLoss, rebalancing_weights)
 from ..nets import ScoreNetConfig, UNet, UNetConfig, build_score_net
@@ -31,7 +33,7 @@ from ..nets.inpaint import InpaintNet, InpaintNetConfig
 from ..nets.semantic import SemanticColorizer, SemanticConfig
 
 __all__ = ["Method", "METHODS", "get_method", "geometric_sigmas", "colorize_methods", "restore_methods", "input_multiple",
-           "shipped_model", "DEFAULT_METHODS", "DEFAULT_METHOD", "MAX_SAMPLES", "check_samples"]
+           "shipped_model", "resolve_model_path", "load_model", "DEFAULT_METHODS", "DEFAULT_METHOD", "MAX_SAMPLES", "check_samples"]
 
 
 def geometric_sigmas(sigma_max: float, sigma_min: float, levels: int) -> torch.Tensor:
@@ -113,8 +115,6 @@ def _score_prior(name: str, tasks: tuple[str, ...], summary: str, lift: Callable
 
 def _guided_net(config) -> nn.Module:
     """A guided JGM network whose frozen semantic colorizer is ``config.guide`` (default: the shipped one)."""
-    from .checkpoint import model_files
-    from ..core.io import sha256_file
     from ..nets.guided import GuidedConfig, GuidedScoreNet
 
     shipped = shipped_model("semantic")
@@ -131,9 +131,6 @@ def _guide(net_cfg) -> nn.Module:
     """The semantic colorizer a guided JGM is conditioned on (its ``guide``: the shipped one by
     name, or a folder), checked against the SHA-256 of the weights it was trained with: the
     score network learned *those* features, so another colorizer is an error, not a silent change."""
-    from .checkpoint import model_files
-    from ..core.io import sha256_file
-
     shipped = shipped_model("semantic")
     folder = shipped if net_cfg.guide == shipped.name else Path(net_cfg.guide)
     try:
@@ -150,8 +147,6 @@ def _guide(net_cfg) -> nn.Module:
 
 def _semantic_colorizer(folder: Path) -> nn.Module:
     """The semantic colorizer saved in ``folder`` (any other model is a one-line error)."""
-    from .checkpoint import load_model
-
     semantic, card = load_model(folder)
     if card.get("method") != "semantic":
         raise InputError(f"--guide {folder}: a semantic colorizer is needed, not a {card.get('method')} model")
@@ -231,7 +226,7 @@ METHODS: dict[str, Method] = {
 }
 
 #: the method of each task whose shipped weights are used when no model is named (CLI, web
-#: page, API, :func:`chromaprior.models.checkpoint.resolve_model_path`)
+#: page, API, :func:`resolve_model_path`)
 DEFAULT_METHODS = {"colorize": "semantic", "restore": "hgm-pixel-scale"}
 #: the default colorizer
 DEFAULT_METHOD = DEFAULT_METHODS["colorize"]
@@ -252,6 +247,26 @@ def shipped_model(method: str) -> Path:
     if not spec.shipped:
         raise InputError(f"no weights are shipped for {method}; give --model (a model trained with it)")
     return Path(str(resources.files("chromaprior") / "weights" / spec.shipped))
+
+
+def resolve_model_path(path: str | Path | None, task: str = "colorize") -> Path:
+    """The folder (or ``.safetensors``/``.json`` file) of a model; ``None`` = the shipped
+    weights of the task's default method (:data:`DEFAULT_METHODS`)."""
+    return shipped_model(DEFAULT_METHODS[task]) if path is None else model_folder(path)
+
+
+def load_model(path: str | Path | None, task: str = "colorize") -> tuple[nn.Module, dict]:
+    """Rebuild the network of a saved model (``None``: the task's default); returns
+    ``(net in eval mode, card)``."""
+    folder = resolve_model_path(path, task)
+    card = read_card(folder)
+    try:  # semantic: the pretrained encoder, then ours
+        net = get_method(card.get("method", "jgm")).load_net(card)
+    except (ValueError, TypeError) as e:  # the card's network fields, or a pretrained weights file, are wrong
+        if isinstance(e, InputError):
+            raise
+        raise InputError(str(e).splitlines()[0] if str(e) else f"{folder}: {type(e).__name__}") from e
+    return load_weights(net, folder), card
 
 
 #: the most colourings of one photo a call may ask for (``--samples``)

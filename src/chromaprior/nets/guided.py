@@ -36,10 +36,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..core.color import lab_to_rgb, rgb_to_lab
+from ..core.color import AB_SCALE, lab_to_rgb, rgb_to_lab
 from .ncsn import ScoreNet, ScoreNetConfig
 from .semantic import SemanticColorizer, annealed_mean, read_out
-from .unet import AB_SCALE
 
 __all__ = ["GuidedConfig", "GuidedScoreNet"]
 
