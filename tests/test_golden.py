@@ -44,10 +44,10 @@ def _missing() -> torch.Tensor:
 
 def _cases():
     """``name -> () -> (1, 3, H, W)`` for every shipped model (and a few options)."""
-    from chromaprior.methods.colorize import Colorizer
-    from chromaprior.methods.learned import load_demosaicker, load_inpainter
+    from chromaprior import Colorizer, Restorer
     from chromaprior.core.hints import Hint
-    from chromaprior.methods.hgm import Restorer, mosaic
+    from chromaprior.methods.hgm import mosaic
+    from chromaprior.methods.learned import load_demosaicker, load_inpainter
 
     gray, rgb, missing = _gray(), _rgb(), _missing()
     raw = mosaic(rgb, "RGGB")
