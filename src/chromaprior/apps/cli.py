@@ -86,6 +86,11 @@ def default_threads() -> int:
     runnable tasks are sampled from ``/proc/loadavg`` five times over 40 ms (the minimum, less
     this process); without it the 1-minute load average is used."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, torch.get_num_threads()) - _others_running())
+
+
+def _others_running() -> int:
+    """How many runnable tasks other processes have now (see :func:`default_threads`)."""
     others = None
     try:
         samples = []
@@ -100,7 +105,7 @@ def default_threads() -> int:
             others = round(os.getloadavg()[0])
         except (OSError, AttributeError):
             others = 0
-    return max(1, min(cores, torch.get_num_threads()) - others)
+    return others
 
 
 def _set_threads(threads: int | None) -> None:
@@ -157,14 +162,15 @@ def _device(name: str) -> torch.device:
 @click.option("--debug", is_flag=True, help="Show the traceback of every failure (bug reports).")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
-    """Restore colour with learned score priors: colorize (JGM), demosaick and inpaint (HGM)."""
+    """Restore colour with learned priors: colorize photos and films, demosaick mosaics and camera
+    raws, inpaint missing pixels (learned models by default; JGM and HGM score priors with --method)."""
     ctx.ensure_object(dict)["debug"] = debug
 
 
-def _progress(total: int, quiet: bool, desc: str):
+def _progress(total: int | None, quiet: bool, desc: str, unit: str = "nfe"):
     from tqdm import tqdm
 
-    return tqdm(total=total, disable=quiet, unit="nfe", desc=desc)
+    return tqdm(total=total, disable=quiet, unit=unit, desc=desc)
 
 
 def _file_error(src: Path, e: BaseException, dst: Path | None = None) -> InputError:
@@ -200,6 +206,25 @@ def _each(pairs: list[tuple[Path, Path]], one, bar, what: str) -> None:
         _fail(f"{failures} of {len(pairs)} {what} failed")
 
 
+def is_folder(output: str | Path) -> bool:
+    """An output that names a folder: an existing folder or a path ending in a separator."""
+    return Path(output).is_dir() or str(output).endswith(("/", os.sep))
+
+
+def _into(output: str, src: str, suffix: str | None = None) -> str:
+    """The output file of one input: ``output`` itself, or the input's name (with ``suffix``)
+    inside it when ``output`` is a folder (:func:`is_folder`)."""
+    if not is_folder(output):
+        return output
+    keep = suffix is None and Path(src).suffix.lower() in OUTPUT_SUFFIXES
+    return str(Path(output) / (Path(src).name if keep else Path(src).with_suffix(suffix or ".png").name))
+
+
+def _wrote(output, what: str = "image", quiet: bool = False) -> None:
+    if not quiet:
+        click.echo(f"wrote {what} to {output}", err=True)
+
+
 # ---------------------------------------------------------------------------------- colorize
 _SKIP_EXISTING = click.option(
     "--skip-existing", is_flag=True,
@@ -222,6 +247,11 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
     out = Path(output)
     out_real = out.resolve()
     many = len(inputs) > 1 or any(Path(i).is_dir() for i in inputs)
+    if len(inputs) == 1 and not Path(inputs[0]).exists():
+        raise InputError(f"{inputs[0]}: no such file or folder")
+    if many and not out.is_dir() and out.suffix.lower() in OUTPUT_SUFFIXES:
+        raise InputError(f"{output}: several inputs need an output folder, not a file name")
+    many = many or is_folder(output)
     pairs: list[tuple[Path, Path]] = []
     for item in map(Path, inputs):
         if item.is_dir():  # without earlier outputs, when OUT lies inside the folder
@@ -273,7 +303,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file, or folder for several inputs.")
 @click.option("--method", type=click.Choice(colorize_methods()), default=None,
               help="Shipped colorizer: " + "; ".join(f"{m}: {METHODS[m].summary}" for m in colorize_methods())
-                   + " [default: the best measured, see README].")
+                   + f" [default: {DEFAULT_METHOD}].")
 @click.option("--model", type=click.Path(), default=None, help="Model folder (default: the shipped weights).")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True,
               help="Sampler preset (jgm).")
@@ -487,11 +517,13 @@ def mosaic(rgb, output, pattern, bits):
     """Sample a colour image RGB through a Bayer filter into a one-channel MOSAIC."""
     from ..core.io import write_mosaic
 
+    output = _into(output, rgb, ".png")
     check_output(output, (rgb,), mosaic_bits=int(bits or 8))
     pic = read_image(rgb)
     depth = int(bits or min(pic.bits, 16))  # a float array's mosaic: 16 bits (or float in .npy)
     check_output(output, (rgb,), mosaic_bits=depth)
     write_mosaic(output, api.mosaic_picture(pic, pattern, name=rgb), depth, protect=(rgb,))
+    _wrote(output, f"a {pattern} mosaic")
 
 
 #: options of the HGM sampler: with --method learned they are an error
@@ -534,9 +566,7 @@ def demosaick(inputs, output, pattern, method, model, first_stage, preset, start
     r = load_demosaicker(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
     learned = getattr(r, "method", "hgm") == "learned"
     _refuse_sampler_options(learned)
-    bar = _progress(0 if learned else len(pairs) * r.nfe(preset), quiet, "demosaick")
-    if learned:
-        bar.unit = "tile"
+    bar = _progress(None if learned else len(pairs) * r.nfe(preset), quiet, "demosaick", "tile" if learned else "nfe")
     protect = tuple(src for src, _ in pairs)
     options = {} if learned else {"preset": preset, "seed": seed}
 
@@ -556,6 +586,7 @@ def demosaick(inputs, output, pattern, method, model, first_stage, preset, start
         write_image(dst, out, protect=protect)
 
     _each(pairs, one, bar, "mosaics")
+    _wrote(output if len(pairs) != 1 else pairs[0][1], f"{len(pairs)} image(s)", quiet)
 
 
 def write_image_or_tiff(dst: Path, pic, protect: tuple) -> None:
@@ -583,6 +614,7 @@ def inpaint(image, mask_path, output, method, model, first_stage, preset, start_
     """Fill the pixels of IMAGE that are white in MASK."""
     from ..methods.learned import load_inpainter
 
+    output = _into(output, image)
     check_output(output, (image, mask_path))  # before minutes of sampling
     _set_threads(threads)
     pic = read_image(image, max_pixels)
@@ -590,9 +622,7 @@ def inpaint(image, mask_path, output, method, model, first_stage, preset, start_
     r = load_inpainter(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
     learned = getattr(r, "method", "hgm") == "learned"
     _refuse_sampler_options(learned)
-    bar = _progress(0 if learned else r.nfe(preset), quiet, "inpaint")
-    if learned:
-        bar.unit = "tile"
+    bar = _progress(None if learned else r.nfe(preset), quiet, "inpaint", "tile" if learned else "nfe")
     options = {} if learned else {"preset": preset, "seed": seed}
 
     def step(done: int, total: int) -> None:
@@ -607,6 +637,7 @@ def inpaint(image, mask_path, output, method, model, first_stage, preset, start_
         raise _file_error(Path(image), e) from None
     bar.close()
     write_image(output, out, protect=(image, mask_path))
+    _wrote(output, quiet=quiet)
 
 
 # ------------------------------------------------------------------------------------- train
@@ -748,25 +779,45 @@ def serve(host, port, device):
 
 
 # -------------------------------------------------------------------------------------- info
+def _default_restorer(task: str) -> str:
+    """The registry method ``demosaick`` / ``inpaint`` use without --method and --model."""
+    from ..methods.learned import LEARNED, LEARNED_INPAINT
+    from ..models.registry import DEFAULT_METHODS, METHODS
+
+    learned = LEARNED if task == "demosaick" else LEARNED_INPAINT
+    return learned if METHODS[learned].shipped else DEFAULT_METHODS["restore"]
+
+
 @main.command()
 @click.option("--model", type=click.Path(), default=None, help="Model folder (default: the shipped weights).")
-@click.option("--task", type=click.Choice(["colorize", "restore"]), default="colorize", show_default=True,
-              help="Which shipped model to describe when --model is not given.")
+@click.option("--task", type=click.Choice(["colorize", "demosaick", "inpaint", "restore"]), default="colorize",
+              show_default=True, help="Which shipped model to describe when --model is not given: the default of "
+              "colorize, demosaick or inpaint, or (restore) the HGM prior of their --method hgm.")
+@click.option("--list", "list_", is_flag=True, help="List the shipped models (name, method, task, size).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole model card as JSON.")
 @user_errors
-def info(model, task, as_json):
-    """Describe a model (its card); --json prints the raw card."""
-    from ..models.checkpoint import read_card
-    from ..models.registry import resolve_model_path
+def info(model, task, list_, as_json):
+    """Describe a model (its card); --json prints the raw card, --list the shipped models."""
+    from ..models.checkpoint import model_files, read_card
+    from ..models.registry import DEFAULT_METHODS, METHODS, resolve_model_path, shipped_model
 
-    card = read_card(resolve_model_path(model, task))
+    if list_:
+        defaults = {DEFAULT_METHODS["colorize"]} | {_default_restorer(t) for t in ("demosaick", "inpaint")}
+        for m in (m for m in METHODS.values() if m.shipped):
+            size = sum(f.stat().st_size for f in model_files(shipped_model(m.name)) if f.exists()) / 1e6
+            click.echo(f"{m.shipped:22} --method {m.name:18} {m.task:9} {size:5.1f} MB"
+                       + ("  (default)" if m.name in defaults else ""))
+        return
+    if model is None and task in ("demosaick", "inpaint"):
+        model = shipped_model(_default_restorer(task))
+    card = read_card(resolve_model_path(model, "colorize" if task == "colorize" else "restore"))
     if as_json:
         click.echo(json.dumps(card, indent=2))
         return
     t = card.get("training", {})
     lift = (card.get("lift") or {}).get("name")
     lines = [
-        f"model:      {resolve_model_path(model, task)}",
+        f"model:      {resolve_model_path(model, 'colorize' if task == 'colorize' else 'restore')}",
         f"method:     {card.get('method')} ({card.get('task', 'colorize')})" + (f", lift {lift}" if lift else ""),
         f"parameters: {t['parameters']:,}" if isinstance(t.get("parameters"), int) else None,
         (f"trained:    {t.get('steps')} steps x {t.get('batch_size')} at {t.get('size')} px"
