@@ -25,7 +25,8 @@ from chromaprior.evaluation.metrics import psnr  # noqa: E402
 from chromaprior.nets.demosaick import menon2007  # noqa: E402
 from chromaprior.methods.hgm import mosaic  # noqa: E402
 
-DATA = ["/work/shared/data/train/bsds500", "/work/shared/data/train/imagenet-sample", "/work/shared/data/train/caltech101"]
+DATA = [str(Path(__file__).resolve().parents[2] / "shared" / "data" / "train" / root)
+        for root in ("bsds500", "imagenet-sample", "caltech101")]  # ../shared beside the checkout
 
 
 def main(argv: list[str] | None = None) -> int:

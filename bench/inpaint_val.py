@@ -26,7 +26,8 @@ from chromaprior.methods.learned import LearnedInpainter  # noqa: E402
 from chromaprior.evaluation.loops import missing_mask, quantize  # noqa: E402
 from chromaprior.evaluation.metrics import psnr  # noqa: E402
 
-DATA = ["/work/shared/data/train/bsds500", "/work/shared/data/train/imagenet-sample", "/work/shared/data/train/caltech101"]
+DATA = [str(Path(__file__).resolve().parents[2] / "shared" / "data" / "train" / root)
+        for root in ("bsds500", "imagenet-sample", "caltech101")]  # ../shared beside the checkout
 
 
 def main(argv: list[str] | None = None) -> int:

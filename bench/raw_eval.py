@@ -31,13 +31,12 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO / "tests"))
 
 from chromaprior.training.data import list_images  # noqa: E402
 from chromaprior.methods.learned import LearnedDemosaicker  # noqa: E402
 from chromaprior.evaluation.loops import load_eval_image  # noqa: E402
 from chromaprior.apps.raw import XYZ_RGB, demosaick_raw, srgb_decode  # noqa: E402
-from raw_helpers import bayer_colours, write_dng  # noqa: E402
+from chromaprior.evaluation.dng import bayer_colours, write_dng  # noqa: E402
 
 BLACK, WHITE = 512, 16383
 GAINS = np.array([0.5, 1.0, 0.7])

@@ -1,4 +1,4 @@
-"""The learned demosaicker (issue 17): the Menon2007 port, measured samples kept, tiled ==
+"""The learned demosaicker: the Menon2007 port, measured samples kept, tiled ==
 whole, the registry spec, a tiny model that learns, the command line and evaluate rows."""
 
 from __future__ import annotations
@@ -219,14 +219,11 @@ def test_evaluate_demosaick_rows_default_to_the_learned_model(learned, tiny_rest
 
 def test_gpu_pack_can_keep_full_resolution_chroma(tmp_path):
     """bench/pack_photos.py --subsampling 0 (the demosaicker's GPU pack): 4:4:4 JPEGs."""
-    import importlib.util
     from pathlib import Path
 
     from PIL import JpegImagePlugin
 
-    spec = importlib.util.spec_from_file_location("pack_photos", Path(__file__).resolve().parents[1] / "bench" / "pack_photos.py")
-    pack_photos = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pack_photos)
+    from chromaprior.training import packs as pack_photos
     src = tmp_path / "train" / "root"
     src.mkdir(parents=True)
     name = next(f"a{i}.jpg" for i in range(1000) if not pack_photos.is_validation(Path(f"a{i}.jpg")))

@@ -1,4 +1,4 @@
-"""The guided JGM (``jgm-guided``, issue 18): the conditional score network's shapes and
+"""The guided JGM (``jgm-guided``): the conditional score network's shapes and
 gradient flow, the condition changes the score, sampling keeps ``A x = y`` exactly (with and
 without hints), the condition is computed once per image, and the CLI end to end."""
 
@@ -345,13 +345,9 @@ def test_gpu_recipe_script_knows_every_trainable_method(tmp_path):
 def test_warm_resume_file_of_a_guided_run(tmp_path):
     """bench/gpu_state.py slim/expand (the GPU recipe's warm resume) work for jgm-guided: the
     trained weights travel, the frozen encoder does not, and the expanded run resumes."""
-    import importlib.util
-
     from chromaprior.apps import cli
+    from chromaprior.training import state_files as gpu_state
 
-    spec = importlib.util.spec_from_file_location("gpu_state", Path(__file__).resolve().parents[1] / "bench" / "gpu_state.py")
-    gpu_state = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gpu_state)
     data = tmp_path / "photos"
     data.mkdir()
     for s in range(2):

@@ -75,10 +75,10 @@ def test_cli_hints(cli, tiny_model, gray_png, tmp_path):
     assert "JSON" in r.stderr and not (tmp_path / "o2.png").exists()
 
 
-# ------------------------------------------------------------------------- issue 15: reliability
+# ------------------------------------------------------------------------- reliability
 @pytest.mark.parametrize("value", ["10", True, None, float("nan")])
 def test_hint_numbers_must_be_json_numbers(value):
-    """Item 10: "x": "10" and "x": true are errors, not coordinates."""
+    """"x": "10" and "x": true are errors, not coordinates."""
     with pytest.raises(InputError, match="x must be a number"):
         parse_hints([{"x": value, "y": 2, "rgb": [1, 2, 3]}], width=50, height=40)
     with pytest.raises(InputError, match="rgb"):
@@ -86,7 +86,7 @@ def test_hint_numbers_must_be_json_numbers(value):
 
 
 def test_hint_counts_sizes_and_nesting_are_capped(tmp_path):
-    """Item 9/14: a million points, a stroke that joins into too many, deep nesting: clear errors, at once."""
+    """A million points, a stroke that joins into too many, deep nesting: clear errors, at once."""
     import time
 
     from chromaprior.core.hints import MAX_HINT_POINTS, load_hints, loads_hints

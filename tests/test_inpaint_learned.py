@@ -1,4 +1,4 @@
-"""The learned inpainter (issue 17, item 2): the biharmonic fill it starts from, kept pixels
+"""The learned inpainter: the biharmonic fill it starts from, kept pixels
 exact, tiles equal to the whole image, the training masks, a tiny model that learns, the command
 line and evaluate rows."""
 

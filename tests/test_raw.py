@@ -1,4 +1,4 @@
-"""Camera raw files through rawpy (issue 17): minimal CFA DNGs written by the tests with
+"""Camera raw files through rawpy: minimal CFA DNGs written by the tests with
 tifffile; pattern, levels, white balance, the order of the colour pipeline (checked against
 LibRaw's own processing), 16-bit outputs, and one-line errors for what is not supported."""
 

@@ -1,4 +1,4 @@
-"""Several colourings per photo (issue 18, part 2): ``colorize --samples N``, the API, the web
+"""Several colourings per photo: ``colorize --samples N``, the API, the web
 page's gallery, the rule (sampled methods only) and the diversity metric."""
 
 import io

@@ -1,4 +1,4 @@
-"""Full-resolution finishing in row strips (issue 15 item 9): the same result as at once."""
+"""Full-resolution finishing in row strips: the same result as at once."""
 
 import torch
 import torch.nn.functional as F
