@@ -152,6 +152,164 @@ def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
     return dist.get_rank(), dist.get_world_size(), device
 
 
+def _resume_state(config: TrainConfig, out: Path, resume: bool, world: int) -> tuple[TrainConfig, dict | None]:
+    """The config to train with and the saved state to continue (None: a new run); the
+    one-line errors of a run that cannot start."""
+    state_path = out / "state.pt"
+    if resume and state_path.exists():
+        state = torch.load(state_path, map_location="cpu", weights_only=False)
+        config = TrainConfig(**{**state["config"], "iterations": config.iterations})
+    elif not resume and state_path.exists():
+        raise FileExistsError(f"{out} already holds a training run; pass --resume to continue it")
+    elif not config.data:
+        raise InputError(f"{out} holds no training run to resume; give --data to start one")
+    else:
+        state = None
+    if config.batch_size % world:
+        raise InputError(f"batch size {config.batch_size} does not split over {world} processes")
+    return config, state
+
+
+@dataclass
+class _Run:
+    """One training run's pieces: data, network, EMA weights, optimiser, loss, random streams
+    and counters; :meth:`step` takes one optimiser step, :meth:`checkpoint` saves."""
+
+    config: TrainConfig
+    out: Path
+    rank: int
+    world: int
+    device: torch.device
+    cache: ImageCache
+    net: nn.Module
+    ema: dict
+    opt: torch.optim.Optimizer
+    loss_fn: object
+    gen: torch.Generator
+    step_count: int = 0
+    seconds: float = 0.0
+    model: nn.Module | None = None  #: ``net``, or its DistributedDataParallel wrapper
+    lift: object = None
+
+    @classmethod
+    def set_up(cls, config: TrainConfig, out: Path, state: dict | None, rank: int, world: int,
+               device: torch.device) -> "_Run":
+        spec = config.spec
+        paths = list_images(config.data)
+        cache = ImageCache.build(paths, config.size, skip_gray=True, split="train", downscale=config.downscale,
+                                 roots=config.data if config.balance else None)
+        torch.manual_seed(config.seed)
+        net = make_net(config).to(device)
+        if config.init and state is None:
+            _load_init(net, config)
+        ema = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=config.lr, betas=spec.betas)
+        loss_fn = spec.make_loss(config, net, cache.sample, device, world > 1)
+        gen = torch.Generator().manual_seed(config.seed + 1_000_003 * rank)
+        run = cls(config, out, rank, world, device, cache, net, ema, opt, loss_fn, gen)
+        if state is not None:
+            run.restore(state)
+        run.model = DistributedDataParallel(net) if world > 1 else net
+        run.lift = config.lift()
+        return run
+
+    def restore(self, state: dict) -> None:
+        """Continue from a saved state (:meth:`checkpoint`)."""
+        if len(state["generators"]) != self.world:
+            raise InputError(f"the run was trained on {len(state['generators'])} processes, not {self.world}")
+        self.net.load_state_dict(state["model"])
+        self.ema = {k: v.to(self.device) for k, v in state["ema"].items()}
+        self.opt.load_state_dict(state["optimizer"])
+        self.loss_fn.load_state_dict(state)
+        self.gen.set_state(state["generators"][self.rank])
+        if "torch_rng" in state:  # the global stream drives dropout (cgan)
+            torch.set_rng_state(state["torch_rng"][self.rank])
+        self.step_count, self.seconds = state["step"], state["seconds"]
+
+    def step(self) -> float:
+        """One optimiser step (learning-rate schedule, loss, EMA update); returns the loss."""
+        config, net = self.config, self.net
+        t0 = time.perf_counter()
+        if config.lr_halve_every:
+            for g in self.opt.param_groups:
+                g["lr"] = config.lr * 0.5 ** (self.step_count // config.lr_halve_every)
+        x = self.cache.sample(config.batch_size // self.world, self.gen).to(self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            loss = self.loss_fn(self.model, x, self.gen)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.loss_fn.after_step()
+        decay = min(config.ema, (1 + self.step_count) / (10 + self.step_count))  # warm-up: no memory of the random init
+        with torch.no_grad():
+            for k, v in net.state_dict().items():
+                if v.dtype.is_floating_point:
+                    self.ema[k].mul_(decay).add_(v, alpha=1 - decay)
+                else:
+                    self.ema[k].copy_(v)
+        self.step_count += 1
+        self.seconds += time.perf_counter() - t0
+        return loss.item()
+
+    def card(self) -> dict:
+        """The model card of the weights saved now."""
+        config, net = self.config, self.net
+        return {
+            "method": config.method,
+            "task": config.task,
+            "lift": self.lift.to_config() if self.lift else None,
+            "training": {
+                **asdict(config),
+                "data": [str(d) for d in config.data],
+                "images": len(self.cache),
+                "skipped_gray": self.cache.skipped_gray,
+                "steps": self.step_count,
+                "seconds": round(self.seconds, 1),
+                "device": self.device.type,
+                "processes": self.world,
+                "parameters": sum(p.numel() for p in net.parameters()),
+                "trained_parameters": sum(p.numel() for p in net.parameters() if p.requires_grad),
+            },
+        }
+
+    def checkpoint(self) -> None:
+        """Save the EMA weights with their card and the whole state (every rank's random
+        streams, so that a resume continues each one exactly); rank 0 writes."""
+        generators: list = [self.gen.get_state()]
+        torch_rng: list = [torch.get_rng_state()]
+        if self.world > 1:
+            generators, torch_rng = [None] * self.world, [None] * self.world
+            dist.all_gather_object(generators, self.gen.get_state())
+            dist.all_gather_object(torch_rng, torch.get_rng_state())
+        if self.rank:
+            return
+        save_model(self.out, self.net, self.ema, self.card())
+        payload = {
+            "config": asdict(self.config),
+            "model": self.net.state_dict(),
+            "ema": self.ema,
+            "optimizer": self.opt.state_dict(),
+            "generators": generators,
+            "torch_rng": torch_rng,
+            "step": self.step_count,
+            "seconds": self.seconds,
+            **self.loss_fn.state_dict(),
+        }
+        atomic_write(self.out / "state.pt", lambda f: torch.save(payload, f))
+        plot_loss(self.out / "log.jsonl", self.out / "loss.png")
+
+
+def _open_log(out: Path, step: int, rank: int):
+    """The loss log (rank 0), without the lines logged after the checkpoint resumed from."""
+    if rank:
+        return None
+    log_path = out / "log.jsonl"
+    if log_path.exists():
+        kept = [ln for ln in log_path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
+        atomic_write(log_path, lambda f: Path(f).write_text("".join(ln + "\n" for ln in kept)))
+    return log_path.open("a")
+
+
 def train(
     config: TrainConfig,
     out: str | Path,
@@ -169,128 +327,25 @@ def train(
     """
     out = Path(out)
     rank, world, device = _distributed(torch.device(device))
-    state_path = out / "state.pt"
-    if resume and state_path.exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=False)
-        config = TrainConfig(**{**state["config"], "iterations": config.iterations})
-    elif not resume and state_path.exists():
-        raise FileExistsError(f"{out} already holds a training run; pass --resume to continue it")
-    elif not config.data:
-        raise InputError(f"{out} holds no training run to resume; give --data to start one")
-    else:
-        state = None
-    if config.batch_size % world:
-        raise InputError(f"batch size {config.batch_size} does not split over {world} processes")
+    config, state = _resume_state(config, out, resume, world)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-
-    spec = config.spec
-    paths = list_images(config.data)
-    cache = ImageCache.build(paths, config.size, skip_gray=True, split="train", downscale=config.downscale,
-                             roots=config.data if config.balance else None)
-    torch.manual_seed(config.seed)
-    net = make_net(config).to(device)
-    if config.init and state is None:
-        _load_init(net, config)
-    ema = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=config.lr, betas=spec.betas)
-    loss_fn = spec.make_loss(config, net, cache.sample, device, world > 1)
-    gen = torch.Generator().manual_seed(config.seed + 1_000_003 * rank)
-    step, seconds = 0, 0.0
-    if state is not None:
-        if len(state["generators"]) != world:
-            raise InputError(f"the run was trained on {len(state['generators'])} processes, not {world}")
-        net.load_state_dict(state["model"])
-        ema = {k: v.to(device) for k, v in state["ema"].items()}
-        opt.load_state_dict(state["optimizer"])
-        loss_fn.load_state_dict(state)
-        gen.set_state(state["generators"][rank])
-        if "torch_rng" in state:  # the global stream drives dropout (cgan)
-            torch.set_rng_state(state["torch_rng"][rank])
-        step, seconds = state["step"], state["seconds"]
-    model = DistributedDataParallel(net) if world > 1 else net
-    lift = config.lift()
-    local_batch = config.batch_size // world
-
-    def card() -> dict:
-        return {
-            "method": config.method,
-            "task": config.task,
-            "lift": lift.to_config() if lift else None,
-            "training": {
-                **asdict(config),
-                "data": [str(d) for d in config.data],
-                "images": len(cache),
-                "skipped_gray": cache.skipped_gray,
-                "steps": step,
-                "seconds": round(seconds, 1),
-                "device": device.type,
-                "processes": world,
-                "parameters": sum(p.numel() for p in net.parameters()),
-                "trained_parameters": sum(p.numel() for p in net.parameters() if p.requires_grad),
-            },
-        }
-
-    def checkpoint() -> None:
-        generators: list = [gen.get_state()]
-        torch_rng: list = [torch.get_rng_state()]
-        if world > 1:  # every rank's streams, so a resume continues each one exactly
-            generators, torch_rng = [None] * world, [None] * world
-            dist.all_gather_object(generators, gen.get_state())
-            dist.all_gather_object(torch_rng, torch.get_rng_state())
-        if rank:
-            return
-        save_model(out, net, ema, card())
-        payload = {
-            "config": asdict(config),
-            "model": net.state_dict(),
-            "ema": ema,
-            "optimizer": opt.state_dict(),
-            "generators": generators,
-            "torch_rng": torch_rng,
-            "step": step,
-            "seconds": seconds,
-            **loss_fn.state_dict(),
-        }
-        atomic_write(state_path, lambda f: torch.save(payload, f))
-        plot_loss(out / "log.jsonl", out / "loss.png")
-
-    bar = tqdm(total=config.iterations, initial=step, disable=not progress or rank > 0, desc="train", unit="it")
-    log_path = out / "log.jsonl"
-    if rank == 0 and log_path.exists():  # drop lines logged after the checkpoint we resume from
-        kept = [ln for ln in log_path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
-        atomic_write(log_path, lambda f: Path(f).write_text("".join(ln + "\n" for ln in kept)))
-    log = log_path.open("a") if rank == 0 else None
-    model.train()
+    run = _Run.set_up(config, out, state, rank, world, device)
+    bar = tqdm(total=config.iterations, initial=run.step_count, disable=not progress or rank > 0, desc="train",
+               unit="it")
+    log = _open_log(out, run.step_count, rank)
+    run.model.train()
     try:
-        while step < config.iterations:
-            t0 = time.perf_counter()
-            if config.lr_halve_every:
-                for g in opt.param_groups:
-                    g["lr"] = config.lr * 0.5 ** (step // config.lr_halve_every)
-            x = cache.sample(local_batch, gen).to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                loss = loss_fn(model, x, gen)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_fn.after_step()
-            decay = min(config.ema, (1 + step) / (10 + step))  # warm-up: no memory of the random init
-            with torch.no_grad():
-                for k, v in net.state_dict().items():
-                    if v.dtype.is_floating_point:
-                        ema[k].mul_(decay).add_(v, alpha=1 - decay)
-                    else:
-                        ema[k].copy_(v)
-            step += 1
-            seconds += time.perf_counter() - t0
+        while run.step_count < config.iterations:
+            loss = run.step()
+            step = run.step_count
             bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.4f}")
+            bar.set_postfix(loss=f"{loss:.4f}")
             if log and (step % config.log_every == 0 or step == config.iterations):
-                log.write(json.dumps({"step": step, "loss": loss.item(), "seconds": round(seconds, 2)}) + "\n")
+                log.write(json.dumps({"step": step, "loss": loss, "seconds": round(run.seconds, 2)}) + "\n")
                 log.flush()
             if step % config.checkpoint_every == 0 or step == config.iterations:
-                checkpoint()
+                run.checkpoint()
         if world > 1:  # no rank leaves while rank 0 still writes the last checkpoint
             dist.barrier()
     finally:
