@@ -564,7 +564,7 @@ def demosaick(inputs, output, pattern, method, model, first_stage, preset, start
     pairs = _plan_outputs(inputs, output, skip_existing, suffixes=IMAGE_SUFFIXES + RAW_SUFFIXES)
     _set_threads(threads)
     r = load_demosaicker(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
-    learned = getattr(r, "method", "hgm") == "learned"
+    learned = not r.sampled
     _refuse_sampler_options(learned)
     bar = _progress(None if learned else len(pairs) * r.nfe(preset), quiet, "demosaick", "tile" if learned else "nfe")
     protect = tuple(src for src, _ in pairs)
@@ -620,7 +620,7 @@ def inpaint(image, mask_path, output, method, model, first_stage, preset, start_
     pic = read_image(image, max_pixels)
     mask = read_image(mask_path, max_pixels)
     r = load_inpainter(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
-    learned = getattr(r, "method", "hgm") == "learned"
+    learned = not r.sampled
     _refuse_sampler_options(learned)
     bar = _progress(None if learned else r.nfe(preset), quiet, "inpaint", "tile" if learned else "nfe")
     options = {} if learned else {"preset": preset, "seed": seed}

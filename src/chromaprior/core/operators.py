@@ -25,6 +25,7 @@ __all__ = [
     "Operator",
     "gray",
     "bayer",
+    "bayer_masks",
     "mask",
     "compose",
     "stack",
@@ -141,14 +142,19 @@ def bayer(pattern: str, height: int, width: int) -> Operator:
     ``pattern`` names the 2x2 tile row by row, e.g. ``RGGB``: R at (0, 0), G at (0, 1)
     and (1, 0), B at (1, 1).
     """
+    return Operator(bayer_masks(pattern, height, width)[None, None])
+
+
+def bayer_masks(pattern: str, height: int, width: int, device=None) -> Tensor:
+    """``(3, H, W)`` float masks of the R, G and B sites of a Bayer pattern (e.g. ``RGGB``, the
+    2x2 tile row by row); an unknown pattern is an :class:`InputError`."""
     pattern = pattern.upper()
     if pattern not in BAYER_PATTERNS:
         raise InputError(f"unknown Bayer pattern {pattern!r}; choose one of {', '.join(BAYER_PATTERNS)}")
-    m = torch.zeros(1, 1, 3, height, width)
+    m = torch.zeros(3, height, width, device=device)
     for i, ch in enumerate(pattern):
-        c = "RGB".index(ch)
-        m[0, 0, c, i // 2 :: 2, i % 2 :: 2] = 1.0
-    return Operator(m)
+        m["RGB".index(ch), i // 2 :: 2, i % 2 :: 2] = 1.0
+    return m
 
 
 def mask(keep: Tensor, channels: int = 3) -> Operator:

@@ -25,7 +25,7 @@ from typing import Callable
 
 from .color import gamut_clamp, white_balance
 
-__all__ = ["finish", "STRIP_PIXELS", "overlapping", "tile_grid"]
+__all__ = ["finish", "STRIP_PIXELS", "overlapping", "tile_grid", "mirror_fold", "mirror_pad"]
 
 #: Pixels per strip (about 1 MP: a few tens of MB of temporaries).
 STRIP_PIXELS = 1 << 20
@@ -96,3 +96,26 @@ def overlapping(fn: Callable[[Tensor], Tensor], x: Tensor, tile: int, margin: in
         if callback:
             callback(i + 1, len(boxes))
     return out
+
+
+def mirror_fold(n: int, start: int, stop: int, device=None) -> Tensor:
+    """Indices ``start..stop-1`` folded into ``0..n-1`` by mirror reflection without edge
+    repetition (scipy's ``mirror``, numpy's ``reflect``); period ``2 (n - 1)``, even, so a
+    Bayer phase is kept. ``n == 1``: all 0."""
+    i = torch.arange(start, stop, device=device)
+    if n == 1:
+        return torch.zeros_like(i)
+    m = i.remainder(2 * (n - 1))
+    return torch.where(m < n, m, 2 * (n - 1) - m)
+
+
+def mirror_pad(x: Tensor, top: int, bottom: int, left: int, right: int) -> Tensor:
+    """Pad the last two axes by mirror reflection (repeated as often as needed: any size)."""
+    h, w = x.shape[-2:]
+    if not (top or bottom or left or right):
+        return x
+    if max(top, bottom) < h and max(left, right) < w and x.ndim == 4:
+        return F.pad(x, (left, right, top, bottom), mode="reflect")
+    rows = mirror_fold(h, -top, h + bottom, x.device)
+    cols = mirror_fold(w, -left, w + right, x.device)
+    return x[..., rows[:, None], cols[None, :]]

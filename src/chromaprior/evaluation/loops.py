@@ -343,10 +343,7 @@ def evaluate_demosaick(
 
     methods = {name: (0, lambda y, p, s, f=f: f(y, p)) for name, f in DEMOSAICKERS.items()}
     for name, (r, preset) in restorers.items():
-        if getattr(r, "method", None) == "learned":
-            methods[name] = (r.nfe(), lambda y, p, s, r=r: r.demosaick(y, p))
-        else:
-            methods[name] = (r.nfe(preset), lambda y, p, s, r=r, preset=preset: r.demosaick(y, p, preset, s))
+        methods[name] = (r.nfe(preset), lambda y, p, s, r=r, preset=preset: r.demosaick(y, p, preset, s))
     cfa = lambda ref, _: (operators.bayer(pattern, *ref.shape[-2:]).forward(ref), pattern)  # noqa: E731
     return _evaluate_restoration("demosaick", paths, methods, cfa, size=size, seed=seed, limit=limit, border=border,
                                  progress=progress, reference="Menon2007", pattern=pattern)
@@ -370,10 +367,7 @@ def evaluate_inpaint(
 
     methods = {name: (0, lambda y, m, s, f=f: f(y, m)) for name, f in INPAINTERS.items()}
     for name, (r, preset) in restorers.items():
-        if getattr(r, "method", None) == "learned":
-            methods[name] = (r.nfe(), lambda y, m, s, r=r: r.inpaint(y, m))
-        else:
-            methods[name] = (r.nfe(preset), lambda y, m, s, r=r, preset=preset: r.inpaint(y, m, preset, s))
+        methods[name] = (r.nfe(preset), lambda y, m, s, r=r, preset=preset: r.inpaint(y, m, preset, s))
 
     def holes(ref: Tensor, s: int) -> tuple[Tensor, Tensor]:
         m = missing_mask(*ref.shape[-2:], missing, torch.Generator().manual_seed(s))
@@ -542,7 +536,7 @@ def restore_rows(model: str | Path | None = None, presets: tuple[str, ...] = ("f
     load = lambda m: loader(m, device=device)  # noqa: E731
 
     def rows_of(label: str, r) -> dict:
-        if getattr(r, "method", None) == "learned":
+        if not r.sampled:
             return {f"{label} (1 NFE)": (r, presets[0])}
         return {f"{label} ({p}, {r.nfe(p)} NFE)": (r, p) for p in presets}
 

@@ -26,6 +26,7 @@ from ..core.errors import InputError
 from ..core import operators
 from ..models.registry import input_multiple, load_model
 from ..core.filters import gaussian_blur
+from ..core.tiles import mirror_fold
 from ..core.lifts import make_lift
 from .sampling import Preset, get_preset, sample, seeded_generators
 
@@ -33,17 +34,6 @@ __all__ = ["Restorer", "mosaic", "fill", "START_LEVEL"]
 
 #: Default first level of the sampler (of a 10-level ladder, scaled for others).
 START_LEVEL = 6
-
-
-def _mirror(n: int, size: int, device=None) -> Tensor:
-    """Indices ``0..size-1`` folded into ``0..n-1`` by repeated reflection without edge
-    repetition (``F.pad(mode="reflect")`` where that works; period ``2 (n - 1)``, which is
-    even, so a Bayer phase is kept)."""
-    i = torch.arange(size, device=device)
-    if n == 1:
-        return torch.zeros_like(i)
-    m = i % (2 * (n - 1))
-    return torch.where(m < n, m, 2 * (n - 1) - m)
 
 
 def mosaic(rgb: Tensor, pattern: str) -> Tensor:
@@ -129,7 +119,10 @@ class Restorer:
         preset = get_preset(preset) if isinstance(preset, str) else preset
         return replace(preset, first_level=max(preset.first_level, self.start_level))
 
-    def nfe(self, preset: str | Preset) -> int:
+    #: a score prior: each seed draws another restoration (the learned restorers: False)
+    sampled = True
+
+    def nfe(self, preset: str | Preset = "fast") -> int:
         """Network evaluations per image with this preset (both stages)."""
         own = self._preset(preset).nfe(len(self.net.sigmas))
         return own + (self.first_stage.nfe(preset) if self.first_stage else 0)
@@ -143,7 +136,7 @@ class Restorer:
         ph, pw = max(-h % self.multiple, least - h), max(-w % self.multiple, least - w)
         if not (ph or pw):
             return t
-        return t[..., _mirror(h, h + ph, t.device)[:, None], _mirror(w, w + pw, t.device)[None, :]]
+        return t[..., mirror_fold(h, 0, h + ph, t.device)[:, None], mirror_fold(w, 0, w + pw, t.device)[None, :]]
 
     def restore(
         self,
@@ -178,13 +171,14 @@ class Restorer:
                    lift=self.lift, init=start, callback=callback)
         return x[..., :height, :width].clamp(0, 1)
 
-    def demosaick(self, raw: Tensor, pattern: str, preset: str | Preset = "fast", seed: int = 0,
-                  callback: Callable[[int, int], None] | None = None) -> Tensor:
-        """Demosaick a Bayer mosaic.
+    def demosaick(self, raw: Tensor, pattern: str = "RGGB", preset: str | Preset = "fast", seed: int = 0, *,
+                  callback: Callable[[int, int], None] | None = None, tile: int | None = None) -> Tensor:
+        """Demosaick a Bayer mosaic (the signature of every restorer, :class:`~chromaprior.methods.learned.AnyRestorer`).
 
         Args:
             raw: ``(H, W)`` or ``(B, 1, H, W)`` in ``[0, 1]`` (as :class:`Colorizer` takes gray
                 images); ``pattern`` its 2x2 tile (e.g. ``RGGB``).
+            tile: unused (the learned restorers' tile side; the sampler works on the whole image).
         Returns:
             ``(B, 3, H, W)`` in ``[0, 1]`` (``B = 1`` for an ``(H, W)`` input) whose mosaic
             equals ``raw``; image ``b`` of a batch is sampled with seed ``seed + b``.
@@ -202,9 +196,9 @@ class Restorer:
         return self.restore(lambda h, w: operators.bayer(pattern, h, w), raw, preset, seed, callback=callback,
                             classical=classical)
 
-    def inpaint(self, image: Tensor, missing: Tensor, preset: str | Preset = "fast", seed: int = 0,
-                callback: Callable[[int, int], None] | None = None) -> Tensor:
-        """Fill the missing pixels of an image.
+    def inpaint(self, image: Tensor, missing: Tensor, preset: str | Preset = "fast", seed: int = 0, *,
+                callback: Callable[[int, int], None] | None = None, tile: int | None = None) -> Tensor:
+        """Fill the missing pixels of an image (``tile``: unused, as in :meth:`demosaick`).
 
         Args:
             image: ``(3, H, W)`` or ``(B, 3, H, W)`` in ``[0, 1]`` (values at missing pixels are

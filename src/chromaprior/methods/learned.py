@@ -21,7 +21,7 @@ network's local correction in overlapping tiles, again equal to the whole-image 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 from torch import Tensor
@@ -30,8 +30,7 @@ from ..core import operators
 from ..models.checkpoint import read_card
 from ..core.errors import InputError
 from ..models.registry import METHODS, load_model, resolve_model_path, shipped_model
-from ..nets.demosaick import mirror_pad
-from ..core.tiles import overlapping, tile_grid
+from ..core.tiles import mirror_pad, overlapping, tile_grid
 
 __all__ = ["LearnedDemosaicker", "load_demosaicker", "DEMOSAICK_METHODS", "LEARNED", "TILE", "rggb_shift",
            "LearnedInpainter", "load_inpainter", "INPAINT_METHODS", "LEARNED_INPAINT"]
@@ -53,6 +52,24 @@ def rggb_shift(pattern: str) -> tuple[int, int]:
     return i // 2, i % 2
 
 
+class AnyRestorer(Protocol):
+    """What every restorer offers, learned (:class:`LearnedDemosaicker`, :class:`LearnedInpainter`)
+    or HGM (:class:`~chromaprior.methods.hgm.Restorer`): one signature for each task, and the
+    capability ``sampled`` (a score prior: ``preset`` and ``seed`` matter) read instead of
+    the method's name. Tensors as in :meth:`~chromaprior.methods.hgm.Restorer.demosaick`."""
+
+    sampled: bool
+    card: dict
+
+    def nfe(self, preset=...) -> int: ...
+
+    def demosaick(self, raw: Tensor, pattern: str = "RGGB", preset=..., seed: int = 0, *,
+                  callback: Callable[[int, int], None] | None = None, tile: int | None = None) -> Tensor: ...
+
+    def inpaint(self, image: Tensor, missing: Tensor, preset=..., seed: int = 0, *,
+                callback: Callable[[int, int], None] | None = None, tile: int | None = None) -> Tensor: ...
+
+
 class _LearnedRestorer:
     """What the learned restorers share: one deterministic network call per tile.
 
@@ -63,6 +80,8 @@ class _LearnedRestorer:
     """
 
     method = "learned"
+    #: one answer per input (no sampler, no seeds): the protocol's capability flag
+    sampled = False
     kind = ""  #: the registry's method
     what = ""  #: what it is, for messages
     min_tile = 1
@@ -105,9 +124,10 @@ class LearnedDemosaicker(_LearnedRestorer):
         return len(tile_grid(h + h % 2, w + w % 2, self.tile + self.tile % 2))
 
     @torch.no_grad()
-    def demosaick(self, raw: Tensor, pattern: str = "RGGB", callback: Callable[[int, int], None] | None = None,
-                  tile: int | None = None) -> Tensor:
-        """Demosaick Bayer mosaics.
+    def demosaick(self, raw: Tensor, pattern: str = "RGGB", preset=None, seed: int = 0, *,  # noqa: ARG002
+                  callback: Callable[[int, int], None] | None = None, tile: int | None = None) -> Tensor:
+        """Demosaick Bayer mosaics (:class:`AnyRestorer`'s signature; ``preset`` and ``seed`` do
+        not apply: one deterministic network pass).
 
         Args:
             raw: ``(H, W)`` or ``(B, 1, H, W)`` in ``[0, 1]``, any size.
@@ -179,9 +199,10 @@ class LearnedInpainter(_LearnedRestorer):
     kind, what = LEARNED_INPAINT, "learned inpainter"
 
     @torch.no_grad()
-    def inpaint(self, image: Tensor, missing: Tensor, callback: Callable[[int, int], None] | None = None,
-                tile: int | None = None) -> Tensor:
-        """Fill the missing pixels.
+    def inpaint(self, image: Tensor, missing: Tensor, preset=None, seed: int = 0, *,  # noqa: ARG002
+                callback: Callable[[int, int], None] | None = None, tile: int | None = None) -> Tensor:
+        """Fill the missing pixels (:class:`AnyRestorer`'s signature; ``preset`` and ``seed`` do
+        not apply).
 
         Args:
             image: ``(3, H, W)`` or ``(B, 3, H, W)`` in ``[0, 1]`` (values at missing pixels ignored).
