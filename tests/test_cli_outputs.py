@@ -48,7 +48,7 @@ def test_inpaint_and_demosaick_write_into_a_folder_and_say_so(cli, tmp_path):
 def test_a_missing_input_folder_is_reported_as_a_missing_input(cli, tiny_model, tmp_path):
     r = cli("colorize", tmp_path / "scans", "-o", tmp_path / "colored", "--model", tiny_model)
     one_line_error(r)
-    assert "scans: no such file or folder" in r.stderr
+    assert r.stderr.splitlines() == [f"chromaprior: error: {tmp_path / 'scans'}: no such file"]
 
 
 def test_several_inputs_into_a_file_name_are_refused(cli, tiny_model, gray_png, tmp_path):

@@ -248,7 +248,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
     out_real = out.resolve()
     many = len(inputs) > 1 or any(Path(i).is_dir() for i in inputs)
     if len(inputs) == 1 and not Path(inputs[0]).exists():
-        raise InputError(f"{inputs[0]}: no such file or folder")
+        raise InputError(f"{inputs[0]}: no such file")
     if many and not out.is_dir() and out.suffix.lower() in OUTPUT_SUFFIXES:
         raise InputError(f"{output}: several inputs need an output folder, not a file name")
     many = many or is_folder(output)
