@@ -19,13 +19,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from chromaprior.data import ImageCache, list_images  # noqa: E402
-from chromaprior.demosaick import LearnedDemosaicker  # noqa: E402
-from chromaprior.metrics import psnr  # noqa: E402
+from chromaprior.training.data import ImageCache, list_images  # noqa: E402
+from chromaprior.methods.learned import LearnedDemosaicker  # noqa: E402
+from chromaprior.evaluation.metrics import psnr  # noqa: E402
 from chromaprior.nets.demosaick import menon2007  # noqa: E402
-from chromaprior.restore import mosaic  # noqa: E402
+from chromaprior.methods.hgm import mosaic  # noqa: E402
 
-DATA = ["/work/shared/data/train/bsds500", "/work/shared/data/train/imagenet-sample", "/work/shared/data/train/caltech101"]
+DATA = [str(Path(__file__).resolve().parents[2] / "shared" / "data" / "train" / root)
+        for root in ("bsds500", "imagenet-sample", "caltech101")]  # ../shared beside the checkout
 
 
 def main(argv: list[str] | None = None) -> int:

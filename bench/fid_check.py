@@ -21,9 +21,9 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from chromaprior.data import list_images
-from chromaprior.evaluation import load_eval_image
-from chromaprior.metrics import InceptionFeatures, colorfulness, frechet_distance, inception_weights
+from chromaprior.training.data import list_images
+from chromaprior.evaluation.loops import load_eval_image
+from chromaprior.evaluation.metrics import InceptionFeatures, colorfulness, frechet_distance, inception_weights
 
 
 def scipy_fid(a: np.ndarray, b: np.ndarray) -> float:

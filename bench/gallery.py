@@ -5,7 +5,7 @@
 
 Rows are the first N photos of each folder in sorted order (never picked by quality); each
 is colorized once with seed = its index, and the columns are labelled, as in `chromaprior
-evaluate` (:func:`chromaprior.evaluation.colorize_rows`). ``--validation`` takes
+evaluate` (:func:`chromaprior.evaluation.loops.colorize_rows`). ``--validation`` takes
 the photos from the held-out split of training folders instead (for looking at photos of
 other kinds: objects, scenes) -- every N-th one, spread over the folders. ``--hints K`` gives
 every colorizer the same K hints of the evaluation's simulated user (``chromaprior evaluate
@@ -18,11 +18,11 @@ import argparse
 
 import torch
 
-from chromaprior.data import is_validation, list_images
-from chromaprior.evaluation import colorize_rows, load_eval_image, quantize
-from chromaprior.hints import simulated_user
-from chromaprior.methods import shipped_model
-from chromaprior.plots import gallery
+from chromaprior.training.data import is_validation, list_images
+from chromaprior.core.hints import simulated_user
+from chromaprior.evaluation.loops import colorize_rows, load_eval_image, quantize
+from chromaprior.models.registry import shipped_model
+from chromaprior.training.plots import gallery
 
 
 def _dots(img, hints):

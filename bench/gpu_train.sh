@@ -105,7 +105,7 @@ $PY -c "import torch, chromaprior; print('torch', torch.__version__, 'cuda', tor
 DATA=()
 for d in "$PACK"/photos/*/; do DATA+=(--data "${d%/}"); done
 [ ${#DATA[@]} -gt 0 ] || { say "no photo folders in $PACK/photos"; exit 2; }
-TRAIN=($PY -m chromaprior.cli train --method "$METHOD" --ngf "$NGF" --size "$SIZE" --batch-size "$BATCH"
+TRAIN=($PY -m chromaprior.apps.cli train --method "$METHOD" --ngf "$NGF" --size "$SIZE" --batch-size "$BATCH"
        "${EXTRA[@]}" --balance "${DATA[@]}" --device "$DEVICE" --quiet)
 last_step() { $PY -c "import json,sys; l=[json.loads(x) for x in open(sys.argv[1]) if x.strip()]; print(l[-1]['step'] if l else 0)" "$1" 2>/dev/null || echo 0; }
 saved() { $PY -c "import torch,sys; s=torch.load(sys.argv[1], map_location='cpu', weights_only=False); print(s['config']['method'], s['step'])" "$1"; }

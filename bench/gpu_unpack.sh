@@ -14,7 +14,7 @@
 # PACK: the method's pack (as in gpu_train.sh: semantic gpu-pack, jgm-guided gpu-pack-guided,
 #       the restoration methods gpu-pack-restore), taken from the run's card unless set.
 # Resume here (exact; the run's settings and photos come from its state):
-#   PYTHONPATH=src python -m chromaprior.cli train --out DEST --resume --iterations N --device cpu
+#   PYTHONPATH=src python -m chromaprior train --out DEST --resume --iterations N --device cpu
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=${1:?usage: gpu_unpack.sh FILES_DIR DEST [--exact | --slim]}

@@ -20,13 +20,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from chromaprior.baselines import biharmonic  # noqa: E402
-from chromaprior.data import ImageCache, list_images  # noqa: E402
-from chromaprior.demosaick import LearnedInpainter  # noqa: E402
-from chromaprior.evaluation import missing_mask, quantize  # noqa: E402
-from chromaprior.metrics import psnr  # noqa: E402
+from chromaprior.methods.baselines import biharmonic  # noqa: E402
+from chromaprior.training.data import ImageCache, list_images  # noqa: E402
+from chromaprior.methods.learned import LearnedInpainter  # noqa: E402
+from chromaprior.evaluation.loops import missing_mask, quantize  # noqa: E402
+from chromaprior.evaluation.metrics import psnr  # noqa: E402
 
-DATA = ["/work/shared/data/train/bsds500", "/work/shared/data/train/imagenet-sample", "/work/shared/data/train/caltech101"]
+DATA = [str(Path(__file__).resolve().parents[2] / "shared" / "data" / "train" / root)
+        for root in ("bsds500", "imagenet-sample", "caltech101")]  # ../shared beside the checkout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                "fill": lambda y, m: net.net.fill(y, (~m).float()).clamp(0, 1),
                "learned": net.inpaint}
     if args.hgm:
-        from chromaprior.restore import Restorer
+        from chromaprior.methods.hgm import Restorer
 
         hgm = Restorer()
         methods["hgm"] = lambda y, m: hgm.inpaint(y, m, preset="fast", seed=0)

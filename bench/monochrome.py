@@ -17,8 +17,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from chromaprior.data import is_near_gray, list_images
-from chromaprior.io import is_monochrome
+from chromaprior.training.data import is_near_gray, list_images
+from chromaprior.core.io import is_monochrome
 
 
 def main() -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from chromaprior.data import list_images
-from chromaprior.evaluation import colorize_rows, evaluate_colorize, format_table, write_report
-from chromaprior.plots import plot_points
+from chromaprior.training.data import list_images
+from chromaprior.evaluation.loops import colorize_rows, evaluate_colorize, format_table, write_report
+from chromaprior.training.plots import plot_points
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ stored as a 14-bit CFA DNG (black level 512, white level 16383, AsShotNeutral = 
 ColorMatrix1 = XYZ -> linear sRGB, so that the camera colour matrix is the identity and only
 demosaicking differs). Then:
 
-* ``chromaprior``: :func:`chromaprior.raw.demosaick_raw` (black level, white balance, sRGB
+* ``chromaprior``: :func:`chromaprior.apps.raw.demosaick_raw` (black level, white balance, sRGB
   curve, the learned demosaicker, colour matrix, sRGB), as ``chromaprior demosaick x.dng``;
 * LibRaw (rawpy ``postprocess``): AHD, DHT, AAHD, VNG, PPG and bilinear, camera white balance,
   sRGB output with the sRGB curve (``gamma=(2.4, 12.92)``), no auto-brightening, 16 bit.
@@ -31,13 +31,12 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-sys.path.insert(0, str(REPO / "tests"))
 
-from chromaprior.data import list_images  # noqa: E402
-from chromaprior.demosaick import LearnedDemosaicker  # noqa: E402
-from chromaprior.evaluation import load_eval_image  # noqa: E402
-from chromaprior.raw import XYZ_RGB, demosaick_raw, srgb_decode  # noqa: E402
-from raw_helpers import bayer_colours, write_dng  # noqa: E402
+from chromaprior.training.data import list_images  # noqa: E402
+from chromaprior.methods.learned import LearnedDemosaicker  # noqa: E402
+from chromaprior.evaluation.loops import load_eval_image  # noqa: E402
+from chromaprior.apps.raw import XYZ_RGB, demosaick_raw, srgb_decode  # noqa: E402
+from chromaprior.evaluation.dng import bayer_colours, write_dng  # noqa: E402
 
 BLACK, WHITE = 512, 16383
 GAINS = np.array([0.5, 1.0, 0.7])

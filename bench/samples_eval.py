@@ -20,12 +20,12 @@ from pathlib import Path
 
 import torch
 
-from chromaprior import operators
-from chromaprior.color import rgb_to_lab
-from chromaprior.colorize import Colorizer
-from chromaprior.data import list_images
-from chromaprior.evaluation import GRAY_GROUND_TRUTH, load_eval_image, quantize
-from chromaprior.metrics import colorfulness, psnr
+from chromaprior.core import operators
+from chromaprior.core.color import rgb_to_lab
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.training.data import list_images
+from chromaprior.evaluation.loops import GRAY_GROUND_TRUTH, load_eval_image, quantize
+from chromaprior.evaluation.metrics import colorfulness, psnr
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from chromaprior.checkpoint import export_model, read_card
+from chromaprior.models.checkpoint import export_model, read_card
 
 
 def main() -> None:

@@ -21,9 +21,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from chromaprior.checkpoint import export_model
-from chromaprior.data import ImageCache, list_images
-from chromaprior.losses import BinCrossEntropy
+from chromaprior.models.checkpoint import export_model
+from chromaprior.training.data import ImageCache, list_images
+from chromaprior.models.losses import BinCrossEntropy
 from chromaprior.nets.semantic import SemanticColorizer, SemanticConfig, read_out
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-from chromaprior.checkpoint import export_model
+from chromaprior.models.checkpoint import export_model
 
 
 def main() -> None:

@@ -5,7 +5,7 @@
 Times the whole colorization (resize, sampling, chroma upsampling, gamut clamp; not file
 I/O or start-up) of the example photo resized to each size, with the shipped JGM prior (or
 --model) for each preset and every other shipped colorizer (the rows of `chromaprior evaluate
---all-methods`, :func:`chromaprior.evaluation.colorize_rows`), at the thread count torch uses
+--all-methods`, :func:`chromaprior.evaluation.loops.colorize_rows`), at the thread count torch uses
 (set OMP_NUM_THREADS / --threads). Before timing, each size is run once with the `preview`
 preset as a warm-up.
 """
@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from chromaprior.evaluation import colorize_rows
+from chromaprior.evaluation.loops import colorize_rows
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "coffee-gray.jpg"
 

@@ -1,10 +1,10 @@
-"""Encode random training crops once for the steerable colorizer (chromaprior.hint_training).
+"""Encode random training crops once for the steerable colorizer (chromaprior.training.hints).
 
     python bench/steer_cache.py --out /work/cache/steer --crops 16000 --data ../shared/data/train/bsds500 ...
 """
 import argparse
 
-from chromaprior.hint_training import build_feature_cache
+from chromaprior.training.hints import build_feature_cache
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--out", required=True)

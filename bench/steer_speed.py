@@ -38,8 +38,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "chromaprior.cli", "colorize", str(src), "-o", str(Path(tmp) / "c.png"),
                         "-q", "--threads", str(args.threads)], check=True)
         command = time.perf_counter() - t0
-    from chromaprior.colorize import Colorizer
-    from chromaprior.hints import Hint
+    from chromaprior.methods.colorize import Colorizer
+    from chromaprior.core.hints import Hint
 
     col = Colorizer()
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Train the steerable colorizer's hinted decoder on a feature cache (chromaprior.hint_training).
+"""Train the steerable colorizer's hinted decoder on a feature cache (chromaprior.training.hints).
 
     python bench/steer_cache.py --out CACHE --crops 16000 --data ../shared/data/train/...   # once
     python bench/steer_train.py --cache CACHE --out runs/steerable --iterations 6000 [--resume]
@@ -6,7 +6,7 @@
 import argparse
 import dataclasses
 
-from chromaprior.hint_training import HintTrainConfig, train_steerable
+from chromaprior.training.hints import HintTrainConfig, train_steerable
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("--out", required=True)

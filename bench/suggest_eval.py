@@ -18,11 +18,11 @@ import time
 
 import torch
 
-from chromaprior.color import rgb_to_lab
-from chromaprior.colorize import Colorizer
-from chromaprior.data import list_images
-from chromaprior.evaluation import load_eval_image
-from chromaprior.hints import simulated_user
+from chromaprior.core.color import rgb_to_lab
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.training.data import list_images
+from chromaprior.evaluation.loops import load_eval_image
+from chromaprior.core.hints import simulated_user
 
 
 def spots(lab: torch.Tensor, count: int, seed: int) -> list[tuple[int, int]]:

@@ -5,7 +5,7 @@ eval/), and its quality against the number of network evaluations (NFE).
         --jgm --report bench/results/tune-guided-val.json --plot docs/nfe-curve-guided.png
 
 One seeded run (image i: seed i) over held-out files of the training folders (the hash split
-of ``chromaprior.data.is_validation``, spread over the folders as ``bench/tune_semantic.py``)
+of ``chromaprior.training.data.is_validation``, spread over the folders as ``bench/tune_semantic.py``)
 at 256 px: PSNR, SSIM, colourfulness, balanced colour accuracy, with the gray output beside
 them; ``--jgm`` adds the shipped unconditional ``jgm`` with the ``fast`` preset, ``--semantic``
 the shipped semantic colorizer. ``--grid`` entries are preset names or
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 
-from chromaprior.colorize import Colorizer
-from chromaprior.data import is_validation, list_images
-from chromaprior.evaluation import evaluate_colorize, format_table, write_report
-from chromaprior.sampling import PRESETS, Preset
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.training.data import is_validation, list_images
+from chromaprior.evaluation.loops import evaluate_colorize, format_table, write_report
+from chromaprior.methods.sampling import PRESETS, Preset
 
 
 def preset_of(item: str) -> Preset | str:
@@ -68,7 +68,7 @@ def main() -> None:
     if args.report:
         write_report(result, args.report)
     if args.plot:
-        from chromaprior.plots import plot_points
+        from chromaprior.training.plots import plot_points
 
         ours = [r for r in result["rows"] if r["method"].startswith("jgm-guided")]
         title = f"jgm-guided presets, {result['images']} validation photos at {args.size} px"

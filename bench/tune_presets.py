@@ -4,7 +4,7 @@
 
 For each (steps, eps) pair prints PSNR / SSIM / colorfulness of one seeded run on the
 held-out files of the training folders (the deterministic hash split of
-``chromaprior.data.is_validation``), beside the gray baseline and the ground truth's
+``chromaprior.training.data.is_validation``), beside the gray baseline and the ground truth's
 colorfulness. Choose presets from this table, then report them on eval/ once.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 
-from chromaprior.data import is_validation, list_images
-from chromaprior.evaluation import colorize_rows, evaluate_colorize, format_table
-from chromaprior.sampling import Preset
+from chromaprior.training.data import is_validation, list_images
+from chromaprior.evaluation.loops import colorize_rows, evaluate_colorize, format_table
+from chromaprior.methods.sampling import Preset
 
 
 def main() -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 
-from chromaprior.data import is_validation, list_images
-from chromaprior.evaluation import evaluate_demosaick, evaluate_inpaint, format_table
-from chromaprior.restore import Restorer
+from chromaprior.training.data import is_validation, list_images
+from chromaprior.evaluation.loops import evaluate_demosaick, evaluate_inpaint, format_table
+from chromaprior.methods.hgm import Restorer
 
 
 def main() -> None:

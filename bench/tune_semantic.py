@@ -5,7 +5,7 @@ validation split (never on eval/).
         --vividness 0 0.3 0.5 0.6 0.7 --work-size 128 192 256 --report bench/results/tune-semantic.json
 
 One seeded run over the held-out files of the training folders (the hash split of
-``chromaprior.data.is_validation``) at 256 px: PSNR, SSIM, colourfulness, balanced colour
+``chromaprior.training.data.is_validation``) at 256 px: PSNR, SSIM, colourfulness, balanced colour
 accuracy, with the gray output beside them. The shipped default is the setting with the
 highest colour accuracy among those whose PSNR is at least the gray output's + 1 dB (or,
 if none is, at least the gray output's). ``--shipped unet cgan jgm`` adds the other
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 
-from chromaprior.colorize import Colorizer
-from chromaprior.data import is_validation, list_images
-from chromaprior.evaluation import colorize_rows, evaluate_colorize, format_table, write_report
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.training.data import is_validation, list_images
+from chromaprior.evaluation.loops import colorize_rows, evaluate_colorize, format_table, write_report
 
 
 class Setting:

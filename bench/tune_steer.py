@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 
-from chromaprior.colorize import Colorizer
-from chromaprior.data import is_validation, list_images
-from chromaprior.evaluation import evaluate_colorize, format_table, write_report
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.training.data import is_validation, list_images
+from chromaprior.evaluation.loops import evaluate_colorize, format_table, write_report
 
 
 class Setting:

@@ -16,7 +16,7 @@ Rows (every clip through the same settings: H.264 CRF 18, yuv420p, 24 frames/s):
   resampling and the codec alone make;
 * ``gray input``: the clip the colorizer gets (the gray ``(r + g + b) / 3`` of the colour
   frames, encoded);
-* ``keyframes N``: ``chromaprior.video.colorize_video`` with a keyframe every N frames;
+* ``keyframes N``: ``chromaprior.apps.video.colorize_video`` with a keyframe every N frames;
   ``N = 1`` colorizes every frame alone (no temporal step: the per-frame baseline).
 
 Columns: PSNR and colourfulness (Hasler-Suesstrunk) of the decoded output against the
@@ -42,10 +42,10 @@ import cv2
 import numpy as np
 import torch
 
-from chromaprior.colorize import Colorizer
-from chromaprior.data import list_images
-from chromaprior.metrics import colorfulness, psnr
-from chromaprior.video import KEYFRAME_EVERY, aligned_flicker, colorize_video
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.training.data import list_images
+from chromaprior.evaluation.metrics import colorfulness, psnr
+from chromaprior.apps.video import KEYFRAME_EVERY, aligned_flicker, colorize_video
 
 WIDTH, HEIGHT, FPS = 640, 480, 24
 

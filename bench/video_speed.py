@@ -26,9 +26,9 @@ import cv2
 import numpy as np
 import torch
 
-from chromaprior.colorize import Colorizer
-from chromaprior.data import list_images
-from chromaprior.video import colorize_video
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.training.data import list_images
+from chromaprior.apps.video import colorize_video
 
 from video_bench import encode, make_clip
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from chromaprior.checkpoint import save_model
+from chromaprior.models.checkpoint import save_model
 from helpers import synthetic_rgb
-from chromaprior.training import TrainConfig, make_net
+from chromaprior.training.loop import TrainConfig, make_net
 
 
 def _tiny(folder, method: str, **options) -> str:
@@ -74,7 +74,7 @@ def cli():
     a command sets is restored afterwards."""
     from click.testing import CliRunner
 
-    from chromaprior.cli import main
+    from chromaprior.apps.cli import main
 
     threads = torch.get_num_threads()
     runner = CliRunner()
@@ -96,5 +96,5 @@ def device(request) -> str:
 @pytest.fixture
 def train_dtype(device) -> torch.dtype:
     """The dtype training's forward pass computes in on ``device``: bfloat16 autocast on
-    CUDA, float32 on the CPU (:func:`chromaprior.training.train`)."""
+    CUDA, float32 on the CPU (:func:`chromaprior.training.loop.train`)."""
     return torch.bfloat16 if device == "cuda" else torch.float32

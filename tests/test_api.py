@@ -1,14 +1,14 @@
-"""chromaprior.api: pictures in, pictures out; Colorizer and Restorer take (H, W) and batches alike."""
+"""chromaprior.apps.api: pictures in, pictures out; Colorizer and Restorer take (H, W) and batches alike."""
 
 import numpy as np
 import pytest
 import torch
 
-from chromaprior import api
-from chromaprior.colorize import Colorizer
-from chromaprior.errors import InputError
-from chromaprior.io import Picture
-from chromaprior.restore import Restorer, mosaic
+from chromaprior.apps import api
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.core.errors import InputError
+from chromaprior.core.io import Picture
+from chromaprior.methods.hgm import Restorer, mosaic
 from helpers import synthetic_rgb
 
 

@@ -9,11 +9,10 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from chromaprior.checkpoint import (FORMAT, export_model, load_model, model_files, read_card, record_quality,
-                                    resolve_model_path, save_model)
-from chromaprior.errors import InputError
-from chromaprior.methods import shipped_model
-from chromaprior.training import TrainConfig, make_net
+from chromaprior.models.checkpoint import FORMAT, export_model, model_files, read_card, record_quality, save_model
+from chromaprior.core.errors import InputError
+from chromaprior.models.registry import load_model, resolve_model_path, shipped_model
+from chromaprior.training.loop import TrainConfig, make_net
 
 
 def test_save_load_round_trip(tmp_path):
@@ -100,8 +99,8 @@ def test_export_half_precision_loads_and_matches(tiny_unet_model, tmp_path):
 def test_model_files_of_folders_file_pairs_and_shipped_defaults(tiny_model, tmp_path):
     folder = Path(tiny_model)
     assert model_files(folder) == (folder / "model.safetensors", folder / "model.json")
-    assert model_files(None) == model_files(shipped_model("steerable"))
-    assert model_files(None, "restore")[1] == shipped_model("hgm-pixel-scale") / "model.json"
+    assert model_files(resolve_model_path(None)) == model_files(shipped_model("steerable"))
+    assert model_files(resolve_model_path(None, "restore"))[1] == shipped_model("hgm-pixel-scale") / "model.json"
     for name in ("model.safetensors", "model.json"):  # a pair beside other files: x.safetensors + x.json
         shutil.copy(folder / name, tmp_path / name.replace("model", "x"))
     assert resolve_model_path(tmp_path / "x.json") == tmp_path / "x.json"

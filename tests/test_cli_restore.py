@@ -112,7 +112,7 @@ def test_evaluate_restoration_prints_baselines(cli, tiny_restore_model, tmp_path
 
 
 def test_a_batch_goes_on_past_any_failing_file_and_tiny_mosaics_work(cli, tiny_restore_model, tmp_path):
-    """Issue 15 item 2: a 1x1 mosaic works (README: any size), a file refused by a library
+    """A 1x1 mosaic works (README: any size), a file refused by a library
     check is one line naming it, the others are written, exit 1 at the end."""
     Image.fromarray(np.full((1, 1), 128, np.uint8)).save(tmp_path / "tiny1x1.png")
     Image.fromarray(synthetic_rgb(20, 24)[..., 1]).save(tmp_path / "good.png")
@@ -126,7 +126,7 @@ def test_a_batch_goes_on_past_any_failing_file_and_tiny_mosaics_work(cli, tiny_r
 
 
 def test_inpaint_outputs_are_checked_before_sampling(cli, tiny_restore_model, rgb_png, tmp_path):
-    """Issue 15 item 3: -o MASK and -o x.gif are refused before any work."""
+    """-o MASK and -o x.gif are refused before any work."""
     mask = tmp_path / "mask.png"
     Image.fromarray(np.zeros((30, 44), np.uint8)).save(mask)
     for out in (mask, tmp_path / "x.gif"):
@@ -136,7 +136,7 @@ def test_inpaint_outputs_are_checked_before_sampling(cli, tiny_restore_model, rg
 
 
 def test_demosaick_a_folder_of_npy_mosaics(cli, tiny_restore_model, tmp_path):
-    """Issue 16: a folder of .npy mosaics is a folder of inputs (one format table); the
+    """A folder of .npy mosaics is a folder of inputs (one format table); the
     outputs mirror their names, as float arrays."""
     src = tmp_path / "raw"
     src.mkdir()

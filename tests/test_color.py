@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from chromaprior.color import kelvin_to_xy, lab_to_rgb, rgb_to_lab, white_balance
+from chromaprior.core.color import kelvin_to_xy, lab_to_rgb, rgb_to_lab, white_balance
 
 
 def test_lab_round_trip():
@@ -41,7 +41,7 @@ def test_kelvin_range_and_locus():
 
 
 def test_palette_transfer_moves_chroma_statistics_and_keeps_lightness():
-    from chromaprior.color import rgb_to_lab, transfer_palette
+    from chromaprior.core.color import rgb_to_lab, transfer_palette
 
     g = torch.Generator().manual_seed(2)
     x = 0.3 + 0.4 * torch.rand(1, 3, 16, 16, generator=g, dtype=torch.float64)
@@ -57,8 +57,8 @@ def test_palette_transfer_moves_chroma_statistics_and_keeps_lightness():
 
 
 def test_colorize_with_reference_palette_is_bluer(tiny_model):
-    from chromaprior.colorize import Colorizer
-    from chromaprior.color import rgb_to_lab
+    from chromaprior.methods.colorize import Colorizer
+    from chromaprior.core.color import rgb_to_lab
 
     col = Colorizer(tiny_model)
     y = torch.rand(1, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 0.5 + 0.25

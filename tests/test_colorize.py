@@ -3,8 +3,8 @@ blind colorization, devices."""
 
 import torch
 
-from chromaprior.colorize import Colorizer, gamut_clamp, working_size
-from chromaprior.sampling import Preset
+from chromaprior.methods.colorize import Colorizer, gamut_clamp, working_size
+from chromaprior.methods.sampling import Preset
 
 
 def test_gamut_clamp_keeps_gray_and_range():

@@ -2,8 +2,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from chromaprior.data import ImageCache, list_images
-from chromaprior.io import read_image
+from chromaprior.training.data import ImageCache, list_images
+from chromaprior.core.io import read_image
 
 from helpers import icc_profile, synthetic_rgb
 
@@ -56,9 +56,9 @@ def test_training_images_are_read_in_srgb_like_inputs(tmp_path):
 
 
 def test_training_photos_are_read_with_the_one_reader(tmp_path):
-    """The loader reads through chromaprior.io.read_image: .npy arrays and 16-bit PNGs are
+    """The loader reads through chromaprior.core.io.read_image: .npy arrays and 16-bit PNGs are
     training photos too, cached as read_image decodes them."""
-    from chromaprior.io import write_image
+    from chromaprior.core.io import write_image
 
     a = synthetic_rgb(32, 32, seed=1) / 255
     np.save(tmp_path / "photo.npy", a.astype(np.float32))

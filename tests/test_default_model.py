@@ -10,11 +10,11 @@ import torch.nn.functional as F
 
 import pytest
 
-from chromaprior.checkpoint import read_card
-from chromaprior.colorize import Colorizer
-from chromaprior.io import read_image
-from chromaprior.methods import DEFAULT_METHODS, METHODS, shipped_model
-from chromaprior.metrics import colorfulness, psnr
+from chromaprior.models.checkpoint import read_card
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.core.io import read_image
+from chromaprior.models.registry import DEFAULT_METHODS, METHODS, resolve_model_path, shipped_model
+from chromaprior.evaluation.metrics import colorfulness, psnr
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "coffee-gray.jpg"
 
@@ -31,10 +31,10 @@ def test_shipped_cards_describe_trained_models(name):
 
 def test_default_models():
     assert DEFAULT_METHODS == {"colorize": "steerable", "restore": "hgm-pixel-scale"}
-    assert read_card(None)["method"] == "steerable"  # the semantic colorizer that takes hints (docs/steering.md)
-    assert read_card(None, "restore")["lift"]["name"] == "pixel-scale"
-    for m in METHODS.values():  # every shipped model is there, with its card
-        assert not m.shipped or read_card(shipped_model(m.name))["method"] == m.name
+    assert read_card(resolve_model_path(None))["method"] == "steerable"  # the semantic colorizer that takes hints (docs/steering.md)
+    assert read_card(resolve_model_path(None, "restore"))["lift"]["name"] == "pixel-scale"
+    for name in DEFAULT_METHODS.values():  # every default is shipped
+        assert METHODS[name].shipped and (shipped_model(name) / "model.safetensors").is_file()
 
 
 @pytest.mark.parametrize("method", ["steerable", "semantic", "jgm", "unet", "cgan"])
@@ -50,7 +50,7 @@ def test_shipped_colorizers_give_real_colour_and_keep_gray(method):
 
 
 def test_shipped_restorer_demosaicks_and_inpaints():
-    from chromaprior.restore import Restorer, mosaic
+    from chromaprior.methods.hgm import Restorer, mosaic
 
     from helpers import synthetic_rgb
 
@@ -68,7 +68,7 @@ def test_cli_default_model_end_to_end(tmp_path):
     from PIL import Image
 
     Image.open(EXAMPLE).resize((96, 64)).save(small)
-    r = subprocess.run([sys.executable, "-m", "chromaprior.cli", "colorize", str(small), "-o", str(tmp_path / "c.png"),
+    r = subprocess.run([sys.executable, "-m", "chromaprior", "colorize", str(small), "-o", str(tmp_path / "c.png"),
                         "--preset", "preview", "-q"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     a = np.asarray(Image.open(tmp_path / "c.png")).astype(float)
@@ -80,7 +80,7 @@ def test_shipped_prior_propagates_a_hint_beyond_the_hinted_pixels():
     spreads the constraint), while the hinted disc itself takes the hinted chroma."""
     from PIL import Image
 
-    from chromaprior.hints import Hint
+    from chromaprior.core.hints import Hint
 
     col = Colorizer(method="jgm")
     g = torch.from_numpy(np.asarray(Image.open(EXAMPLE).convert("L"), dtype=np.float32) / 255)[None, None]

@@ -1,4 +1,4 @@
-"""The learned demosaicker (issue 17): the Menon2007 port, measured samples kept, tiled ==
+"""The learned demosaicker: the Menon2007 port, measured samples kept, tiled ==
 whole, the registry spec, a tiny model that learns, the command line and evaluate rows."""
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from PIL import Image
 from helpers import synthetic_rgb
 from raw_helpers import tiny_learned
 
-from chromaprior.demosaick import LearnedDemosaicker, load_demosaicker, rggb_shift
+from chromaprior.methods.learned import LearnedDemosaicker, load_demosaicker, rggb_shift
 from chromaprior.nets.demosaick import DemosaickNetConfig, menon2007
-from chromaprior.restore import mosaic
+from chromaprior.methods.hgm import mosaic
 
 PATTERNS = ["RGGB", "GRBG", "GBRG", "BGGR"]
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "chromaprior.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "chromaprior", *map(str, args)], capture_output=True, text=True,
                           timeout=300)
 
 
@@ -87,7 +87,7 @@ def test_tiled_equals_whole(learned, pattern):
     assert torch.allclose(tiled, whole, atol=1e-6, rtol=0)
     assert calls[-1][0] == calls[-1][1] == d.tiles(45, 62, pattern) if d.tile == 16 else calls[-1][0] == calls[-1][1] > 1
     from chromaprior.nets.demosaick import keep_samples, mirror_pad
-    from chromaprior.tiles import overlapping
+    from chromaprior.core.tiles import overlapping
 
     top, left = rggb_shift(pattern)
     x = mirror_pad(raw, top, (45 + top) % 2, left, (62 + left) % 2)
@@ -116,9 +116,9 @@ def test_margin_is_the_receptive_radius():
 
 
 def test_registry_spec_and_wrong_model_kinds(learned, tiny_restore_model):
-    from chromaprior.errors import InputError
-    from chromaprior.methods import METHODS, restore_methods
-    from chromaprior.restore import Restorer
+    from chromaprior.core.errors import InputError
+    from chromaprior.models.registry import METHODS, restore_methods
+    from chromaprior.methods.hgm import Restorer
 
     spec = METHODS["learned-demosaick"]
     assert spec.family == "supervised" and spec.task == "restore" and "learned-demosaick" in restore_methods()
@@ -133,10 +133,10 @@ def test_registry_spec_and_wrong_model_kinds(learned, tiny_restore_model):
 def test_a_tiny_model_learns(tmp_path):
     """`chromaprior train --method learned-demosaick`: the L1 of a fixed batch falls below
     Menon2007's (the network's starting point) after a few steps."""
-    from chromaprior.checkpoint import load_model
-    from chromaprior.data import ImageCache, list_images
-    from chromaprior.losses import DemosaickLoss
-    from chromaprior.training import TrainConfig, train
+    from chromaprior.models.registry import load_model
+    from chromaprior.training.data import ImageCache, list_images
+    from chromaprior.models.losses import DemosaickLoss
+    from chromaprior.training.loop import TrainConfig, train
 
     data = tmp_path / "photos"
     data.mkdir()
@@ -208,7 +208,7 @@ def test_evaluate_rows_for_the_learned_demosaicker(learned, tmp_path):
 
 
 def test_evaluate_demosaick_rows_default_to_the_learned_model(learned, tiny_restore_model):
-    from chromaprior.evaluation import restore_rows
+    from chromaprior.evaluation.loops import restore_rows
 
     rows = restore_rows(learned, ("preview",), compare=[f"hgm={tiny_restore_model}"], first_stage="bilinear",
                         task="demosaick")
@@ -219,14 +219,11 @@ def test_evaluate_demosaick_rows_default_to_the_learned_model(learned, tiny_rest
 
 def test_gpu_pack_can_keep_full_resolution_chroma(tmp_path):
     """bench/pack_photos.py --subsampling 0 (the demosaicker's GPU pack): 4:4:4 JPEGs."""
-    import importlib.util
     from pathlib import Path
 
     from PIL import JpegImagePlugin
 
-    spec = importlib.util.spec_from_file_location("pack_photos", Path(__file__).resolve().parents[1] / "bench" / "pack_photos.py")
-    pack_photos = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pack_photos)
+    from chromaprior.training import packs as pack_photos
     src = tmp_path / "train" / "root"
     src.mkdir(parents=True)
     name = next(f"a{i}.jpg" for i in range(1000) if not pack_photos.is_validation(Path(f"a{i}.jpg")))
@@ -244,7 +241,7 @@ def test_the_shipped_learned_demosaicker_is_the_default_and_beats_menon():
     Menon2007 on sharp colour edges (the measured eval-set numbers are in docs/demosaicking.md)."""
     from PIL import ImageFilter
 
-    from chromaprior.metrics import psnr
+    from chromaprior.evaluation.metrics import psnr
 
     d = load_demosaicker()
     assert d.method == "learned" and d.card["method"] == "learned-demosaick"

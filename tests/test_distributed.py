@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from chromaprior.training import TrainConfig, make_net
+from chromaprior.training.loop import TrainConfig, make_net
 from helpers import synthetic_rgb
 
 
@@ -20,7 +20,7 @@ def test_torchrun_two_processes(tmp_path):
     for i in range(4):
         Image.fromarray(synthetic_rgb(24, 24, seed=i)).save(data / f"{i}.png")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-           "-m", "chromaprior.cli", "train", "--data", str(data), "--out", str(tmp_path / "run"), "--size", "16",
+           "-m", "chromaprior", "train", "--data", str(data), "--out", str(tmp_path / "run"), "--size", "16",
            "--ngf", "4", "--levels", "3", "--iterations", "4", "--batch-size", "4", "--checkpoint-every", "2", "-q"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)

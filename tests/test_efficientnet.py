@@ -34,7 +34,7 @@ def test_cli_error_for_a_wrong_weights_file(tmp_path, monkeypatch, gray_png, tin
     """A corrupted encoder file is one error line, no traceback."""
     from click.testing import CliRunner
 
-    from chromaprior import cli
+    from chromaprior.apps import cli
     from chromaprior.nets import efficientnet
 
     bad = tmp_path / "bad.pth"

@@ -3,8 +3,8 @@
 import pytest
 from click.testing import CliRunner
 
-from chromaprior import cli
-from chromaprior.errors import InputError, MissingExtra
+from chromaprior.apps import cli
+from chromaprior.core.errors import InputError, MissingExtra
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_library_checks_of_options_are_input_errors(runner, tiny_model, tmp_path
 
 
 def test_method_choices_come_from_the_registry(runner):
-    from chromaprior.methods import METHODS, colorize_methods
+    from chromaprior.models.registry import METHODS, colorize_methods
 
     train_help = runner.invoke(cli.main, ["train", "--help"]).output
     assert all(m in train_help for m in METHODS)

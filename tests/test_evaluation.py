@@ -9,9 +9,9 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from chromaprior.colorize import Colorizer
-from chromaprior.evaluation import evaluate_colorize, format_table, write_report
-from chromaprior.metrics import HUE_SECTORS
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.evaluation.loops import evaluate_colorize, format_table, write_report
+from chromaprior.evaluation.metrics import HUE_SECTORS
 from helpers import synthetic_rgb
 
 
@@ -82,7 +82,7 @@ def test_several_sets_are_scored_alone_and_pooled(tmp_path, unet):
 
 
 def test_cli_several_data_folders_without_fid(tmp_path, tiny_unet_model):
-    from chromaprior.cli import main
+    from chromaprior.apps.cli import main
 
     _folder(tmp_path / "a", [1, 2])
     _folder(tmp_path / "b", [3], gray=[4])
@@ -100,10 +100,10 @@ def test_cli_several_data_folders_without_fid(tmp_path, tiny_unet_model):
 
 
 def test_rows_and_keys_are_built_by_the_library(tiny_model, tiny_unet_model, tiny_restore_model):
-    """What `chromaprior evaluate` prints is built in chromaprior.evaluation (labels, --compare, --variants)."""
-    from chromaprior.errors import InputError
-    from chromaprior.evaluation import colorize_rows, quality_key, restore_rows
-    from chromaprior.sampling import Preset
+    """What `chromaprior evaluate` prints is built in chromaprior.evaluation.loops (labels, --compare, --variants)."""
+    from chromaprior.core.errors import InputError
+    from chromaprior.evaluation.loops import colorize_rows, quality_key, restore_rows
+    from chromaprior.methods.sampling import Preset
 
     rows = colorize_rows(tiny_model, ("preview", "fast"), compare=[f"u={tiny_unet_model}"], variants=True)
     col = rows[list(rows)[0]][0]

@@ -1,9 +1,8 @@
-"""The GPU recipe's helpers (bench/pack_photos.py, bench/gpu_state.py): packing keeps the
+"""The GPU recipe's helpers (chromaprior.training.packs and .state_files, behind bench/pack_photos.py and bench/gpu_state.py): packing keeps the
 layout and names, shrinks, leaves out gray and validation photos; split/join round-trips."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -11,20 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from chromaprior.data import is_validation
+from chromaprior.training.data import is_validation
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-pack_photos = _load("pack_photos")
-gpu_state = _load("gpu_state")
+from chromaprior.training import packs as pack_photos
+from chromaprior.training import state_files as gpu_state
 
 
 def _train_name(stem: str, suffix: str = ".jpg") -> str:
@@ -70,7 +59,7 @@ def test_split_join_round_trip(tmp_path, compress):
     f = tmp_path / "state.pt"
     f.write_bytes(data)
     parts = gpu_state.split_file(f, tmp_path / "out", chunk=100_000, compress=compress)
-    assert len(parts) == (3 if compress else 3) and all(p.stat().st_size <= 100_000 for p in parts)
+    assert len(parts) == 3 and all(p.stat().st_size <= 100_000 for p in parts)
     assert parts[0].name == ("state.pt.gz.part00" if compress else "state.pt.part00")
     (joined,) = gpu_state.join_files(tmp_path / "out", tmp_path / "back")
     assert joined == tmp_path / "back" / "state.pt" and joined.read_bytes() == data

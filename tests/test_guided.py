@@ -1,4 +1,4 @@
-"""The guided JGM (``jgm-guided``, issue 18): the conditional score network's shapes and
+"""The guided JGM (``jgm-guided``): the conditional score network's shapes and
 gradient flow, the condition changes the score, sampling keeps ``A x = y`` exactly (with and
 without hints), the condition is computed once per image, and the CLI end to end."""
 
@@ -14,17 +14,17 @@ import torch.nn.functional as F
 from click.testing import CliRunner
 from PIL import Image
 
-from chromaprior import operators
-from chromaprior.colorize import Colorizer
-from chromaprior.hints import Hint, hint_operator, rasterize
-from chromaprior.lifts import GradientLift
-from chromaprior.losses import GuidedDSMLoss
-from chromaprior.io import sha256_file
-from chromaprior.methods import get_method, shipped_model
+from chromaprior.core import operators
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.core.hints import Hint, hint_operator, rasterize
+from chromaprior.core.lifts import GradientLift
+from chromaprior.models.losses import GuidedDSMLoss
+from chromaprior.core.io import sha256_file
+from chromaprior.models.registry import get_method, shipped_model
 from chromaprior.nets.guided import GuidedScoreNet
 from chromaprior.nets.ncsn import ScoreNet, ScoreNetConfig
-from chromaprior.sampling import get_preset, sample, seeded_generators
-from chromaprior.training import TrainConfig, make_net
+from chromaprior.methods.sampling import get_preset, sample, seeded_generators
+from chromaprior.training.loop import TrainConfig, make_net
 
 from conftest import _SCORE, _tiny
 from helpers import synthetic_rgb
@@ -215,7 +215,7 @@ def test_condition_is_computed_once_per_image_and_batches_equal_single_runs(tiny
 
 
 def test_method_mismatch_is_refused(tiny_guided, tiny_model):
-    from chromaprior.errors import InputError
+    from chromaprior.core.errors import InputError
 
     with pytest.raises(InputError, match="jgm-guided"):
         Colorizer(tiny_model, method="jgm-guided")
@@ -224,7 +224,7 @@ def test_method_mismatch_is_refused(tiny_guided, tiny_model):
 
 
 def test_cli_colorize_end_to_end(tiny_guided, tmp_path):
-    from chromaprior import cli
+    from chromaprior.apps import cli
 
     src = tmp_path / "g.png"
     gray = synthetic_rgb(40, 56, seed=9).mean(axis=2).astype(np.uint8)
@@ -243,9 +243,9 @@ def test_cli_colorize_end_to_end(tiny_guided, tmp_path):
 
 def test_init_from_a_jgm_model(tiny_model, tiny_unet_model):
     """``--init`` accepts an unconditional jgm model (its weights are a subset), not others."""
-    from chromaprior.checkpoint import load_model
-    from chromaprior.errors import InputError
-    from chromaprior.training import _load_init
+    from chromaprior.models.registry import load_model
+    from chromaprior.core.errors import InputError
+    from chromaprior.training.loop import _load_init
 
     config = TrainConfig(method="jgm-guided", size=32, init=tiny_model, **_SCORE)
     guided = make_net(config)
@@ -261,8 +261,8 @@ def test_init_from_a_guided_model_keeps_the_current_conditioning_colorizer(tiny_
     """Continuing a guided model (``--init GUIDED``) takes its score network, condition path and
     gains, never its copy of the semantic colorizer: the one of ``--guide`` (default: shipped)
     stays, so a retrained or fine-tuned colorizer is not mixed with an old decoder."""
-    from chromaprior.checkpoint import load_model
-    from chromaprior.training import _load_init
+    from chromaprior.models.registry import load_model
+    from chromaprior.training.loop import _load_init
 
     config = TrainConfig(method="jgm-guided", size=32, init=tiny_guided, **_SCORE)
     net = make_net(config)
@@ -279,8 +279,8 @@ def test_init_from_a_guided_model_keeps_the_current_conditioning_colorizer(tiny_
 def test_cli_train_then_colorize(tmp_path, tiny_model):
     from safetensors.torch import load_file
 
-    from chromaprior import cli
-    from chromaprior.checkpoint import read_card
+    from chromaprior.apps import cli
+    from chromaprior.models.checkpoint import read_card
 
     data = tmp_path / "photos"
     data.mkdir()
@@ -305,8 +305,8 @@ def test_a_changed_or_missing_guide_is_a_one_line_error(tmp_path, tiny_guided):
     names it and its weights' SHA-256, and refuses another (or a missing one) at load."""
     import shutil
 
-    from chromaprior.checkpoint import load_model
-    from chromaprior.errors import InputError
+    from chromaprior.models.registry import load_model
+    from chromaprior.core.errors import InputError
 
     guide = tmp_path / "my-semantic"
     shutil.copytree(shipped_model("semantic"), guide)
@@ -345,13 +345,9 @@ def test_gpu_recipe_script_knows_every_trainable_method(tmp_path):
 def test_warm_resume_file_of_a_guided_run(tmp_path):
     """bench/gpu_state.py slim/expand (the GPU recipe's warm resume) work for jgm-guided: the
     trained weights travel, the frozen encoder does not, and the expanded run resumes."""
-    import importlib.util
+    from chromaprior.apps import cli
+    from chromaprior.training import state_files as gpu_state
 
-    from chromaprior import cli
-
-    spec = importlib.util.spec_from_file_location("gpu_state", Path(__file__).resolve().parents[1] / "bench" / "gpu_state.py")
-    gpu_state = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gpu_state)
     data = tmp_path / "photos"
     data.mkdir()
     for s in range(2):
@@ -374,10 +370,10 @@ def test_warm_resume_file_of_a_guided_run(tmp_path):
 
 def test_shipped_guided_model_colours_and_keeps_gray():
     """The shipped weights: a card that says how they were trained, real colour, the gray kept."""
-    from chromaprior.checkpoint import read_card
-    from chromaprior.methods import shipped_model
-    from chromaprior.io import read_image
-    from chromaprior.metrics import colorfulness
+    from chromaprior.models.checkpoint import read_card
+    from chromaprior.models.registry import shipped_model
+    from chromaprior.core.io import read_image
+    from chromaprior.evaluation.metrics import colorfulness
 
     folder = shipped_model("jgm-guided")
     card = read_card(folder)

@@ -5,9 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
-from chromaprior.colorize import Colorizer
-from chromaprior.hints import Hint, parse_hints, propagate, rasterize
-from chromaprior.io import InputError
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.core.hints import Hint, parse_hints, propagate, rasterize
+from chromaprior.core.io import InputError
 from helpers import one_line_error
 
 
@@ -75,10 +75,10 @@ def test_cli_hints(cli, tiny_model, gray_png, tmp_path):
     assert "JSON" in r.stderr and not (tmp_path / "o2.png").exists()
 
 
-# ------------------------------------------------------------------------- issue 15: reliability
+# ------------------------------------------------------------------------- reliability
 @pytest.mark.parametrize("value", ["10", True, None, float("nan")])
 def test_hint_numbers_must_be_json_numbers(value):
-    """Item 10: "x": "10" and "x": true are errors, not coordinates."""
+    """"x": "10" and "x": true are errors, not coordinates."""
     with pytest.raises(InputError, match="x must be a number"):
         parse_hints([{"x": value, "y": 2, "rgb": [1, 2, 3]}], width=50, height=40)
     with pytest.raises(InputError, match="rgb"):
@@ -86,10 +86,10 @@ def test_hint_numbers_must_be_json_numbers(value):
 
 
 def test_hint_counts_sizes_and_nesting_are_capped(tmp_path):
-    """Item 9/14: a million points, a stroke that joins into too many, deep nesting: clear errors, at once."""
+    """A million points, a stroke that joins into too many, deep nesting: clear errors, at once."""
     import time
 
-    from chromaprior.hints import MAX_HINT_POINTS, load_hints, loads_hints
+    from chromaprior.core.hints import MAX_HINT_POINTS, load_hints, loads_hints
 
     big = tmp_path / "big.json"
     big.write_text(json.dumps([{"x": 1, "y": 1, "rgb": [1, 2, 3]}] * 1_000_000))

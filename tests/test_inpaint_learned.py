@@ -1,4 +1,4 @@
-"""The learned inpainter (issue 17, item 2): the biharmonic fill it starts from, kept pixels
+"""The learned inpainter: the biharmonic fill it starts from, kept pixels
 exact, tiles equal to the whole image, the training masks, a tiny model that learns, the command
 line and evaluate rows."""
 
@@ -15,18 +15,18 @@ from PIL import Image
 
 from helpers import synthetic_rgb
 
-from chromaprior.demosaick import LearnedInpainter, load_inpainter
+from chromaprior.methods.learned import LearnedInpainter, load_inpainter
 from chromaprior.nets.inpaint import biharmonic_fill, pull_push
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "chromaprior.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "chromaprior", *map(str, args)], capture_output=True, text=True,
                           timeout=300)
 
 
 def tiny_inpainter(folder, random: bool = True) -> str:
-    from chromaprior.checkpoint import save_model
-    from chromaprior.training import TrainConfig, make_net
+    from chromaprior.models.checkpoint import save_model
+    from chromaprior.training.loop import TrainConfig, make_net
 
     torch.manual_seed(0)
     net = make_net(TrainConfig(method="learned-inpaint", ngf=4, depth=3, size=16))
@@ -70,7 +70,7 @@ def test_the_biharmonic_fill_reproduces_a_ramp_away_from_the_borders():
 
 
 def test_the_biharmonic_fill_is_scikit_images():
-    from chromaprior.baselines import biharmonic
+    from chromaprior.methods.baselines import biharmonic
 
     pytest.importorskip("skimage")
     x = torch.from_numpy(synthetic_rgb(40, 56, seed=4)).permute(2, 0, 1)[None].float() / 255
@@ -102,7 +102,7 @@ def test_an_untrained_network_is_the_fill(tmp_path):
 
 
 def test_tiles_equal_the_whole_image(learned):
-    from chromaprior.tiles import overlapping
+    from chromaprior.core.tiles import overlapping
 
     inpainter = LearnedInpainter(learned)
     config = inpainter.net.config
@@ -122,7 +122,7 @@ def test_tiles_equal_the_whole_image(learned):
 
 
 def test_training_masks():
-    from chromaprior.losses import random_masks
+    from chromaprior.models.losses import random_masks
 
     g = torch.Generator().manual_seed(0)
     pixels = random_masks(100, 32, 32, g, block_share=0.0)
@@ -140,10 +140,10 @@ def test_training_masks():
 
 
 def test_a_tiny_model_learns(tmp_path):
-    from chromaprior.checkpoint import load_model
-    from chromaprior.data import ImageCache, list_images
-    from chromaprior.losses import random_masks
-    from chromaprior.training import TrainConfig, train
+    from chromaprior.models.registry import load_model
+    from chromaprior.training.data import ImageCache, list_images
+    from chromaprior.models.losses import random_masks
+    from chromaprior.training.loop import TrainConfig, train
 
     data = tmp_path / "photos"
     data.mkdir()
@@ -214,9 +214,9 @@ def test_the_shipped_learned_inpainter_is_the_default():
 def test_without_shipped_weights_the_default_is_hgm(monkeypatch):
     import dataclasses
 
-    from chromaprior.errors import InputError
-    from chromaprior.methods import METHODS
-    from chromaprior.restore import Restorer
+    from chromaprior.core.errors import InputError
+    from chromaprior.models.registry import METHODS
+    from chromaprior.methods.hgm import Restorer
 
     monkeypatch.setitem(METHODS, "learned-inpaint", dataclasses.replace(METHODS["learned-inpaint"], shipped=None))
     assert isinstance(load_inpainter(), Restorer)

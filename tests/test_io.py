@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from chromaprior.data import list_images
-from chromaprior.io import (InputError, Picture, check_output, is_monochrome, is_temporary, read_image, read_mosaic,
+from chromaprior.training.data import list_images
+from chromaprior.core.io import (InputError, Picture, check_output, is_monochrome, is_temporary, read_image, read_mosaic,
                             write_image)
 from helpers import icc_profile, synthetic_rgb
 
@@ -177,9 +177,9 @@ def test_sixteen_bit_png_output(tmp_path, channels):
         write_image(tmp_path / "o.jpg", a, bits=16)
 
 
-# ------------------------------------------------------------------------- issue 15: reliability
+# ------------------------------------------------------------------------- reliability
 def test_float_tiff_gives_sixteen_bits(tmp_path):
-    """Item 6: mode F (float TIFF) is read, in [0, 1] or 0..255 / 0..65535, as a 16-bit source."""
+    """Mode F (float TIFF) is read, in [0, 1] or 0..255 / 0..65535, as a 16-bit source."""
     a = np.linspace(0, 1, 12 * 16, dtype=np.float32).reshape(12, 16)
     Image.fromarray(a).save(tmp_path / "f.tif")
     pic = read_image(tmp_path / "f.tif")
@@ -206,7 +206,7 @@ def test_fifo_and_temporary_files_are_refused(tmp_path):
 
 
 def test_atomic_write_removes_stale_temporaries_of_its_output(tmp_path):
-    """Item 4: a rerun cleans what a killed write of the same output left."""
+    """A rerun cleans what a killed write of the same output left."""
     stale = tmp_path / ".o.png.dead01.tmp.png"
     stale.write_bytes(b"half")
     other = tmp_path / ".p.png.dead02.tmp.png"
@@ -216,7 +216,7 @@ def test_atomic_write_removes_stale_temporaries_of_its_output(tmp_path):
 
 
 def test_small_io_items(tmp_path):
-    """Item 10: no invented 1 dpi for TIFFs without resolution; a warning for extra frames;
+    """No invented 1 dpi for TIFFs without resolution; a warning for extra frames;
     limits in exact pixels under 1 MP."""
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "nores.tif")
     assert "dpi" not in read_image(tmp_path / "nores.tif").info
@@ -231,7 +231,7 @@ def test_small_io_items(tmp_path):
 
 
 def test_output_checks_before_work(tmp_path):
-    """Item 3: formats, protected inputs and folders are checked without writing anything."""
+    """Formats, protected inputs and folders are checked without writing anything."""
     (tmp_path / "in.png").write_bytes(b"x")
     (tmp_path / "file").write_text("x")
     for path, protect, match in [(tmp_path / "x.gif", (), "unsupported"), (tmp_path / "in.png", (tmp_path / "in.png",), "overwrite"),
@@ -244,19 +244,19 @@ def test_output_checks_before_work(tmp_path):
 
 
 def test_large_images_are_quantised_in_strips(tmp_path):
-    """Item 9: writing never makes a float64 copy of the whole image (same bytes as before)."""
-    from chromaprior.io import _quantize
+    """Writing never makes a float64 copy of the whole image (same bytes as before)."""
+    from chromaprior.core.io import _quantize
 
     a = np.random.default_rng(0).random((600, 7, 3)).astype(np.float32) * 1.2 - 0.1
     assert np.array_equal(_quantize(a, 255, np.uint8, rows=64),
                           np.clip(np.rint(a.astype(np.float64) * 255), 0, 255).astype(np.uint8))
 
 
-# ------------------------------------------------------------------ issue 16: one format table
+# ------------------------------------------------------------------ one format table
 def test_every_output_format_is_listed_and_read_back(tmp_path):
     """One table (io.FORMATS): whatever write_image writes, list_images lists (any case) and
     read_image reads back, .npy included."""
-    from chromaprior.io import FORMATS, IMAGE_SUFFIXES, OUTPUT_SUFFIXES
+    from chromaprior.core.io import FORMATS, IMAGE_SUFFIXES, OUTPUT_SUFFIXES
 
     assert set(OUTPUT_SUFFIXES) <= set(IMAGE_SUFFIXES) and ".npy" in OUTPUT_SUFFIXES
     rgb = synthetic_rgb(8, 12) / 255
@@ -305,7 +305,7 @@ def test_npy_arrays_are_images_and_mosaics(tmp_path):
 
 def test_mosaic_formats_come_from_the_table(tmp_path):
     """Lossless formats hold 8-bit mosaics, PNG/TIFF 16-bit ones, .npy float ones."""
-    from chromaprior.io import write_mosaic
+    from chromaprior.core.io import write_mosaic
 
     assert check_output(tmp_path / "m.bmp", mosaic_bits=8) == ".bmp"
     for suffix, bits, match in [(".bmp", 16, "need .png or .tif"), (".webp", 8, "losslessly"),

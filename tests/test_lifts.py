@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from chromaprior import operators as ops
-from chromaprior.lifts import GradientLift, d1, d1_adjoint, d2, d2_adjoint
+from chromaprior.core import operators as ops
+from chromaprior.core.lifts import GradientLift, d1, d1_adjoint, d2, d2_adjoint
 
 
 def test_difference_adjoints():
@@ -64,7 +64,7 @@ def test_gradient_lift_of_gray_plus_hint_rows(gradients):
 
 
 def _hgm_cases():
-    from chromaprior.lifts import ChannelCopyLift, PixelScaleLift
+    from chromaprior.core.lifts import ChannelCopyLift, PixelScaleLift
 
     keep = (torch.rand(1, 1, 8, 12, generator=torch.Generator().manual_seed(3)) > 0.5).float()
     for lift in (ChannelCopyLift(2), PixelScaleLift()):
@@ -88,7 +88,7 @@ def test_hgm_lifts_round_trip_and_commute_with_operators():
 
 
 def test_pixel_scale_layout():
-    from chromaprior.lifts import PixelScaleLift
+    from chromaprior.core.lifts import PixelScaleLift
 
     x = torch.arange(16.0).view(1, 1, 4, 4).expand(1, 3, 4, 4)
     z = PixelScaleLift().lift(x)

@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from chromaprior.color import lab_to_rgb
-from chromaprior.metrics import (
+from chromaprior.core.color import lab_to_rgb
+from chromaprior.evaluation.metrics import (
     HUE_SECTORS,
     INCEPTION_SHA256,
     FeatureNet,

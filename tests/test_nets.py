@@ -1,7 +1,7 @@
 import torch
 
 from chromaprior.nets import ScoreNet, ScoreNetConfig
-from chromaprior.training import geometric_sigmas
+from chromaprior.training.loop import geometric_sigmas
 
 
 def test_shapes_and_gradient_flow():

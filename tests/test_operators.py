@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from chromaprior import operators as ops
+from chromaprior.core import operators as ops
 
 
 def _cases():

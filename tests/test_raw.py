@@ -1,4 +1,4 @@
-"""Camera raw files through rawpy (issue 17): minimal CFA DNGs written by the tests with
+"""Camera raw files through rawpy: minimal CFA DNGs written by the tests with
 tifffile; pattern, levels, white balance, the order of the colour pipeline (checked against
 LibRaw's own processing), 16-bit outputs, and one-line errors for what is not supported."""
 
@@ -17,8 +17,8 @@ pytest.importorskip("tifffile")
 
 from raw_helpers import CFA_CODES, XTRANS, bayer_colours, tiny_learned, write_dng  # noqa: E402
 
-from chromaprior.demosaick import LearnedDemosaicker  # noqa: E402
-from chromaprior.raw import (demosaick_raw, read_raw_mosaic, rgb_cam_from_xyz, srgb_decode, srgb_encode,  # noqa: E402
+from chromaprior.methods.learned import LearnedDemosaicker  # noqa: E402
+from chromaprior.apps.raw import (demosaick_raw, read_raw_mosaic, rgb_cam_from_xyz, srgb_decode, srgb_encode,  # noqa: E402
                              write_tiff16)
 
 BLACK, WHITE = 256, 4095
@@ -27,7 +27,7 @@ MATRIX = (0.9, -0.2, -0.1, -0.4, 1.3, 0.1, -0.05, 0.2, 0.6)
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "chromaprior.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "chromaprior", *map(str, args)], capture_output=True, text=True,
                           timeout=300)
 
 
@@ -86,7 +86,7 @@ def test_rgb_cam_follows_libraw_for_cameras_without_an_embedded_matrix():
     m = rgb_cam_from_xyz(cam_xyz)
     # white-balanced camera white (1, 1, 1) is sRGB white; the matrix inverts camera-from-sRGB
     np.testing.assert_allclose(m @ np.ones(3), np.ones(3), atol=1e-9)
-    from chromaprior.raw import XYZ_RGB
+    from chromaprior.apps.raw import XYZ_RGB
 
     cam_rgb = cam_xyz @ XYZ_RGB
     cam_rgb /= cam_rgb.sum(axis=1, keepdims=True)
@@ -149,7 +149,7 @@ def test_one_line_errors_for_unsupported_raws(tmp_path, menon_model):
 
 
 def test_missing_rawpy_is_a_one_line_install_hint(tmp_path, monkeypatch):
-    from chromaprior.errors import MissingExtra
+    from chromaprior.core.errors import MissingExtra
 
     monkeypatch.setitem(sys.modules, "rawpy", None)
     flat_dng(tmp_path / "p.dng")
@@ -165,6 +165,6 @@ def test_learned_raw_output_keeps_the_measured_mosaic(tmp_path, tmp_path_factory
     write_dng(tmp_path / "n.dng", rng.integers(BLACK, WHITE, (24, 32)), cfa=CFA_CODES["BGGR"])
     shot = read_raw_mosaic(tmp_path / "n.dng")
     out = LearnedDemosaicker(model).demosaick(torch.from_numpy(shot.mosaic), shot.pattern)
-    from chromaprior.restore import mosaic
+    from chromaprior.methods.hgm import mosaic
 
     assert torch.equal(mosaic(out, "BGGR")[0, 0], torch.from_numpy(shot.mosaic))

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from chromaprior import operators
-from chromaprior.metrics import psnr
-from chromaprior.restore import Restorer, fill, mosaic
+from chromaprior.core import operators
+from chromaprior.evaluation.metrics import psnr
+from chromaprior.methods.hgm import Restorer, fill, mosaic
 
 from helpers import synthetic_rgb
 
@@ -51,7 +51,7 @@ def test_colorization_model_is_refused(tiny_model):
 
 @pytest.mark.parametrize("h,w", [(1, 1), (1, 5), (10, 40), (3, 2)])
 def test_any_size_works_down_to_one_pixel(tiny_restore_model, h, w):
-    """Issue 15 item 2: the README says any size works; mirroring repeats as needed."""
+    """The README says any size works; mirroring repeats as needed."""
     r = Restorer(tiny_restore_model)
     raw = torch.rand(1, 1, h, w)
     out = r.demosaick(raw, "RGGB", preset="preview")

@@ -1,4 +1,4 @@
-"""Several colourings per photo (issue 18, part 2): ``colorize --samples N``, the API, the web
+"""Several colourings per photo: ``colorize --samples N``, the API, the web
 page's gallery, the rule (sampled methods only) and the diversity metric."""
 
 import io
@@ -10,13 +10,15 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from chromaprior import api, cli
-from chromaprior.colorize import Colorizer
-from chromaprior.errors import InputError
-from chromaprior.hints import Hint
-from chromaprior.io import read_image
-from chromaprior.methods import MAX_SAMPLES, check_samples
-from chromaprior.metrics import diversity_thumbnail, sample_diversity
+from chromaprior.apps import api
+
+from chromaprior.apps import cli
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.core.errors import InputError
+from chromaprior.core.hints import Hint
+from chromaprior.core.io import read_image
+from chromaprior.models.registry import MAX_SAMPLES, check_samples
+from chromaprior.evaluation.metrics import diversity_thumbnail, sample_diversity
 from helpers import browser_on, synthetic_rgb
 
 
@@ -171,7 +173,7 @@ def test_api_samples_keep_hints_and_refuse_at_the_call(tiny_model, tiny_unet_mod
 
 
 def test_samples_are_batched_in_bounded_chunks(tiny_model, monkeypatch):
-    import chromaprior.colorize as colorize
+    import chromaprior.methods.colorize as colorize
 
     sizes = []
     real = colorize.sample
@@ -198,7 +200,7 @@ def test_diversity_of_hand_made_samples():
     assert sample_diversity(x.repeat(4, 1, 1, 1)) == pytest.approx(0.0, abs=1e-9)  # identical samples
     gray = torch.full((1, 3, 8, 12), 0.5)
     # a gray sample against a uniformly tinted one: the tint's chroma
-    from chromaprior.color import lab_to_rgb, rgb_to_lab
+    from chromaprior.core.color import lab_to_rgb, rgb_to_lab
 
     lab = rgb_to_lab(gray)
     lab[:, 1], lab[:, 2] = 12.0, -5.0
@@ -242,7 +244,7 @@ def _wait(client, job):
 def web(tiny_model, tiny_unet_model):
     from fastapi.testclient import TestClient
 
-    from chromaprior import serve
+    from chromaprior.apps import web as serve
 
     app = serve.create_app(models={"jgm": tiny_model, "unet": tiny_unet_model})
     return TestClient(app, base_url="http://127.0.0.1:8000"), app.state.worker
@@ -290,7 +292,7 @@ def test_web_endpoint_enforces_the_rule(web):
 def test_web_samples_count_their_pixels_in_flight(tiny_model, monkeypatch):
     from fastapi.testclient import TestClient
 
-    from chromaprior import serve
+    from chromaprior.apps import web as serve
 
     app = serve.create_app(models={"jgm": tiny_model}, max_pixels_in_flight=3 * 16 * 16)
     worker = app.state.worker
@@ -305,7 +307,7 @@ def test_web_samples_count_their_pixels_in_flight(tiny_model, monkeypatch):
 
 def test_browser_gallery_of_samples(tiny_model, tiny_unet_model, tmp_path):
     """Headless Chromium: ask for 3 samples, see the gallery, choose one, download it."""
-    from chromaprior import serve
+    from chromaprior.apps import web as serve
 
     gray = tmp_path / "gray.png"
     Image.fromarray(synthetic_rgb(48, 64).mean(axis=2).astype(np.uint8)).save(gray)

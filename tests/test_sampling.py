@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from chromaprior import operators as ops
-from chromaprior.checkpoint import load_model
-from chromaprior.lifts import make_lift
-from chromaprior.sampling import PRESETS, Preset, get_preset, sample, seeded_generators
+from chromaprior.core import operators as ops
+from chromaprior.models.registry import load_model
+from chromaprior.core.lifts import make_lift
+from chromaprior.methods.sampling import PRESETS, Preset, get_preset, sample, seeded_generators
 
 
 def test_sampler_meets_data_consistency(tiny_model):

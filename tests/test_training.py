@@ -6,10 +6,10 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from chromaprior.checkpoint import load_model
-from chromaprior.errors import InputError
-from chromaprior.losses import DSMLoss, lab_pair
-from chromaprior.training import TrainConfig, make_net, train
+from chromaprior.models.registry import load_model
+from chromaprior.core.errors import InputError
+from chromaprior.models.losses import DSMLoss, lab_pair
+from chromaprior.training.loop import TrainConfig, make_net, train
 
 from helpers import synthetic_rgb
 
@@ -94,7 +94,7 @@ def test_refuses_to_clobber_a_run(image_folder, tmp_path):
 
 
 def test_loss_curve_png(tmp_path):
-    from chromaprior.plots import plot_loss
+    from chromaprior.training.plots import plot_loss
 
     log = tmp_path / "log.jsonl"
     log.write_text("".join(json.dumps({"step": s, "loss": 1.0 / s}) + "\n" for s in range(1, 20)))
@@ -110,7 +110,7 @@ def test_loss_curve_png(tmp_path):
 
 @pytest.mark.parametrize("method,channels", [("jgm-divide", 9), ("rgb", 3)])
 def test_variant_methods_train_save_and_colorize(method, channels, image_folder, tmp_path):
-    from chromaprior.colorize import Colorizer
+    from chromaprior.methods.colorize import Colorizer
 
     config = TrainConfig(method=method, ngf=4, size=16, num_levels=3, batch_size=2, iterations=2,
                          checkpoint_every=2, data=[str(image_folder)])
@@ -125,7 +125,7 @@ def test_variant_methods_train_save_and_colorize(method, channels, image_folder,
 
 @pytest.mark.parametrize("method", ["unet", "cgan"])
 def test_supervised_colorizers_train_resume_and_colorize(method, image_folder, tmp_path):
-    from chromaprior.colorize import Colorizer
+    from chromaprior.methods.colorize import Colorizer
 
     def config(iterations):
         return TrainConfig(method=method, ngf=4, depth=3, size=16, batch_size=4, iterations=iterations,
@@ -177,7 +177,7 @@ def test_unet_regressor_learns_a_colour_mapping():
 
 
 def test_points_plot_png(tmp_path):
-    from chromaprior.plots import plot_points
+    from chromaprior.training.plots import plot_points
 
     plot_points({"PSNR": [(10, 22.0), (30, 22.5), (1000, 22.2)]}, tmp_path / "p.png", "title")
     im = np.asarray(Image.open(tmp_path / "p.png").convert("RGB")).astype(int)
@@ -208,7 +208,7 @@ def test_init_starts_from_a_saved_model(image_folder, tmp_path):
 def test_training_runs_on_every_device(image_folder, tmp_path, device, train_dtype, monkeypatch):
     """train() on each device: on CUDA the forward pass runs in bfloat16 autocast (float32 on
     the CPU), and the saved float32 weights load on the CPU."""
-    from chromaprior import training
+    from chromaprior.training import loop as training
 
     seen, build = [], training.make_net
 

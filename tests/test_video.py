@@ -1,4 +1,4 @@
-"""Video colorization (chromaprior.video and `chromaprior colorize film.mp4`): tiny clips of 64x48."""
+"""Video colorization (chromaprior.apps.video and `chromaprior colorize film.mp4`): tiny clips of 64x48."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ cv2 = pytest.importorskip("cv2")
 
 from click.testing import CliRunner  # noqa: E402
 
-from chromaprior.cli import main  # noqa: E402
-from chromaprior.colorize import Colorizer, gamut_clamp  # noqa: E402
-from chromaprior.errors import InputError  # noqa: E402
-from chromaprior.video import (  # noqa: E402
+from chromaprior.apps.cli import main  # noqa: E402
+from chromaprior.methods.colorize import Colorizer, gamut_clamp  # noqa: E402
+from chromaprior.core.errors import InputError  # noqa: E402
+from chromaprior.apps.video import (  # noqa: E402
     Propagator, aligned_flicker, blend_segment, colorize_video, is_cut, quantize_keeping_gray,
 )
 
@@ -151,7 +151,7 @@ def test_blend_segment_follows_the_motion():
 
 
 def test_cut_detection_on_a_pan_and_a_cut():
-    from chromaprior.video import Flow, consistency
+    from chromaprior.apps.video import Flow, consistency
 
     frames, _ = pan(6, cut_at=3)
     g = [np.rint(f.astype(np.float32).mean(-1)).astype(np.uint8) for f in frames]
@@ -473,7 +473,7 @@ def test_bad_hint_frame_is_one_line(tmp_path):
 
 
 def test_reference_applies_to_the_whole_film(tmp_path, unet):
-    from chromaprior.io import Picture
+    from chromaprior.core.io import Picture
 
     frames, _ = pan(5)
     src = tmp_path / "film.mkv"
@@ -501,7 +501,7 @@ def test_a_killed_process_resumes(tmp_path, tiny_unet_model, unet):
     src, dst = tmp_path / "film.mp4", tmp_path / "out.mkv"
     write_clip(src, gray_of(frames), audio=False)
     code = (f"import time, torch; torch.manual_seed(0)\n"
-            f"from chromaprior.colorize import Colorizer\nfrom chromaprior.video import colorize_video\n"
+            f"from chromaprior.methods.colorize import Colorizer\nfrom chromaprior.apps.video import colorize_video\n"
             f"colorize_video({str(src)!r}, {str(dst)!r}, Colorizer({tiny_unet_model!r}), codec='ffv1', "
             f"keyframe_every=3, chunk_seconds=0.1, threads=1, progress=lambda d, t: time.sleep(0.2))\n")
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))

@@ -1,7 +1,7 @@
 """The learned demosaicker: a small CNN that corrects Menon (2007) demosaicking.
 
 The network sees a Bayer mosaic ``(B, 1, H, W)`` in the RGGB phase (R at the top-left
-pixel; :mod:`chromaprior.demosaick` brings the other patterns to it by a one-pixel mirror
+pixel; :mod:`chromaprior.methods.learned` brings the other patterns to it by a one-pixel mirror
 shift) with even ``H`` and ``W``. It first runs the classical DDFAPD demosaicker of Menon,
 Andriani and Calvagno (2007), ported to torch (:func:`menon2007`, the same numbers as
 ``colour_demosaicing.demosaicing_CFA_Bayer_Menon2007`` with its refining step), then a
@@ -24,6 +24,9 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ..core.operators import bayer_masks
+from ..core.tiles import mirror_pad  # noqa: F401 - part of this module's interface (the network pads with it)
 
 __all__ = ["DemosaickNetConfig", "DemosaickNet", "menon2007", "bayer_masks", "keep_samples", "mirror_pad",
            "MENON_RADIUS"]
@@ -61,37 +64,6 @@ class DemosaickNetConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _fold(n: int, start: int, stop: int, device=None) -> Tensor:
-    """Indices ``start..stop-1`` folded into ``0..n-1`` by mirror reflection without edge
-    repetition (scipy's ``mirror``, numpy's ``reflect``); period ``2 (n - 1)``, even, so a
-    Bayer phase is kept. ``n == 1``: all 0."""
-    i = torch.arange(start, stop, device=device)
-    if n == 1:
-        return torch.zeros_like(i)
-    m = i.remainder(2 * (n - 1))
-    return torch.where(m < n, m, 2 * (n - 1) - m)
-
-
-def mirror_pad(x: Tensor, top: int, bottom: int, left: int, right: int) -> Tensor:
-    """Pad the last two axes by mirror reflection (repeated as often as needed: any size)."""
-    h, w = x.shape[-2:]
-    if not (top or bottom or left or right):
-        return x
-    if max(top, bottom) < h and max(left, right) < w and x.ndim == 4:
-        return F.pad(x, (left, right, top, bottom), mode="reflect")
-    rows = _fold(h, -top, h + bottom, x.device)
-    cols = _fold(w, -left, w + right, x.device)
-    return x[..., rows[:, None], cols[None, :]]
-
-
-def bayer_masks(pattern: str, height: int, width: int, device=None) -> Tensor:
-    """``(3, H, W)`` float masks of the R, G and B sites of a Bayer pattern (e.g. ``RGGB``)."""
-    m = torch.zeros(3, height, width, device=device)
-    for i, ch in enumerate(pattern.upper()):
-        m["RGB".index(ch), i // 2 :: 2, i % 2 :: 2] = 1.0
-    return m
 
 
 def keep_samples(rgb: Tensor, raw: Tensor, pattern: str = "RGGB") -> Tensor:

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import InputError, MissingExtra
-from ..io import sha256_file
+from ..core.errors import InputError, MissingExtra
+from ..core.io import sha256_file
 
 __all__ = ["EfficientNetLite0", "pretrained_path", "load_pretrained", "WEIGHTS_SHA256", "STAGE_CHANNELS"]
 

@@ -36,10 +36,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..color import lab_to_rgb, rgb_to_lab
+from ..core.color import AB_SCALE, lab_to_rgb, rgb_to_lab
 from .ncsn import ScoreNet, ScoreNetConfig
 from .semantic import SemanticColorizer, annealed_mean, read_out
-from .unet import AB_SCALE
 
 __all__ = ["GuidedConfig", "GuidedScoreNet"]
 
@@ -165,7 +164,7 @@ class GuidedScoreNet(ScoreNet):
         maps = F.interpolate(maps, size=gray.shape[-2:], mode="bilinear", align_corners=False)
         parts = [2 * gray - 1, maps.to(gray.dtype)]
         if self.config.pull:
-            from ..lifts import GradientLift
+            from ..core.lifts import GradientLift
 
             lightness = rgb_to_lab(gray.float().clamp(0, 1).expand(-1, 3, -1, -1))[:, :1]
             for i in range(k):

@@ -25,10 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .efficientnet import STAGE_CHANNELS, EfficientNetLite0, load_pretrained
 
-__all__ = ["SemanticConfig", "SemanticColorizer", "ab_bins", "soft_encode", "annealed_mean", "read_out"]
+__all__ = ["SemanticConfig", "SemanticColorizer", "ab_bins", "soft_encode", "rebalancing_weights", "annealed_mean", "read_out"]
 
 
 def read_out(vividness: float) -> tuple[float, float]:
@@ -106,6 +106,21 @@ def soft_encode(ab: Tensor, centres: Tensor, neighbours: int = 5, sigma: float =
     return out.view(b, h, w, -1).permute(0, 3, 1, 2)
 
 
+def rebalancing_weights(prior: Tensor, lam: float, sigma_bins: float = 0.5) -> Tensor:
+    """Zhang et al.'s class weights ``(Q,)``: ``((1 - lam) p~ + lam / Q)^-1``, normalised so that
+    ``E_p~[w] = 1``; ``p~`` is ``prior`` (a square grid of bins) smoothed by a Gaussian of
+    ``sigma_bins`` bins, ``Q`` the number of bins seen; unseen bins get weight 0."""
+    n = int(round(len(prior) ** 0.5))
+    t = torch.arange(-2, 3, dtype=torch.float32)
+    g = torch.exp(-(t**2) / (2 * sigma_bins**2))
+    g = (g / g.sum()).view(1, 1, 1, -1)
+    smooth = F.conv2d(prior.float().view(1, 1, n, n), g, padding=(0, 2))
+    smooth = F.conv2d(smooth, g.transpose(-1, -2), padding=(2, 0)).flatten()
+    seen = prior > 0
+    w = torch.where(seen, 1.0 / ((1 - lam) * smooth + lam / int(seen.sum())), torch.zeros_like(smooth))
+    return w / (smooth * w).sum()
+
+
 def annealed_mean(logits: Tensor, centres: Tensor, temperature: float, log_weights: Tensor | None = None,
                   power: float = 0.0) -> Tensor:
     """Read-out ``(B, Q, H, W) -> (B, 2, H, W)``: the mean of ``softmax((logits + power log w) / T)``.
@@ -158,8 +173,6 @@ class SemanticColorizer(nn.Module):
         """Store the read-out weights of the bin distribution ``prior`` ``(Q,)`` of the
         training data: Zhang et al.'s rebalancing weights (``lam``); bins never seen get
         ``log w = -30`` (never predicted by a vivid read-out)."""
-        from ..losses import rebalancing_weights
-
         w = rebalancing_weights(prior, lam)
         self.log_weights.copy_(torch.where(w > 0, w.clamp_min(1e-30).log(), torch.full_like(w, -30.0)))
 

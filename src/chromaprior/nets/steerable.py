@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from .semantic import SemanticColorizer, annealed_mean, read_out
 from .efficientnet import STAGE_CHANNELS
-from .unet import AB_SCALE
+from ..core.color import AB_SCALE
 
 __all__ = ["SteerableConfig", "SteerableColorizer", "pool_hints", "hint_planes"]
 
@@ -45,11 +45,11 @@ class SteerableConfig:
         vividness: default read-out of the hinted path (:func:`~chromaprior.nets.semantic.read_out`);
             the automatic path reads out at the semantic colorizer's own default.
         edge_radius, edge_eps: the edge-aware finishing (a guided filter of the working-size
-            chroma by the gray, :func:`chromaprior.filters.guided_coefficients`; radius 0:
+            chroma by the gray, :func:`chromaprior.core.filters.guided_coefficients`; radius 0:
             plain bilinear upsampling), chosen on the training validation split.
         spread_decay, spread_sigma: what the network leaves of a hint's correction (hinted
             chroma minus predicted, at the working grid) is spread edge-aware over the gray
-            (:func:`chromaprior.filters.edge_aware_propagate`: ``lam``, ``sigma``; decay 0: not
+            (:func:`chromaprior.core.filters.edge_aware_propagate`: ``lam``, ``sigma``; decay 0: not
             spread), chosen on the training validation split.
         colour_from: with hints, the colour is read out of the ``hinted`` path's distribution
             or of the ``automatic`` one (the hinted path then serves the suggestions), before

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
-__all__ = ["UNetConfig", "UNet", "PatchDiscriminator", "L_SCALE", "AB_SCALE"]
+# L in [0, 100] is fed as L / L_SCALE - 1; ab are predicted as ab / AB_SCALE (the colour maths defines them)
+from ..core.color import AB_SCALE, L_SCALE
 
-#: L in [0, 100] is fed as L / L_SCALE - 1; ab are predicted as ab / AB_SCALE
-L_SCALE, AB_SCALE = 50.0, 110.0
+__all__ = ["UNetConfig", "UNet", "PatchDiscriminator", "L_SCALE", "AB_SCALE"]
 
 
 @dataclass

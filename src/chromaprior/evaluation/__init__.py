@@ -1,0 +1,1 @@
+"""Evaluation: the metrics, the evaluation loops and their tables and reports."""
