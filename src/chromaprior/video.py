@@ -108,6 +108,9 @@ CODECS = {"h264": ("libx264", "yuv420p"), "ffv1": ("ffv1", "bgr0")}
 #: Container of the chunk files, per codec: one that keeps the encoder's timestamps as they are
 #: (MOV keeps H.264's negative start DTS; FFV1 has no B-frames).
 CHUNK_FORMATS = {"h264": "mov", "ffv1": "nut"}
+#: Containers that keep a frame's decode time only (no reordering): H.264 for them is
+#: encoded without B-frames.
+DTS_ONLY_SUFFIXES = (".avi",)
 #: Output formats (FFmpeg muxer names) that store H.264 with start codes (Annex B) and do not
 #: convert the chunks' MP4 packing themselves (MPEG-TS does): the join converts it.
 ANNEX_B_FORMATS = ("avi", "mpeg", "vob", "dvd", "svcd", "vcd", "h264")
@@ -758,7 +761,7 @@ def _writes(suffix: str, codec: str) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         chunk, out = Path(tmp) / "chunk", Path(tmp) / f"probe{suffix}"
         try:
-            writer = _ChunkWriter(str(chunk), info, codec, 30, 1)
+            writer = _ChunkWriter(str(chunk), info, codec, 30, 1, suffix)
             for i in range(5):
                 writer.write(np.zeros((48, 64, 3), np.uint8), i)
             writer.close()
@@ -770,9 +773,10 @@ def _writes(suffix: str, codec: str) -> bool:
 
 
 class _ChunkWriter:
-    """One chunk of the film: a file of encoded video packets (timestamps as the input's)."""
+    """One chunk of the film: a file of encoded video packets (timestamps as the input's), for
+    an output file of ``suffix``."""
 
-    def __init__(self, path: str, info: VideoInfo, codec: str, crf: int, threads: int):
+    def __init__(self, path: str, info: VideoInfo, codec: str, crf: int, threads: int, suffix: str = ".mkv"):
         av = _av()
         self.container = av.open(path, "w", format=CHUNK_FORMATS[codec])
         encoder, pix = CODECS[codec]
@@ -790,6 +794,8 @@ class _ChunkWriter:
             cc.sample_aspect_ratio = info.sar
         if codec == "h264":
             cc.options = {"crf": str(crf), "preset": "medium"}
+            if suffix in DTS_ONLY_SUFFIXES:  # frames stored in presentation order
+                cc.options = {**cc.options, "bf": "0"}
             self.space = info.colorspace if info.colorspace in (1, 4, 5, 6, 7, 9) else None
             cc.colorspace, cc.color_range = info.colorspace, 1  # limited range, as converted
             cc.color_primaries, cc.color_trc = info.color_primaries, info.color_trc
@@ -966,7 +972,8 @@ def _join(parts: list[Path], dst: Path, src: Path | None, info: VideoInfo, start
             annex_b = template.codec_context.name == "h264" and out.format.name in ANNEX_B_FORMATS
             if annex_b:  # the stream's parameters (extradata) as the filter gives them
                 av.bitstream.BitStreamFilterContext("h264_mp4toannexb", template, ov)
-            ov.time_base = template.time_base
+            # AVI counts frames: in a finer time base its muxer fills every gap with empty frames
+            ov.time_base = 1 / info.rate if out.format.name == "avi" else template.time_base
             if info.rotation:
                 ov.set_display_rotation(info.rotation)
             plan = []
@@ -1347,7 +1354,7 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
                          "frames": 0, "keyframes": 0}
                 if kind == "video":
                     chunk_tmp = work / f".{chunk['file']}.tmp"
-                    writer = _ChunkWriter(str(chunk_tmp), info, codec, crf, threads)
+                    writer = _ChunkWriter(str(chunk_tmp), info, codec, crf, threads, dst.suffix.lower())
 
             def close_chunk(nxt_start) -> None:
                 nonlocal writer, chunk, cuts_closed
