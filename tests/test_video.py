@@ -540,6 +540,14 @@ def test_h264_into_avi_is_written(tmp_path):
     only(tmp_path, "film.mp4", "out.avi")
 
 
+def test_variable_frame_rate_into_avi_keeps_the_frame_times(tmp_path, unet):
+    frames, _ = pan(8)
+    src, dst = tmp_path / "vfr.mp4", tmp_path / "out.avi"
+    write_clip(src, gray_of(frames), pts=[0, 1, 3, 4, 8, 9, 15, 16], audio=False)
+    colorize_video(src, dst, unet, codec="ffv1", keyframe_every=3)  # AVI's rate: the 25 fps all times are on
+    np.testing.assert_allclose(read_clip(dst)[1], read_clip(src)[1], atol=1e-6)
+
+
 def test_a_join_ffmpeg_refuses_is_one_line_and_not_stuck(tmp_path, unet, monkeypatch):
     import chromaprior.video as video
 

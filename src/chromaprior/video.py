@@ -28,13 +28,17 @@ frame a little differently. :func:`colorize_video` does this instead:
    that ``r + g + b`` equals the input's (:func:`quantize_keeping_gray`): a lossless output
    (FFV1, PNG frames) reproduces the input's gray exactly.
 
-At most ``keyframe_every + 1`` decoded frames are held, whatever the film's length. The work
+At most ``keyframe_every + 1`` decoded frames are held, whatever the film's length, and at most
+:data:`HELD_BYTES` of them (:func:`held_frames` shortens the keyframe distance for large
+frames or a large ``keyframe_every``); a frame is composed in strips. The work
 is written in chunks of whole segments (about :data:`CHUNK_SECONDS` each), each encoded into
 its own file and written atomically in a work folder next to the output
 (``.NAME.parts/``, with a manifest); at the end the chunks' packets and the source's audio
 are joined (no re-encoding) into a temporary file that replaces the output in one step. An
 interrupted job finds the work folder and restarts after its last complete chunk; the final
-name never holds a partial file.
+name never holds a partial file. A resume decodes every chunk it keeps (a damaged one is done
+again, with those after it); a lock file in the work folder refuses a second run writing the
+same output; a run that fails before its first chunk leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ LOCK_NAME = "lock"
 #: many pixels.
 COMPOSE_PIXELS = 1 << 20
 #: The frames held between two keyframes take at most this many bytes (:func:`held_frames`):
-#: 512 MiB, 17 frames at 3840x2160, 80 at 1280x720.
+#: 512 MiB, a keyframe at least every 17 frames at 3840x2160, every 76 at 1280x720.
 HELD_BYTES = 512 << 20
 #: Bytes a held frame takes per flow-grid pixel: the grid gray (1), two flows (16), two
 #: consistencies (8) and, while a segment is blended, the carried chroma and weight (16).
@@ -113,7 +117,7 @@ CHUNK_FORMATS = {"h264": "mov", "ffv1": "nut"}
 DTS_ONLY_SUFFIXES = (".avi",)
 #: Output formats (FFmpeg muxer names) that store H.264 with start codes (Annex B) and do not
 #: convert the chunks' MP4 packing themselves (MPEG-TS does): the join converts it.
-ANNEX_B_FORMATS = ("avi", "mpeg", "vob", "dvd", "svcd", "vcd", "h264")
+ANNEX_B_FORMATS = ("avi", "mpeg", "vob")
 
 
 def _cv2():
@@ -160,8 +164,8 @@ class Flow:
         h, w = a.shape
         if min(h, w) >= FLOW_MIN:
             return self.dis.calc(a, b, None)
-        # DIS crashes (a segfault) on images with a side under 32 px: the flow of the images
-        # scaled up to that, scaled back
+        # DIS crashes on images with a side under 32 px (a segfault on wide ones, an error at
+        # 11x11 and below): the flow of the images scaled up to that, scaled back
         cv2 = _cv2()
         s = FLOW_MIN / min(h, w)
         size = (max(FLOW_MIN, round(w * s)), max(FLOW_MIN, round(h * s)))
@@ -512,6 +516,7 @@ class VideoInfo:
     duration: float | None = None  #: seconds, as the stream (or else the container) states
     stream_duration: bool = False  #: the duration is the video stream's own
     t0: float = 0.0  #: the video stream's start time (seconds); --start and --end count from it
+    base_rate: Fraction | None = None  #: the rate every frame time is a multiple of (FFmpeg's r_frame_rate)
 
 
 def _open(path: Path):
@@ -582,7 +587,8 @@ class VideoReader:
                 color_range=int(first.color_range or 0), color_primaries=int(first.color_primaries or 2),
                 color_trc=int(first.color_trc or 2), audio=len(c.streams.audio), announced=int(s.frames or 0),
                 duration=duration, stream_duration=bool(s.duration),
-                t0=float(s.start_time * tb) if s.start_time else 0.0)
+                t0=float(s.start_time * tb) if s.start_time else 0.0,
+                base_rate=Fraction(s.base_rate) if s.base_rate else None)
 
     def _deinterlacer(self, stream):
         av = _av()
@@ -776,7 +782,7 @@ class _ChunkWriter:
     """One chunk of the film: a file of encoded video packets (timestamps as the input's), for
     an output file of ``suffix``."""
 
-    def __init__(self, path: str, info: VideoInfo, codec: str, crf: int, threads: int, suffix: str = ".mkv"):
+    def __init__(self, path: str, info: VideoInfo, codec: str, crf: int, threads: int, suffix: str):
         av = _av()
         self.container = av.open(path, "w", format=CHUNK_FORMATS[codec])
         encoder, pix = CODECS[codec]
@@ -972,8 +978,9 @@ def _join(parts: list[Path], dst: Path, src: Path | None, info: VideoInfo, start
             annex_b = template.codec_context.name == "h264" and out.format.name in ANNEX_B_FORMATS
             if annex_b:  # the stream's parameters (extradata) as the filter gives them
                 av.bitstream.BitStreamFilterContext("h264_mp4toannexb", template, ov)
-            # AVI counts frames: in a finer time base its muxer fills every gap with empty frames
-            ov.time_base = 1 / info.rate if out.format.name == "avi" else template.time_base
+            # AVI counts frames at one rate (its muxer fills the gaps with empty frames, in a
+            # fine time base thousands): the rate all frame times are multiples of
+            ov.time_base = 1 / (info.base_rate or info.rate) if out.format.name == "avi" else template.time_base
             if info.rotation:
                 ov.set_display_rotation(info.rotation)
             plan = []
