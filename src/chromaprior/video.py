@@ -1154,14 +1154,17 @@ def _hints_from(rows) -> list:
     return [Hint(r[0], r[1], (r[2], r[3], r[4]), r[5]) for r in rows]
 
 
-def _make_folders(frames: Path | None, work: Path) -> list[Path]:
-    """Make the frames folder (``frames``, for PNG output) and the work folder; returns those
-    this call made, outermost first (removed again when the run fails before any chunk)."""
-    made = [p for p in (frames, work) if p is not None and not p.exists()]
+def _make_folders(work: Path, dst: Path) -> list[Path]:
+    """Make the work folder (and the output's folders above it); returns the folders this call
+    made, outermost first (removed again when the run fails before any chunk)."""
+    made, p = [], work
+    while not p.exists() and p != p.parent:
+        made.insert(0, p)
+        p = p.parent
     try:
         work.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise InputError(f"{frames or work}: cannot write here ({e.strerror or e})") from None
+        raise InputError(f"{dst}: cannot write here ({e.strerror or e})") from None
     return made
 
 
@@ -1202,6 +1205,7 @@ def _chunk_whole(work: Path, dst: Path, kind: str, chunk: dict) -> bool:
                     im.load()
             return True
         with av.open(str(work / chunk["file"])) as c:
+            c.streams.video[0].thread_type = "AUTO"
             return sum(1 for _ in c.decode(video=0)) == chunk["frames"]
     except (av.FFmpegError, OSError, ValueError, IndexError, SyntaxError):  # PIL: SyntaxError for a broken PNG
         return False
@@ -1310,7 +1314,7 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
         "version": 2,
     }
     work = (dst / ".chromaprior-parts") if kind == "frames" else dst.parent / f".{dst.name}.parts"
-    created = _make_folders(dst if kind == "frames" else None, work)
+    created = _make_folders(work, dst)
     lock = _lock(work, dst)
     manifest_path = work / "manifest.json"
     first_pngs: list[Path] = []  #: PNG frames written before the first chunk was done
