@@ -1344,10 +1344,10 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
                 pic = Picture(rgb[..., 0].astype(np.float32) / 255 if gray else rgb.astype(np.float32) / 255)
                 out = colorize_picture(pic, colorizer, recolor=recolor, name=f"{src}: frame {index}",
                                        hints=key_hints or None, reference=reference, temperature=6500.0, **options)
-                c = chroma_of(out.pixels, weights)
-                if c.shape[:2] != grid:
-                    c = cv2.resize(c, (grid[1], grid[0]), interpolation=cv2.INTER_AREA)
-                return c
+                px = out.pixels  # to the grid first: the chroma is linear, a full-size one is 12 bytes a pixel
+                if px.shape[:2] != grid:
+                    px = cv2.resize(px, (grid[1], grid[0]), interpolation=cv2.INTER_AREA)
+                return chroma_of(px, weights)
 
             prop = Propagator(key, grid, every, hints=pending, weights=weights,
                               flow=Flow(flow_preset) if every > 1 else None, active_hints=active,
@@ -1381,8 +1381,12 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
                 save_manifest()
                 chunk = None
 
-            def emit(batch: list[Emitted]) -> None:
-                for e in batch:
+            def emit(batch: list[Emitted]) -> bool:
+                """Write the frames of ``batch``, each dropped once written (a batch's frames are
+                not all held until its end); whether there were any."""
+                emitted = bool(batch)
+                while batch:
+                    e = batch.pop(0)
                     if chunk is None:
                         open_chunk(e)
                     rgb = _compose(e, weights, temperature)
@@ -1400,12 +1404,11 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
                     result.frames += 1
                     if progress:
                         progress(done_before + result.frames, info.frames)
+                return emitted
 
             try:
                 for index, pts, rgb in reader.frames(resume_pts, first_index):
-                    batch = prop.push(index, pts, rgb)
-                    emit(batch)
-                    if batch and chunk is not None and chunk["frames"] >= chunk_limit:
+                    if emit(prop.push(index, pts, rgb)) and chunk is not None and chunk["frames"] >= chunk_limit:
                         close_chunk(prop.next_start)
                 emit(prop.close())
                 if chunk is not None:
