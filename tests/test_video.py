@@ -698,7 +698,8 @@ def test_unwritable_outputs_are_one_line_naming_them(tmp_path, monkeypatch):
     for dst in (rofs / "out.mp4", rofs, rofs / "frames"):
         r = run("colorize", src, "-o", dst, "--method", "unet")
         assert r.exit_code == 1, r.output
-        assert r.output.strip().splitlines()[-1] == f"chromaprior: error: {dst}: cannot write here (read-only file system)"
+        assert r.output.strip().splitlines()[-1] == (f"chromaprior: error: {dst}: cannot write here "
+                                                     "(read-only file system)")
     only(rofs)
 
 

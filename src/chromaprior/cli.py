@@ -213,7 +213,9 @@ def _films_skipped(folder: Path) -> str:
     from .video import VIDEO_SUFFIXES
 
     n = len(list_images([folder], VIDEO_SUFFIXES))
-    return f"{n} film{'' if n == 1 else 's'} skipped: a film is done on its own, give its name as the input" if n else ""
+    if not n:
+        return ""
+    return f"{n} film{'' if n == 1 else 's'} skipped: a film is done on its own, give its name as the input"
 
 
 def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = False,

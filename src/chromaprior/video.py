@@ -1396,7 +1396,8 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
                         from PIL import Image
 
                         png = dst / f"{e.index:06d}.png"
-                        atomic_write(png, lambda tmp, a=rgb: Image.fromarray(a).save(tmp, format="PNG", compress_level=3))
+                        atomic_write(png, lambda tmp, a=rgb: Image.fromarray(a).save(tmp, format="PNG",
+                                                                                      compress_level=3))
                         if not manifest["chunks"]:
                             first_pngs.append(png)
                     chunk["frames"] += 1
