@@ -761,8 +761,8 @@ def test_a_folder_of_films_says_they_were_skipped(tmp_path, gray_png):
     r = run("colorize", tmp_path / "in", "-o", tmp_path / "out", "--method", "unet")
     assert r.exit_code == 1
     assert r.output.strip().splitlines()[-1] == (f"chromaprior: error: {tmp_path / 'in'}: no images in this folder "
-                                                 "(2 films skipped: a film is done on its own, give its name as the "
-                                                 "input)")
+                                                 "(2 films skipped: films are colorized one at a time, each given by "
+                                                 "its name)")
     shutil.copy(gray_png, tmp_path / "in" / "g.png")
     r = run("colorize", tmp_path / "in", "-o", tmp_path / "out", "--method", "unet")
     assert r.exit_code == 0 and "in: 2 films skipped" in r.output

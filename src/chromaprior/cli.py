@@ -215,7 +215,7 @@ def _films_skipped(folder: Path) -> str:
     n = len(list_images([folder], VIDEO_SUFFIXES))
     if not n:
         return ""
-    return f"{n} film{'' if n == 1 else 's'} skipped: a film is done on its own, give its name as the input"
+    return f"{n} film{'' if n == 1 else 's'} skipped: films are colorized one at a time, each given by its name"
 
 
 def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = False,
