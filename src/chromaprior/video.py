@@ -79,6 +79,7 @@ __all__ = [
     "load_video_hints",
     "colorize_video",
     "check_video",
+    "held_frames",
     "VideoResult",
 ]
 
