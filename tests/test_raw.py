@@ -168,3 +168,38 @@ def test_learned_raw_output_keeps_the_measured_mosaic(tmp_path, tmp_path_factory
     from chromaprior.methods.hgm import mosaic
 
     assert torch.equal(mosaic(out, "BGGR")[0, 0], torch.from_numpy(shot.mosaic))
+
+
+def test_a_cut_short_dng_is_one_line_without_a_bytes_repr(tmp_path, menon_model):
+    flat_dng(tmp_path / "full.dng")
+    data = (tmp_path / "full.dng").read_bytes()
+    (tmp_path / "trunc.dng").write_bytes(data[: len(data) // 2])
+    r = run("demosaick", tmp_path / "trunc.dng", "-o", tmp_path / "o.png", "--model", menon_model)
+    line = one_line_error(r)
+    assert line.endswith("trunc.dng: cannot unpack this raw file (Input/output error)"), line
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_a_white_level_of_zero_uses_the_data_maximum(tmp_path):
+    """LibRaw reads a WhiteLevel of 0 as 65535 (a near-black picture): the data's maximum is
+    used, with a warning."""
+    raw = np.random.default_rng(0).integers(300, 4000, (32, 48)).astype(np.uint16)
+    write_dng(tmp_path / "zero.dng", raw, black=BLACK, white=0)
+    write_dng(tmp_path / "max.dng", raw, black=BLACK, white=int(raw.max()))
+    with pytest.warns(UserWarning, match=f"zero.dng: the file's white level is 0; the data's maximum {raw.max()} used"):
+        shot = read_raw_mosaic(tmp_path / "zero.dng")
+    assert shot.white == raw.max()
+    np.testing.assert_array_equal(shot.mosaic, read_raw_mosaic(tmp_path / "max.dng").mosaic)
+
+
+def test_white_levels_are_found_in_sub_ifds(tmp_path):
+    """The raw data of a camera's DNG is usually in a SubIFD (IFD0 holds a preview)."""
+    import tifffile
+
+    from chromaprior.apps.raw import WHITE_LEVEL, _tiff_values
+
+    with tifffile.TiffWriter(tmp_path / "sub.dng") as t:
+        t.write(np.zeros((8, 8, 3), np.uint8), subifds=1, photometric="rgb")
+        t.write(np.zeros((16, 16), np.uint16), photometric="minisblack", extratags=[(WHITE_LEVEL, "H", 1, 0, False)])
+    assert _tiff_values(tmp_path / "sub.dng", WHITE_LEVEL) == [0]
+    assert _tiff_values(tmp_path / "sub.dng", 12345) == []

@@ -391,7 +391,7 @@ def test_corrupt_stream_mid_way_names_the_frame(tmp_path, unet):
     src.write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"film.mp4: corrupt video data at frame \d+"):
         colorize_video(src, tmp_path / "o.mp4", unet)
-    assert not (tmp_path / "o.mp4").exists()
+    only(tmp_path, "film.mp4")  # before the first chunk: no work folder left
 
 
 def test_a_cut_short_film_is_done_with_a_warning(tmp_path, unet):
@@ -489,34 +489,280 @@ def test_reference_applies_to_the_whole_film(tmp_path, unet):
         assert redness(r) > redness(p) + 3
 
 
-def test_a_killed_process_resumes(tmp_path, tiny_unet_model, unet):
-    """SIGKILL in the middle (no clean-up runs at all), then the same call again."""
+def kill_after_two_chunks(src: Path, dst: Path, model: str) -> None:
+    """Colorize in another process that SIGKILLs itself once two chunks are done (no clean-up
+    runs at all; no timing: the kill comes from the job's own progress)."""
     import os
     import signal
     import subprocess
     import sys
-    import time
 
+    manifest = dst.parent / f".{dst.name}.parts" / "manifest.json"
+    code = (f"import json, os, signal, torch; torch.manual_seed(0)\n"
+            f"from chromaprior.methods.colorize import Colorizer\nfrom chromaprior.apps.video import colorize_video\n"
+            f"def progress(d, t):\n"
+            f"    m = {str(manifest)!r}\n"
+            f"    if os.path.exists(m) and len(json.loads(open(m).read())['chunks']) >= 2:\n"
+            f"        os.kill(os.getpid(), signal.SIGKILL)\n"
+            f"colorize_video({str(src)!r}, {str(dst)!r}, Colorizer({model!r}), codec='ffv1', "
+            f"keyframe_every=3, chunk_seconds=0.1, threads=1, progress=progress)\n")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert len(json.loads(manifest.read_text())["chunks"]) == 2 and not dst.exists()
+
+
+def test_a_killed_process_resumes(tmp_path, tiny_unet_model, unet):
+    """SIGKILL in the middle, then the same call again."""
     frames, _ = pan(16)
     src, dst = tmp_path / "film.mp4", tmp_path / "out.mkv"
     write_clip(src, gray_of(frames), audio=False)
-    code = (f"import time, torch; torch.manual_seed(0)\n"
-            f"from chromaprior.methods.colorize import Colorizer\nfrom chromaprior.apps.video import colorize_video\n"
-            f"colorize_video({str(src)!r}, {str(dst)!r}, Colorizer({tiny_unet_model!r}), codec='ffv1', "
-            f"keyframe_every=3, chunk_seconds=0.1, threads=1, progress=lambda d, t: time.sleep(0.2))\n")
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "src"))
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
-    manifest = tmp_path / ".out.mkv.parts" / "manifest.json"
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if manifest.is_file() and len(json.loads(manifest.read_text())["chunks"]) >= 2:
-            break
-        time.sleep(0.1)
-    assert proc.poll() is None, "finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert not dst.exists()
+    kill_after_two_chunks(src, dst, tiny_unet_model)
     r = colorize_video(src, dst, unet, codec="ffv1", keyframe_every=3, chunk_seconds=0.1)
     assert r.resumed_at and r.total == 16 and r.frames < 16
     out, inp = read_clip(dst)[0], read_clip(src)[0]
     assert len(out) == 16 and all((o.astype(int).sum(-1) == i.astype(int).sum(-1)).all() for o, i in zip(out, inp))
+
+
+# ---------------------------------------------------------------------------- issue 28: faults
+def only(tmp_path, *names) -> None:
+    """Nothing in ``tmp_path`` but ``names`` (no work folder, no frames folder, no temporaries)."""
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+
+
+def test_h264_into_avi_is_written(tmp_path):
+    frames, _ = pan(10)
+    src, dst = tmp_path / "film.mp4", tmp_path / "out.avi"
+    write_clip(src, gray_of(frames))
+    r = run("colorize", src, "-o", dst, "--method", "unet")
+    assert r.exit_code == 0, r.output
+    out, times, _ = read_clip(dst)
+    assert len(out) == 10
+    np.testing.assert_allclose(np.diff(times), 0.04, atol=1e-6)  # no B-frames: AVI keeps no presentation times
+    only(tmp_path, "film.mp4", "out.avi")
+
+
+def test_variable_frame_rate_into_avi_keeps_the_frame_times(tmp_path, unet):
+    frames, _ = pan(8)
+    src, dst = tmp_path / "vfr.mp4", tmp_path / "out.avi"
+    write_clip(src, gray_of(frames), pts=[0, 1, 3, 4, 8, 9, 15, 16], audio=False)
+    colorize_video(src, dst, unet, codec="ffv1", keyframe_every=3)  # AVI's rate: the 25 fps all times are on
+    np.testing.assert_allclose(read_clip(dst)[1], read_clip(src)[1], atol=1e-6)
+
+
+def test_a_join_ffmpeg_refuses_is_one_line_and_not_stuck(tmp_path, unet, monkeypatch):
+    import chromaprior.apps.video as video
+
+    frames, _ = pan(6)
+    src, dst = tmp_path / "film.mp4", tmp_path / "out.mkv"
+    write_clip(src, gray_of(frames), audio=False)
+
+    def refuse(*args):
+        raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+
+    monkeypatch.setattr(video, "_writes", lambda suffix, codec: True)  # the check before any work joins too
+    monkeypatch.setattr(video, "_join", refuse)
+    with pytest.raises(InputError, match=r"out.mkv: FFmpeg could not join .* \(Invalid data found when processing"):
+        colorize_video(src, dst, unet)
+    only(tmp_path, "film.mp4")  # the next run starts afresh instead of failing at the join again
+    monkeypatch.undo()
+    colorize_video(src, dst, unet)
+    assert len(read_clip(dst)[0]) == 6
+
+
+def test_containers_that_cannot_read_back_are_refused_before_any_work(tmp_path):
+    frames, _ = pan(3)
+    src = tmp_path / "film.mp4"
+    write_clip(src, gray_of(frames), audio=False)
+    r = run("colorize", src, "-o", tmp_path / "o.ts", "--codec", "ffv1")  # MPEG-TS takes FFV1 as a data stream
+    assert r.exit_code == 1 and "cannot write ffv1 video into a .ts file" in r.output
+
+
+@pytest.mark.parametrize("width,height,codec", [(320, 24, "h264"), (40, 8, "ffv1"), (11, 11, "ffv1"), (1, 1, "ffv1"),
+                                                (24, 320, "ffv1")])
+def test_thin_films_are_colorized(tmp_path, unet, width, height, codec):
+    """DIS flow segfaults on a grid with a side under 32 px: the flow is taken on it scaled up."""
+    pic = texture(5, 400, 400)
+    frames = gray_of([np.ascontiguousarray(pic[2 * i:2 * i + height, 3 * i:3 * i + width]) for i in range(7)])
+    src, dst = tmp_path / "thin.mkv", tmp_path / ("out.mp4" if codec == "h264" else "out.mkv")
+    write_clip(src, frames, codec="ffv1", pix="yuv444p", audio=False)
+    r = colorize_video(src, dst, unet, codec=codec, keyframe_every=3)
+    out = read_clip(dst)[0]
+    assert r.total == len(out) == 7 and out[0].shape == (height, width, 3)
+
+
+def test_flow_of_a_thin_grid_follows_the_motion():
+    from chromaprior.apps.video import Flow
+
+    a = np.ascontiguousarray(cv2.cvtColor(texture(1, 20, 330), cv2.COLOR_RGB2GRAY))
+    flow = Flow()(a[:, 5:325], a[:, 3:323])  # 20x320: the content moves 2 px right
+    assert flow.shape == (20, 320, 2)
+    assert np.median(flow[4:-4, 20:-20, 0]) == pytest.approx(2, abs=0.5)
+
+
+@pytest.mark.parametrize("codec,suffix", [("ffv1", ".mkv"), ("h264", ".mkv"), ("ffv1", ".avi"), ("h264", ".avi")])
+def test_durations_are_right_after_the_join(tmp_path, unet, codec, suffix):
+    frames, _ = pan(50, step=0.3)
+    src, dst = tmp_path / "film.mp4", tmp_path / f"out{suffix}"
+    write_clip(src, gray_of(frames), audio=False)
+    colorize_video(src, dst, unet, codec=codec, chunk_seconds=0.5, keyframe_every=6)  # 4 chunks
+    with av.open(str(dst)) as c:
+        assert c.duration / 1e6 == pytest.approx(2.0, abs=2.5 / 25)  # 50 frames at 25 fps (was 2.5-5.4 s)
+        assert sum(1 for _ in c.decode(video=0)) == 50
+    import warnings
+    from chromaprior.apps.video import VideoReader
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "the rest is unreadable" about our own output
+        assert sum(1 for _ in VideoReader(dst).frames()) == 50
+
+
+def test_a_damaged_chunk_is_redone_on_resume(tmp_path, tiny_unet_model, unet):
+    """kill -9 after two chunks, a chunk cut short, the same call again: that chunk and those
+    after it are done again."""
+    frames, _ = pan(16)
+    src, dst = tmp_path / "film.mp4", tmp_path / "out.mkv"
+    write_clip(src, gray_of(frames), audio=False)
+    kill_after_two_chunks(src, dst, tiny_unet_model)
+    work = tmp_path / ".out.mkv.parts"
+    manifest = json.loads((work / "manifest.json").read_text())
+    second = work / manifest["chunks"][1]["file"]
+    second.write_bytes(second.read_bytes()[: second.stat().st_size // 2])
+    r = colorize_video(src, dst, unet, codec="ffv1", keyframe_every=3, chunk_seconds=0.1)
+    assert r.resumed_at == manifest["chunks"][0]["next"]["index"] and r.total == 16
+    whole = tmp_path / "whole.mkv"
+    ref = colorize_video(src, whole, unet, codec="ffv1", keyframe_every=3, chunk_seconds=0.1)
+    assert (r.keyframes, r.cuts) == (ref.keyframes, ref.cuts)  # counted over the whole film, not the resumed part
+    out, t_out, _ = read_clip(dst)
+    expect, t_ref, _ = read_clip(whole)
+    assert len(out) == 16 and t_out == t_ref and all(np.array_equal(a, b) for a, b in zip(out, expect))
+
+
+def test_a_damaged_png_frame_is_redone_on_resume(tmp_path, unet):
+    frames, _ = pan(12)
+    src, dst = tmp_path / "film.mp4", tmp_path / "frames"
+    write_clip(src, gray_of(frames), audio=False)
+    with pytest.raises(Stop):
+        colorize_video(src, dst, unet, keyframe_every=3, chunk_seconds=0.1,
+                       progress=lambda d, t: (_ for _ in ()).throw(Stop) if d >= 9 else None)
+    manifest = json.loads((dst / ".chromaprior-parts" / "manifest.json").read_text())
+    assert len(manifest["chunks"]) >= 2
+    (dst / "000001.png").write_bytes((dst / "000001.png").read_bytes()[:100])  # in the first chunk
+    r = colorize_video(src, dst, unet, keyframe_every=3, chunk_seconds=0.1)
+    assert r.resumed_at is None and r.frames == 12
+    from PIL import Image
+
+    assert [np.asarray(Image.open(dst / f"{i:06d}.png")).shape for i in range(12)] == [(H, W, 3)] * 12
+
+
+def test_failed_runs_leave_no_work_folders(tmp_path, unet):
+    colour, _ = pan(4)
+    src = tmp_path / "colour.mp4"
+    write_clip(src, colour, audio=False)
+    for dst in (tmp_path / "o.mp4", tmp_path / "frames", tmp_path / "new" / "films" / "o.mkv"):
+        with pytest.raises(InputError, match="already in colour"):
+            colorize_video(src, dst, unet)
+        only(tmp_path, "colour.mp4")
+        with pytest.raises(InputError, match="no frames between --start and --end"):
+            colorize_video(src, dst, unet, recolor=True, start=5.0)
+        only(tmp_path, "colour.mp4")
+
+        def ctrl_c(done, total):
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            colorize_video(src, dst, unet, recolor=True, progress=ctrl_c)
+        only(tmp_path, "colour.mp4")
+    (tmp_path / "mine").mkdir()  # an existing frames folder stays, without the run's frames
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    with pytest.raises(KeyboardInterrupt):
+        colorize_video(src, tmp_path / "mine", unet, recolor=True, keyframe_every=1, progress=ctrl_c)
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+
+
+def test_unwritable_outputs_are_one_line_naming_them(tmp_path, monkeypatch):
+    """A read-only file system (simulated: the tests cannot mount one)."""
+    import os
+    from types import SimpleNamespace
+
+    frames, _ = pan(3)
+    src = tmp_path / "film.mp4"
+    write_clip(src, gray_of(frames), audio=False)
+    rofs = tmp_path / "rofs"
+    rofs.mkdir()
+    access, statvfs = os.access, os.statvfs
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: not (Path(p) == rofs and mode & os.W_OK)
+                        and access(p, mode, **kw))
+    monkeypatch.setattr(os, "statvfs", lambda p: SimpleNamespace(f_flag=os.ST_RDONLY) if Path(p) == rofs
+                        else statvfs(p))
+    for dst in (rofs / "out.mp4", rofs, rofs / "frames"):
+        r = run("colorize", src, "-o", dst, "--method", "unet")
+        assert r.exit_code == 1, r.output
+        assert r.output.strip().splitlines()[-1] == (f"chromaprior: error: {dst}: cannot write here "
+                                                     "(read-only file system)")
+    only(rofs)
+
+
+def test_a_second_run_on_the_same_output_is_refused_while_the_first_runs(tmp_path, unet):
+    frames, _ = pan(8)
+    src, dst = tmp_path / "film.mp4", tmp_path / "out.mkv"
+    write_clip(src, gray_of(frames), audio=False)
+    refused = []
+
+    def second_run(done, total):
+        if done == 1:
+            with pytest.raises(InputError, match="out.mkv: another chromaprior run is writing this output") as e:
+                colorize_video(src, dst, unet, codec="ffv1")
+            refused.append(str(e.value))
+
+    r = colorize_video(src, dst, unet, codec="ffv1", progress=second_run)
+    assert refused and r.total == 8 and len(read_clip(dst)[0]) == 8
+    only(tmp_path, "film.mp4", "out.mkv")
+
+
+def test_frames_held_per_shot_are_bounded(tmp_path, unet, monkeypatch):
+    import chromaprior.apps.video as video
+    from chromaprior.apps.video import held_frames
+
+    assert held_frames(64, 48, 8) == 8
+    assert held_frames(1280, 720, 1000) == 76 and held_frames(3840, 2160, 1000) == 17  # 512 MiB of frames
+    frames, _ = pan(12, step=0.5)
+    src = tmp_path / "film.mkv"
+    write_clip(src, gray_of(frames), codec="ffv1", pix="yuv444p", audio=False)
+    per_frame = 3 * W * H + video.GRID_BYTES * W * H
+    monkeypatch.setattr(video, "HELD_BYTES", 4 * per_frame)  # room for 4 frames: a keyframe every 3
+    with pytest.warns(UserWarning, match="a keyframe every 1000 frames would hold too many 64x48 frames; one every 3"):
+        r = colorize_video(src, tmp_path / "out.mkv", unet, codec="ffv1", keyframe_every=1000)
+    assert r.keyframes == 5  # frames 0, 3, 6, 9 and the last
+
+
+def test_a_frame_is_composed_in_strips_the_same_as_at_once(monkeypatch):
+    import chromaprior.apps.video as video
+    from chromaprior.apps.video import Emitted
+
+    rng = np.random.default_rng(0)
+    rgb = np.repeat(rng.integers(0, 256, (37, 53, 1), np.uint8), 3, -1)
+    chroma = rng.normal(0, 0.2, (12, 17, 3)).astype(np.float32)
+    chroma -= chroma.mean(-1, keepdims=True)
+    e = Emitted(0, 0, rgb, chroma)
+    whole = video._compose(e, (1 / 3,) * 3, 5000.0)
+    monkeypatch.setattr(video, "COMPOSE_PIXELS", 53 * 5)
+    assert np.array_equal(video._compose(e, (1 / 3,) * 3, 5000.0), whole)
+    assert np.array_equal(video._compose(e, (1 / 3,) * 3, 6500.0).astype(int).sum(-1), rgb.astype(int).sum(-1))
+
+
+def test_a_folder_of_films_says_they_were_skipped(tmp_path, gray_png):
+    import shutil
+
+    frames, _ = pan(3)
+    (tmp_path / "in").mkdir()
+    write_clip(tmp_path / "in" / "a.mp4", gray_of(frames), audio=False)
+    write_clip(tmp_path / "in" / "b.mkv", gray_of(frames), audio=False)
+    r = run("colorize", tmp_path / "in", "-o", tmp_path / "out", "--method", "unet")
+    assert r.exit_code == 1
+    assert r.output.strip().splitlines()[-1] == (f"chromaprior: error: {tmp_path / 'in'}: no images in this folder "
+                                                 "(2 films skipped: films are colorized one at a time, each given by "
+                                                 "its name)")
+    shutil.copy(gray_png, tmp_path / "in" / "g.png")
+    r = run("colorize", tmp_path / "in", "-o", tmp_path / "out", "--method", "unet")
+    assert r.exit_code == 0 and "in: 2 films skipped" in r.output

@@ -232,6 +232,17 @@ _SKIP_EXISTING = click.option(
          "resumes an interrupted batch.")
 
 
+def _films_skipped(folder: Path) -> str:
+    """What a folder's films get (they are not taken from folders), or "" when it holds none."""
+    from ..training.data import list_images
+    from .video import VIDEO_SUFFIXES
+
+    n = len(list_images([folder], VIDEO_SUFFIXES))
+    if not n:
+        return ""
+    return f"{n} film{'' if n == 1 else 's'} skipped: films are colorized one at a time, each given by its name"
+
+
 def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = False,
                   protect: tuple = (), expand=None, suffixes: tuple[str, ...] | None = None) -> list[tuple[Path, Path]]:
     """Pair every input file with its output path (folders mirror their names), without the
@@ -256,8 +267,11 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
     for item in map(Path, inputs):
         if item.is_dir():  # without earlier outputs, when OUT lies inside the folder
             files = [f for f in list_images([item], suffixes or IMAGE_SUFFIXES) if out_real not in f.resolve().parents]
+            films = _films_skipped(item)
             if not files:
-                raise InputError(f"{item}: no images in this folder")
+                raise InputError(f"{item}: no images in this folder" + (f" ({films})" if films else ""))
+            if films:
+                warnings.warn(f"{item}: {films}")
             pairs += [(f, out / f.relative_to(item)) for f in files]
         elif many or out.is_dir():
             pairs.append((item, out / item.name))

@@ -45,6 +45,8 @@ __all__ = ["RAW_SUFFIXES", "is_raw", "RawShot", "read_raw_mosaic", "demosaick_ra
 RAW_SUFFIXES = (".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf",
                 ".pef", ".srw", ".raw", ".rwl", ".3fr", ".fff", ".iiq", ".erf", ".kdc", ".dcr", ".mrw", ".mos",
                 ".x3f")
+#: TIFF tags: a DNG's WhiteLevel and the SubIFDs
+WHITE_LEVEL, SUB_IFDS = 50717, 330
 #: linear sRGB (D65) -> XYZ, the matrix LibRaw uses (``xyz_rgb``)
 XYZ_RGB = np.array([[0.412453, 0.357580, 0.180423],
                     [0.212671, 0.715160, 0.072169],
@@ -119,10 +121,7 @@ def read_raw_mosaic(path: str | Path, max_pixels: int = MAX_PIXELS) -> RawShot:
     try:
         raw = rawpy.imread(str(path))
     except Exception as e:  # rawpy's LibRawError family
-        arg = e.args[0] if e.args else ""
-        text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else (str(e).splitlines() or [""])[0]
-        text = text or type(e).__name__
-        raise InputError(f"{path}: not a raw file LibRaw can read ({text})") from None
+        raise InputError(f"{path}: not a raw file LibRaw can read ({_why(e)})") from None
     with raw:
         try:
             desc = raw.color_desc.decode("ascii", "replace")
@@ -147,6 +146,9 @@ def read_raw_mosaic(path: str | Path, max_pixels: int = MAX_PIXELS) -> RawShot:
                 raise InputError(f"{path}: the colour filter {pattern!r} is not a Bayer pattern")
             black = np.asarray(raw.black_level_per_channel, dtype=np.float64)
             white = float(raw.white_level)
+            if path.suffix.lower() == ".dng" and 0 in _tiff_values(path, WHITE_LEVEL):
+                white = float(mosaic.max())  # LibRaw takes a WhiteLevel of 0 for the 16-bit maximum
+                warnings.warn(f"{path}: the file's white level is 0; the data's maximum {white:g} used instead")
             wb = np.asarray(raw.camera_whitebalance, dtype=np.float64)
             flip = int(raw.sizes.flip)
             cmatrix = np.asarray(raw.color_matrix, dtype=np.float64)[:3, :3]
@@ -162,7 +164,7 @@ def read_raw_mosaic(path: str | Path, max_pixels: int = MAX_PIXELS) -> RawShot:
         except InputError:
             raise
         except Exception as e:  # an odd file LibRaw opened but cannot unpack
-            raise InputError(f"{path}: cannot unpack this raw file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+            raise InputError(f"{path}: cannot unpack this raw file ({_why(e)})") from None
     rgb_wb = np.zeros(3)
     for c in range(4):
         if c < len(wb) and wb[c] > 0 and rgb_wb[channel[c]] == 0:
@@ -181,6 +183,47 @@ def read_raw_mosaic(path: str | Path, max_pixels: int = MAX_PIXELS) -> RawShot:
         warnings.warn(f"{path}: no colour matrix in the file or LibRaw's tables; camera RGB written as sRGB")
         rgb_cam = np.eye(3)
     return RawShot(srgb_encode(lin), pattern, black, white, rgb_wb, rgb_cam, flip)
+
+
+def _why(e: BaseException) -> str:
+    """The first line of a LibRaw error (rawpy gives its message as bytes)."""
+    arg = e.args[0] if e.args else ""
+    text = arg.decode("utf-8", "replace") if isinstance(arg, bytes) else (str(e).splitlines() or [""])[0]
+    return text or type(e).__name__
+
+
+def _tiff_values(path: Path, tag: int) -> list[int]:
+    """The single SHORT or LONG values of ``tag`` in a TIFF's IFDs (the chain from IFD0 and
+    the SubIFDs of each): a DNG's raw data is often in a SubIFD. ``[]`` for a file that is
+    not a TIFF."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if head[:4] not in (b"II*\0", b"MM\0*"):
+            return []
+        e = "<" if head[:2] == b"II" else ">"
+        todo, seen, values = [struct.unpack(e + "I", head[4:])[0]], set(), []
+        while todo and len(seen) < 64:  # a bound against loops in a damaged file
+            at = todo.pop()
+            if not at or at in seen:
+                continue
+            seen.add(at)
+            f.seek(at)
+            count = f.read(2)
+            entries = f.read(12 * struct.unpack(e + "H", count)[0]) if len(count) == 2 else b""
+            for i in range(0, len(entries) - 11, 12):
+                t, kind, n, value = struct.unpack(e + "HHI4s", entries[i:i + 12])
+                if t == tag and n == 1 and kind in (3, 4):
+                    values.append(struct.unpack(e + ("H" if kind == 3 else "I"), value[:2 if kind == 3 else 4])[0])
+                elif t == SUB_IFDS and kind in (4, 13):
+                    if n > 1:
+                        f.seek(struct.unpack(e + "I", value)[0])
+                        value = f.read(4 * min(n, 64))
+                    todo += struct.unpack(f"{e}{len(value) // 4}I", value[:len(value) // 4 * 4])
+            f.seek(at + 2 + len(entries))
+            nxt = f.read(4)
+            if len(nxt) == 4:
+                todo.append(struct.unpack(e + "I", nxt)[0])
+    return values
 
 
 def finish_raw(rgb: np.ndarray, shot: RawShot) -> np.ndarray:

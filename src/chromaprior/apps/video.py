@@ -28,13 +28,17 @@ frame a little differently. :func:`colorize_video` does this instead:
    that ``r + g + b`` equals the input's (:func:`quantize_keeping_gray`): a lossless output
    (FFV1, PNG frames) reproduces the input's gray exactly.
 
-At most ``keyframe_every + 1`` decoded frames are held, whatever the film's length. The work
+At most ``keyframe_every + 1`` decoded frames are held, whatever the film's length, and at most
+:data:`HELD_BYTES` of them (:func:`held_frames` shortens the keyframe distance for large
+frames or a large ``keyframe_every``); a frame is composed in strips. The work
 is written in chunks of whole segments (about :data:`CHUNK_SECONDS` each), each encoded into
 its own file and written atomically in a work folder next to the output
 (``.NAME.parts/``, with a manifest); at the end the chunks' packets and the source's audio
 are joined (no re-encoding) into a temporary file that replaces the output in one step. An
 interrupted job finds the work folder and restarts after its last complete chunk; the final
-name never holds a partial file.
+name never holds a partial file. A resume decodes every chunk it keeps (a damaged one is done
+again, with those after it); a lock file in the work folder refuses a second run writing the
+same output; a run that fails before its first chunk leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import os
 import shutil
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -74,6 +79,7 @@ __all__ = [
     "load_video_hints",
     "colorize_video",
     "check_video",
+    "held_frames",
     "VideoResult",
 ]
 
@@ -82,10 +88,23 @@ VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpe
                   ".m2ts", ".wmv", ".flv", ".ogv", ".3gp", ".dv", ".mxf", ".nut", ".vob", ".y4m")
 #: Short side of the grid on which the flow is estimated and the chroma carried.
 FLOW_SIZE = 240
+#: Smallest side OpenCV's DIS flow takes (smaller grids are scaled up for the flow alone).
+FLOW_MIN = 32
 #: Default distance between periodic keyframes (frames); chosen in docs/video.md.
 KEYFRAME_EVERY = 8
 #: A chunk (one file of the work folder) holds whole segments, about this many seconds.
 CHUNK_SECONDS = 10.0
+#: The lock file in the work folder, held while a run writes the output.
+LOCK_NAME = "lock"
+#: A frame is composed (chroma added to its gray, clamped, rounded) in strips of about this
+#: many pixels.
+COMPOSE_PIXELS = 1 << 20
+#: The frames held between two keyframes take at most this many bytes (:func:`held_frames`):
+#: 512 MiB, a keyframe at least every 17 frames at 3840x2160, every 76 at 1280x720.
+HELD_BYTES = 512 << 20
+#: Bytes a held frame takes per flow-grid pixel: the grid gray (1), two flows (16), two
+#: consistencies (8) and, while a segment is blended, the carried chroma and weight (16).
+GRID_BYTES = 41
 #: Scene-cut rule (:func:`is_cut`), on the 0..255 gray of the flow grid.
 CUT_RESIDUAL = 16.0
 CUT_CONSISTENT = 0.3
@@ -94,6 +113,12 @@ CODECS = {"h264": ("libx264", "yuv420p"), "ffv1": ("ffv1", "bgr0")}
 #: Container of the chunk files, per codec: one that keeps the encoder's timestamps as they are
 #: (MOV keeps H.264's negative start DTS; FFV1 has no B-frames).
 CHUNK_FORMATS = {"h264": "mov", "ffv1": "nut"}
+#: Containers that keep a frame's decode time only (no reordering): H.264 for them is
+#: encoded without B-frames.
+DTS_ONLY_SUFFIXES = (".avi",)
+#: Output formats (FFmpeg muxer names) that store H.264 with start codes (Annex B) and do not
+#: convert the chunks' MP4 packing themselves (MPEG-TS does): the join converts it.
+ANNEX_B_FORMATS = ("avi", "mpeg", "vob")
 
 
 def _cv2():
@@ -137,7 +162,20 @@ class Flow:
         self.dis = cv2.DISOpticalFlow_create(presets[preset])
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return self.dis.calc(a, b, None)
+        h, w = a.shape
+        if min(h, w) >= FLOW_MIN:
+            return self.dis.calc(a, b, None)
+        # DIS crashes on images with a side under 32 px (a segfault on wide ones, an error at
+        # 11x11 and below): the flow of the images scaled up to that, scaled back
+        cv2 = _cv2()
+        s = FLOW_MIN / min(h, w)
+        size = (max(FLOW_MIN, round(w * s)), max(FLOW_MIN, round(h * s)))
+        big = self.dis.calc(cv2.resize(a, size, interpolation=cv2.INTER_LINEAR),
+                            cv2.resize(b, size, interpolation=cv2.INTER_LINEAR), None)
+        flow = cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA)
+        flow[..., 0] *= w / size[0]
+        flow[..., 1] *= h / size[1]
+        return flow
 
 
 def _maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -309,6 +347,7 @@ class Emitted:
     pts: int
     rgb: np.ndarray
     chroma: np.ndarray
+    key: bool = False  #: a keyframe (colorized as a photo)
 
 
 class Propagator:
@@ -402,10 +441,10 @@ class Propagator:
         inner = blend_segment(seg[0].chroma, seg[-1].chroma, [f.back for f in chain], [f.fwd for f in chain],
                               [f.conf_back for f in chain], [f.conf_fwd for f in chain],
                               two_sided=self.two_sided) if len(seg) > 2 else []
-        out = [Emitted(seg[0].index, seg[0].pts, seg[0].rgb, seg[0].chroma)]
+        out = [Emitted(seg[0].index, seg[0].pts, seg[0].rgb, seg[0].chroma, True)]
         out += [Emitted(f.index, f.pts, f.rgb, c) for f, c in zip(seg[1:-1], inner)]
         if with_last and len(seg) > 1:
-            out.append(Emitted(seg[-1].index, seg[-1].pts, seg[-1].rgb, seg[-1].chroma))
+            out.append(Emitted(seg[-1].index, seg[-1].pts, seg[-1].rgb, seg[-1].chroma, True))
         return out
 
     # -- the stream
@@ -421,7 +460,7 @@ class Propagator:
             self.active = []  # nothing carries a hint to the next frame
             self._key(f)
             self.segment = [f]
-            return [Emitted(prev.index, prev.pts, prev.rgb, prev.chroma)]
+            return [Emitted(prev.index, prev.pts, prev.rgb, prev.chroma, True)]
         f.back = self.flow(f.small, prev.small)
         f.fwd = self.flow(prev.small, f.small)
         f.conf_back = consistency(f.back, f.fwd)
@@ -478,6 +517,7 @@ class VideoInfo:
     duration: float | None = None  #: seconds, as the stream (or else the container) states
     stream_duration: bool = False  #: the duration is the video stream's own
     t0: float = 0.0  #: the video stream's start time (seconds); --start and --end count from it
+    base_rate: Fraction | None = None  #: the rate every frame time is a multiple of (FFmpeg's r_frame_rate)
 
 
 def _open(path: Path):
@@ -548,7 +588,8 @@ class VideoReader:
                 color_range=int(first.color_range or 0), color_primaries=int(first.color_primaries or 2),
                 color_trc=int(first.color_trc or 2), audio=len(c.streams.audio), announced=int(s.frames or 0),
                 duration=duration, stream_duration=bool(s.duration),
-                t0=float(s.start_time * tb) if s.start_time else 0.0)
+                t0=float(s.start_time * tb) if s.start_time else 0.0,
+                base_rate=Fraction(s.base_rate) if s.base_rate else None)
 
     def _deinterlacer(self, stream):
         av = _av()
@@ -697,25 +738,52 @@ def _holds(suffix: str, add) -> bool:
 def _check_video_output(dst: Path, codec: str, src: Path) -> None:
     """Refuse before any work: an output that is the input, a folder we cannot write, a
     container that cannot hold the codec."""
-    from ..core.io import check_output
-
     if dst.resolve() == src.resolve():
         raise InputError(f"{dst}: refusing to overwrite the input file")
-    check_output(dst.with_suffix(".png"))  # the folder: exists or can be made, writable
-    encoder, pix = CODECS[codec]
-
-    def add(out):
-        s = out.add_stream(encoder, rate=25)
-        s.width, s.height, s.pix_fmt = 64, 48, pix
-
-    if not _holds(dst.suffix.lower(), add):
+    _check_writable(dst, dst.parent)
+    if not _writes(dst.suffix.lower(), codec):
         raise InputError(f"{dst}: FFmpeg cannot write {codec} video into a {dst.suffix} file; use .mkv or .mp4")
 
 
-class _ChunkWriter:
-    """One chunk of the film: a file of encoded video packets (timestamps as the input's)."""
+def _check_writable(dst: Path, folder: Path) -> None:
+    """``dst`` can be written: ``folder`` (its folder; for PNG frames, itself) exists or can be
+    made, and is writable (one line naming ``dst`` otherwise: a read-only file system too)."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError(f"{dst}: cannot write here ({folder} is not a folder)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        why = "read-only file system" if os.statvfs(folder).f_flag & os.ST_RDONLY else "permission denied"
+        raise InputError(f"{dst}: cannot write here ({why})")
 
-    def __init__(self, path: str, info: VideoInfo, codec: str, crf: int, threads: int):
+
+def _writes(suffix: str, codec: str) -> bool:
+    """Whether five ``codec`` frames go the whole way into a ``suffix`` file and back: a chunk,
+    the join, decoding (a muxer's header alone takes streams it cannot store, e.g. FFV1 in
+    MPEG-TS, written as a data stream; MPEG-TS needs more than two frames to be read back)."""
+    import tempfile
+
+    av = _av()
+    info = VideoInfo(64, 48, Fraction(1, 25), Fraction(25), None, None, 0, False, 2, 0, 2, 2, 0)
+    with tempfile.TemporaryDirectory() as tmp:
+        chunk, out = Path(tmp) / "chunk", Path(tmp) / f"probe{suffix}"
+        try:
+            writer = _ChunkWriter(str(chunk), info, codec, 30, 1, suffix)
+            for i in range(5):
+                writer.write(np.zeros((48, 64, 3), np.uint8), i)
+            writer.close()
+            _join([chunk], out, None, info, None, None)
+            with av.open(str(out)) as c:
+                return sum(1 for _ in c.decode(video=0)) == 5
+        except (av.FFmpegError, ValueError, IndexError):
+            return False
+
+
+class _ChunkWriter:
+    """One chunk of the film: a file of encoded video packets (timestamps as the input's), for
+    an output file of ``suffix``."""
+
+    def __init__(self, path: str, info: VideoInfo, codec: str, crf: int, threads: int, suffix: str):
         av = _av()
         self.container = av.open(path, "w", format=CHUNK_FORMATS[codec])
         encoder, pix = CODECS[codec]
@@ -733,6 +801,8 @@ class _ChunkWriter:
             cc.sample_aspect_ratio = info.sar
         if codec == "h264":
             cc.options = {"crf": str(crf), "preset": "medium"}
+            if suffix in DTS_ONLY_SUFFIXES:  # frames stored in presentation order
+                cc.options = {**cc.options, "bf": "0"}
             self.space = info.colorspace if info.colorspace in (1, 4, 5, 6, 7, 9) else None
             cc.colorspace, cc.color_range = info.colorspace, 1  # limited range, as converted
             cc.color_primaries, cc.color_trc = info.color_primaries, info.color_trc
@@ -854,47 +924,69 @@ def _audio_packets(src: Path, plan, out_streams, start: float | None, end: float
                     yield float(p.pts * o.time_base) if p.pts is not None else 1e18, p
 
 
-def _join(parts: list[Path], dst: Path, src: Path, info: VideoInfo, start: float | None, end: float | None) -> None:
-    """Mux the chunks' video packets and the source's audio into ``dst``, atomically."""
+def _chunk_packets(part: Path, annex_b: bool):
+    """``(packet, time base)`` of a chunk's video; with ``annex_b`` its H.264 converted from
+    MP4 packing to start codes (``h264_mp4toannexb``, with the chunk's own SPS and PPS)."""
+    av = _av()
+    with av.open(str(part)) as c:
+        vs = c.streams.video[0]
+        bsf = av.bitstream.BitStreamFilterContext("h264_mp4toannexb", vs) if annex_b else None
+        for packet in c.demux(vs):
+            if packet.pts is None and packet.dts is None:
+                continue  # the demuxer's end-of-stream marker
+            for p in bsf.filter(packet) if bsf else [packet]:
+                yield p, vs.time_base
+        for p in bsf.filter(None) if bsf else []:
+            yield p, vs.time_base
+
+
+def _join(parts: list[Path], dst: Path, src: Path | None, info: VideoInfo, start: float | None,
+          end: float | None) -> None:
+    """Mux the chunks' video packets and the source's audio (none without ``src``) into
+    ``dst``, atomically."""
     import heapq
 
     av = _av()
 
-    def video_packets(stream_out):
-        """The chunks' packets in the output stream's time base, with the decode timestamps
-        made strictly increasing across chunk joins (each chunk's encoder starts its DTS a
-        few frames before its first PTS; with a variable frame rate that can overlap the
-        previous chunk's last DTS). Presentation timestamps are never changed."""
+    def video_packets(stream_out, annex_b: bool):
+        """The chunks' packets in the output stream's time base (timestamps and durations),
+        with the decode timestamps made strictly increasing across chunk joins (each chunk's
+        encoder starts its DTS a few frames before its first PTS; with a variable frame rate
+        that can overlap the previous chunk's last DTS). Presentation timestamps are never
+        changed."""
         tb = stream_out.time_base
         last = None
         for part in parts:
-            with av.open(str(part)) as c:
-                vs = c.streams.video[0]
-                for packet in c.demux(vs):
-                    if packet.pts is None and packet.dts is None:
-                        continue  # the demuxer's end-of-stream marker
-                    pts = None if packet.pts is None else int(round(packet.pts * vs.time_base / tb))
-                    dts = pts if packet.dts is None else int(round(packet.dts * vs.time_base / tb))
-                    if last is not None and dts <= last:
-                        dts = last + 1
-                    if pts is not None and dts > pts:  # pragma: no cover - only for absurd time bases
-                        raise InputError(f"{dst}: cannot join the chunks' timestamps ({dts} > {pts})")
-                    last = dts
-                    packet.time_base = tb
-                    packet.pts, packet.dts = pts, dts
-                    packet.stream = stream_out
-                    yield float(dts * tb), packet
+            for packet, ptb in _chunk_packets(part, annex_b):
+                pts = None if packet.pts is None else int(round(packet.pts * ptb / tb))
+                dts = pts if packet.dts is None else int(round(packet.dts * ptb / tb))
+                if last is not None and dts <= last:
+                    dts = last + 1
+                if pts is not None and dts > pts:  # pragma: no cover - only for absurd time bases
+                    raise InputError(f"{dst}: cannot join the chunks' timestamps ({dts} > {pts})")
+                last = dts
+                duration = int(round(packet.duration * ptb / tb)) if packet.duration else 0
+                packet.time_base = tb
+                packet.pts, packet.dts, packet.duration = pts, dts, duration
+                packet.stream = stream_out
+                yield float(dts * tb), packet
 
     def mux_all(tmp: str) -> None:
-        with av.open(str(parts[0])) as first, _open(src) as source, av.open(tmp, "w") as out:
+        with av.open(str(parts[0])) as first, (_open(src) if src else nullcontext()) as source, \
+                av.open(tmp, "w") as out:
             template = first.streams.video[0]
             ov = out.add_stream_from_template(template)
-            ov.time_base = template.time_base
+            annex_b = template.codec_context.name == "h264" and out.format.name in ANNEX_B_FORMATS
+            if annex_b:  # the stream's parameters (extradata) as the filter gives them
+                av.bitstream.BitStreamFilterContext("h264_mp4toannexb", template, ov)
+            # AVI counts frames at one rate (its muxer fills the gaps with empty frames, in a
+            # fine time base thousands): the rate all frame times are multiples of
+            ov.time_base = 1 / (info.base_rate or info.rate) if out.format.name == "avi" else template.time_base
             if info.rotation:
                 ov.set_display_rotation(info.rotation)
             plan = []
             outs = []
-            for a, how in _audio_plan(source, dst):
+            for a, how in _audio_plan(source, dst) if source else []:
                 name = a.codec_context.name
                 if how == "drop":
                     warnings.warn(f"{dst}: a {dst.suffix} file can hold neither the {name} soundtrack nor AAC; "
@@ -910,11 +1002,70 @@ def _join(parts: list[Path], dst: Path, src: Path, info: VideoInfo, start: float
                     o.layout = a.codec_context.layout.name if a.codec_context.layout else "stereo"
                     outs.append(o)
             out.start_encoding()  # the muxer fixes its time bases here
-            for _, packet in heapq.merge(video_packets(ov), _audio_packets(src, plan, outs, start, end),
+            for _, packet in heapq.merge(video_packets(ov, annex_b), _audio_packets(src, plan, outs, start, end),
                                          key=lambda tp: tp[0]):
                 out.mux(packet)
 
     atomic_write(dst, mux_all)
+
+
+def _compose(e: Emitted, weights: Sequence[float], temperature: float) -> np.ndarray:
+    """The frame's gray + its chroma upsampled (bilinear, as :func:`chromaprior.tiles.finish`,
+    with OpenCV: 8x faster than torch here), gamut clamp and white balance of the photo path,
+    8-bit with the gray kept: in strips of about :data:`COMPOSE_PIXELS` (all per pixel, so the
+    same as at once, with temporaries bounded at any frame size)."""
+    import torch
+
+    from ..core.color import white_balance
+    from ..core.color import gamut_clamp
+
+    cv2 = _cv2()
+    height, width = e.rgb.shape[:2]
+    up = e.chroma
+    if up.shape[:2] != (height, width):
+        up = cv2.resize(up, (width, height), interpolation=cv2.INTER_LINEAR)
+    mean_gray = all(abs(w - 1 / 3) < 1e-6 for w in weights)
+    out = np.empty((height, width, 3), np.uint8)
+    step = max(1, COMPOSE_PIXELS // width)
+    for top in range(0, height, step):
+        rows = slice(top, top + step)
+        r, g, b = e.rgb[rows, :, 0], e.rgb[rows, :, 1], e.rgb[rows, :, 2]
+        if mean_gray:
+            total = r.astype(np.uint16) + g + b
+            gray = total.astype(np.float32) * np.float32(1 / 765)
+        else:
+            total = None
+            gray = (r * np.float32(weights[0]) + g * np.float32(weights[1]) + b * np.float32(weights[2])) / 255
+        rgb = gamut_clamp(torch.from_numpy(gray)[None, None], torch.from_numpy(up[rows]).permute(2, 0, 1)[None])
+        rgb = white_balance(rgb, temperature)[0].numpy()
+        out[rows] = quantize_keeping_gray(rgb, total if temperature == 6500 else None, planar=True)
+    return out
+
+
+def _join_chunks(manifest: dict, work: Path, dst: Path, src: Path, info: VideoInfo, start: float | None,
+                 end: float | None) -> None:
+    """:func:`_join` of the done job; when FFmpeg refuses the join, the work folder is removed
+    (the same join would fail on every rerun) and the error is one line. A system error
+    (disk full) keeps it: a rerun after it is fixed goes straight to the join."""
+    av = _av()
+    try:
+        _join([work / ch["file"] for ch in manifest["chunks"]], dst, src, info, start, end)
+    except av.FFmpegError as e:
+        if isinstance(e, OSError):
+            raise InputError(f"{dst}: cannot write ({_why(e)})") from None
+        shutil.rmtree(work, ignore_errors=True)
+        raise InputError(f"{dst}: FFmpeg could not join the finished chunks into a {dst.suffix} file ({_why(e)}); "
+                         "the work was removed, try .mkv") from None
+
+
+def held_frames(width: int, height: int, keyframe_every: int, grid: tuple[int, int] | None = None) -> int:
+    """The periodic keyframe distance used for ``width x height`` frames: ``keyframe_every``,
+    or less so that the frames held between two keyframes (each its RGB, 3 bytes a pixel,
+    and its flow-grid data and blending maps, :data:`GRID_BYTES` a grid pixel) stay within
+    :data:`HELD_BYTES`."""
+    gh, gw = grid or grid_size(height, width)
+    per_frame = 3 * width * height + GRID_BYTES * gh * gw
+    return max(1, min(int(keyframe_every), HELD_BYTES // per_frame - 1))
 
 
 # ---------------------------------------------------------------------------------- the driver
@@ -931,8 +1082,8 @@ def check_video(src: str | Path, dst: str | Path, *, codec: str = "h264", crf: i
         raise InputError(f"--crf must be in 0..51, got {crf}")
     if _output_kind(dst) == "video":
         _check_video_output(dst, codec, src)
-    elif dst.exists() and not dst.is_dir():
-        raise InputError(f"{dst}: not a folder")
+    else:
+        _check_writable(dst, dst)
     reader = VideoReader(src, start, end)
     info = reader.info
     if max_pixels and info.width * info.height > max_pixels:
@@ -1004,6 +1155,100 @@ def _hints_from(rows) -> list:
     return [Hint(r[0], r[1], (r[2], r[3], r[4]), r[5]) for r in rows]
 
 
+def _make_folders(work: Path, dst: Path) -> list[Path]:
+    """Make the work folder (and the output's folders above it); returns the folders this call
+    made, outermost first (removed again when the run fails before any chunk)."""
+    made, p = [], work
+    while not p.exists() and p != p.parent:
+        made.insert(0, p)
+        p = p.parent
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{dst}: cannot write here ({e.strerror or e})") from None
+    return made
+
+
+def _lock(work: Path, dst: Path):
+    """The open lock file of the work folder, locked (``flock``: the system releases it when
+    the process ends, even killed); a second run writing the same output is refused."""
+    handle = open(work / LOCK_NAME, "a+")
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        return handle
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise InputError(f"{dst}: another chromaprior run is writing this output now; wait for it to end or "
+                         "choose another name") from None
+    return handle
+
+
+def _clear(work: Path) -> None:
+    """Empty the work folder (all but its lock file)."""
+    for p in work.iterdir():
+        if p.name != LOCK_NAME:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+
+def _chunk_whole(work: Path, dst: Path, kind: str, chunk: dict) -> bool:
+    """Whether a chunk of an earlier run is all there: its file decodes to its frame count
+    (video), or its PNG frames are there and read (frames)."""
+    av = _av()
+    try:
+        if kind == "frames":
+            from PIL import Image
+
+            for i in range(chunk["first"], chunk["first"] + chunk["frames"]):
+                with Image.open(dst / f"{i:06d}.png") as im:
+                    im.load()
+            return True
+        with av.open(str(work / chunk["file"])) as c:
+            c.streams.video[0].thread_type = "AUTO"
+            return sum(1 for _ in c.decode(video=0)) == chunk["frames"]
+    except (av.FFmpegError, OSError, ValueError, IndexError, SyntaxError):  # PIL: SyntaxError for a broken PNG
+        return False
+
+
+def _resume_manifest(work: Path, dst: Path, kind: str, fingerprint: str) -> dict:
+    """The manifest of the work folder when it is this job's (same input and settings), with
+    the chunks that are whole up to the first that is not; otherwise a new one (and the
+    folder emptied)."""
+    manifest = None
+    try:
+        manifest = json.loads((work / "manifest.json").read_text())
+    except (OSError, ValueError):
+        pass
+    if not isinstance(manifest, dict) or manifest.get("fingerprint") != fingerprint:
+        _clear(work)
+        return {"fingerprint": fingerprint, "chunks": [], "next": None, "done": False}
+    chunks = []
+    for ch in manifest["chunks"]:
+        if not _chunk_whole(work, dst, kind, ch):
+            break
+        chunks.append(ch)
+    if len(chunks) < len(manifest["chunks"]):
+        manifest["done"] = False
+        manifest["next"] = chunks[-1]["next"] if chunks else None
+        manifest["chunks"] = chunks
+    return manifest
+
+
+def _discard(created: list[Path], work: Path, frames: list[Path]) -> None:
+    """Undo a run that failed before any chunk was done: its PNG ``frames``, the work folder,
+    and the folders it ``created`` (when nothing else is in them)."""
+    for f in frames:
+        f.unlink(missing_ok=True)
+    shutil.rmtree(work, ignore_errors=True)
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+
+
 def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_every: int = KEYFRAME_EVERY,
                    codec: str = "h264", crf: int = 18, start: float | None = None, end: float | None = None,
                    recolor: bool = False, hints: str | Path | dict | None = None, reference=None,
@@ -1035,8 +1280,6 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
     import torch
 
     from .api import colorize_picture, palette_of
-    from ..core.color import white_balance
-    from ..methods.colorize import gamut_clamp
 
     cv2 = _cv2()
     src, dst = Path(src), Path(dst)
@@ -1052,8 +1295,11 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
     threads = threads or torch.get_num_threads()
     cv2.setNumThreads(threads)
     grid = grid_size(info.height, info.width)
+    every = held_frames(info.width, info.height, keyframe_every, grid)
+    if every < keyframe_every:
+        warnings.warn(f"{src}: a keyframe every {keyframe_every} frames would hold too many {info.width}x{info.height} "
+                      f"frames; one every {every} (at most {HELD_BYTES >> 20} MiB of frames held)")
     weights = tuple(colorizer.weights)
-    mean_gray = all(abs(w - 1 / 3) < 1e-6 for w in weights)
 
     if kind == "video" and codec == "h264" and (info.width % 2 or info.height % 2):
         warnings.warn(f"{src}: {info.width}x{info.height} has an odd side: encoded as 4:4:4 H.264 (4:2:0 needs even "
@@ -1066,157 +1312,138 @@ def colorize_video(src: str | Path, dst: str | Path, colorizer, *, keyframe_ever
         "model": json.dumps(colorizer.card, sort_keys=True, default=str), "weights": weights,
         "net": hashlib.sha256(b"".join(p.detach().cpu().numpy().tobytes()
                                        for p in list(colorizer.net.parameters())[-4:])).hexdigest(),
-        "version": 1,
+        "version": 2,
     }
-    fingerprint = _fingerprint(src, settings)
     work = (dst / ".chromaprior-parts") if kind == "frames" else dst.parent / f".{dst.name}.parts"
+    created = _make_folders(work, dst)
+    lock = _lock(work, dst)
     manifest_path = work / "manifest.json"
-    manifest = None
-    if manifest_path.is_file():
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except (OSError, ValueError):
-            manifest = None
-        if not manifest or manifest.get("fingerprint") != fingerprint:
-            manifest = None
-            shutil.rmtree(work, ignore_errors=True)
-        else:  # keep only the chunks whose files are there, in order
-            chunks = []
-            for ch in manifest["chunks"]:
-                if kind == "video" and not (work / ch["file"]).is_file():
-                    break
-                chunks.append(ch)
-            if len(chunks) < len(manifest["chunks"]):
-                manifest["done"] = False
-                manifest["next"] = chunks[-1]["next"] if chunks else None
-                manifest["chunks"] = chunks
-    if manifest is None:
-        manifest = {"fingerprint": fingerprint, "chunks": [], "next": None, "done": False}
-    work.mkdir(parents=True, exist_ok=True)
+    first_pngs: list[Path] = []  #: PNG frames written before the first chunk was done
+    manifest = {"chunks": []}
+    try:
+        manifest = _resume_manifest(work, dst, kind, _fingerprint(src, settings))
 
-    def save_manifest() -> None:
-        atomic_write(manifest_path, lambda tmp: Path(tmp).write_text(json.dumps(manifest)))
+        def save_manifest() -> None:
+            atomic_write(manifest_path, lambda tmp: Path(tmp).write_text(json.dumps(manifest)))
 
-    result = VideoResult(dst)
-    done_before = sum(ch["frames"] for ch in manifest["chunks"])
-    if not manifest["done"]:
-        nxt = manifest["next"]
-        if manifest["chunks"] and nxt is None:
-            manifest["done"] = True  # pragma: no cover - the last chunk ended the film
-    if not manifest["done"]:
-        nxt = manifest["next"]
-        resume_pts = nxt["pts"] if nxt else None
-        first_index = nxt["index"] if nxt else 0
-        result.resumed_at = first_index if nxt else None
-        active = _hints_from(nxt["hints"]) if nxt else []
-        pending = {f: h for f, h in hints.items() if not nxt or f > first_index}
+        result = VideoResult(dst)
+        done_before = sum(ch["frames"] for ch in manifest["chunks"])
+        if not manifest["done"]:
+            nxt = manifest["next"]
+            if manifest["chunks"] and nxt is None:
+                manifest["done"] = True  # pragma: no cover - the last chunk ended the film
+        if not manifest["done"]:
+            nxt = manifest["next"]
+            resume_pts = nxt["pts"] if nxt else None
+            first_index = nxt["index"] if nxt else 0
+            result.resumed_at = first_index if nxt else None
+            active = _hints_from(nxt["hints"]) if nxt else []
+            pending = {f: h for f, h in hints.items() if not nxt or f > first_index}
 
-        def key(rgb: np.ndarray, index: int, key_hints: list) -> np.ndarray:
-            gray = (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
-            pic = Picture(rgb[..., 0].astype(np.float32) / 255 if gray else rgb.astype(np.float32) / 255)
-            out = colorize_picture(pic, colorizer, recolor=recolor, name=f"{src}: frame {index}",
-                                   hints=key_hints or None, reference=reference, temperature=6500.0, **options)
-            c = chroma_of(out.pixels, weights)
-            if c.shape[:2] != grid:
-                c = cv2.resize(c, (grid[1], grid[0]), interpolation=cv2.INTER_AREA)
-            return c
+            def key(rgb: np.ndarray, index: int, key_hints: list) -> np.ndarray:
+                gray = (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+                pic = Picture(rgb[..., 0].astype(np.float32) / 255 if gray else rgb.astype(np.float32) / 255)
+                out = colorize_picture(pic, colorizer, recolor=recolor, name=f"{src}: frame {index}",
+                                       hints=key_hints or None, reference=reference, temperature=6500.0, **options)
+                px = out.pixels  # to the grid first: the chroma is linear, a full-size one is 12 bytes a pixel
+                if px.shape[:2] != grid:
+                    px = cv2.resize(px, (grid[1], grid[0]), interpolation=cv2.INTER_AREA)
+                return chroma_of(px, weights)
 
-        prop = Propagator(key, grid, keyframe_every, hints=pending, weights=weights,
-                          flow=Flow(flow_preset) if keyframe_every > 1 else None, active_hints=active,
-                          two_sided=two_sided)
-        chunk_limit = max(1, int(round(chunk_seconds * float(info.rate))))
-        shift = int(round((start + info.t0) / info.time_base)) if start else 0
-        writer = None
-        chunk_tmp = None
-        chunk = None
-
-        def compose(e: Emitted) -> np.ndarray:
-            """The frame's gray + its chroma upsampled (bilinear, as :func:`chromaprior.core.tiles.finish`,
-            with OpenCV: 8x faster than torch here), gamut clamp and white balance of the
-            photo path, 8-bit with the gray kept."""
-            r, g, b = e.rgb[..., 0], e.rgb[..., 1], e.rgb[..., 2]
-            if mean_gray:
-                total = r.astype(np.uint16) + g + b
-                gray = total.astype(np.float32) * np.float32(1 / 765)
-            else:
-                total = None
-                gray = (r * np.float32(weights[0]) + g * np.float32(weights[1]) + b * np.float32(weights[2])) / 255
-            up = e.chroma
-            if up.shape[:2] != gray.shape:
-                up = cv2.resize(up, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
-            out = gamut_clamp(torch.from_numpy(gray)[None, None], torch.from_numpy(up).permute(2, 0, 1)[None])
-            out = white_balance(out, temperature)[0].numpy()
-            return quantize_keeping_gray(out, total if temperature == 6500 else None, planar=True)
-
-        def open_chunk(e: Emitted) -> None:
-            nonlocal writer, chunk_tmp, chunk
-            chunk = {"file": f"chunk-{len(manifest['chunks']):06d}.{CHUNK_FORMATS[codec]}", "first": e.index,
-                     "frames": 0}
-            if kind == "video":
-                chunk_tmp = work / f".{chunk['file']}.tmp"
-                writer = _ChunkWriter(str(chunk_tmp), info, codec, crf, threads)
-
-        def close_chunk(nxt_start) -> None:
-            nonlocal writer, chunk
-            if writer is not None:
-                writer.close()
-                os.replace(chunk_tmp, work / chunk["file"])  # whole, or not there
-                writer = None
-            chunk["next"] = None if nxt_start is None else {
-                "index": nxt_start[0], "pts": int(nxt_start[1]), "hints": _hint_list(nxt_start[2])}
-            manifest["chunks"].append(chunk)
-            manifest["next"] = chunk["next"]
-            save_manifest()
+            prop = Propagator(key, grid, every, hints=pending, weights=weights,
+                              flow=Flow(flow_preset) if every > 1 else None, active_hints=active,
+                              two_sided=two_sided)
+            chunk_limit = max(1, int(round(chunk_seconds * float(info.rate))))
+            shift = int(round((start + info.t0) / info.time_base)) if start else 0
+            writer = None
+            chunk_tmp = None
             chunk = None
+            cuts_closed = 0
 
-        def emit(batch: list[Emitted]) -> None:
-            for e in batch:
-                if chunk is None:
-                    open_chunk(e)
-                rgb = compose(e)
+            def open_chunk(e: Emitted) -> None:
+                nonlocal writer, chunk_tmp, chunk
+                chunk = {"file": f"chunk-{len(manifest['chunks']):06d}.{CHUNK_FORMATS[codec]}", "first": e.index,
+                         "frames": 0, "keyframes": 0}
                 if kind == "video":
-                    writer.write(rgb, e.pts - shift)  # --start: the part begins at 0, as its soundtrack
-                else:
-                    from PIL import Image
+                    chunk_tmp = work / f".{chunk['file']}.tmp"
+                    writer = _ChunkWriter(str(chunk_tmp), info, codec, crf, threads, dst.suffix.lower())
 
-                    atomic_write(dst / f"{e.index:06d}.png",
-                                 lambda tmp, a=rgb: Image.fromarray(a).save(tmp, format="PNG", compress_level=3))
-                chunk["frames"] += 1
-                result.frames += 1
-                if progress:
-                    progress(done_before + result.frames, info.frames)
+            def close_chunk(nxt_start) -> None:
+                nonlocal writer, chunk, cuts_closed
+                chunk["cuts"], cuts_closed = prop.cuts - cuts_closed, prop.cuts
+                if writer is not None:
+                    writer.close()
+                    os.replace(chunk_tmp, work / chunk["file"])  # whole, or not there
+                    writer = None
+                chunk["next"] = None if nxt_start is None else {
+                    "index": nxt_start[0], "pts": int(nxt_start[1]), "hints": _hint_list(nxt_start[2])}
+                manifest["chunks"].append(chunk)
+                manifest["next"] = chunk["next"]
+                save_manifest()
+                chunk = None
 
-        try:
-            for index, pts, rgb in reader.frames(resume_pts, first_index):
-                batch = prop.push(index, pts, rgb)
-                emit(batch)
-                if batch and chunk is not None and chunk["frames"] >= chunk_limit:
-                    close_chunk(prop.next_start)
-            emit(prop.close())
-            if chunk is not None:
-                close_chunk(None)
-        except BaseException:
-            if writer is not None:  # an unfinished chunk is never kept
-                try:
-                    writer.container.close()
-                except Exception:  # noqa: BLE001
-                    pass
-                Path(chunk_tmp).unlink(missing_ok=True)
-            raise
-        if not manifest["chunks"]:
-            raise InputError(f"{src}: no frames between --start and --end")
-        result.keyframes, result.cuts = prop.keyframes, prop.cuts
-        if prop.hints:
-            warnings.warn(f"{src}: hints for frame(s) {', '.join(map(str, sorted(prop.hints)))} were not used "
-                          "(outside the frames done)")
-        manifest["done"] = True
-        save_manifest()
-    result.total = sum(ch["frames"] for ch in manifest["chunks"])
-    if kind == "video":
-        _join([work / ch["file"] for ch in manifest["chunks"]], dst, src, info,
-              None if start is None else start + info.t0, None if end is None else end + info.t0)
-    elif info.audio:
-        warnings.warn(f"{dst}: a folder of frames holds no audio; the soundtrack was not kept")
-    shutil.rmtree(work, ignore_errors=True)
+            def emit(batch: list[Emitted]) -> bool:
+                """Write the frames of ``batch``, each dropped once written (a batch's frames are
+                not all held until its end); whether there were any."""
+                emitted = bool(batch)
+                while batch:
+                    e = batch.pop(0)
+                    if chunk is None:
+                        open_chunk(e)
+                    rgb = _compose(e, weights, temperature)
+                    if kind == "video":
+                        writer.write(rgb, e.pts - shift)  # --start: the part begins at 0, as its soundtrack
+                    else:
+                        from PIL import Image
+
+                        png = dst / f"{e.index:06d}.png"
+                        atomic_write(png, lambda tmp, a=rgb: Image.fromarray(a).save(tmp, format="PNG",
+                                                                                      compress_level=3))
+                        if not manifest["chunks"]:
+                            first_pngs.append(png)
+                    chunk["frames"] += 1
+                    chunk["keyframes"] += e.key
+                    result.frames += 1
+                    if progress:
+                        progress(done_before + result.frames, info.frames)
+                return emitted
+
+            try:
+                for index, pts, rgb in reader.frames(resume_pts, first_index):
+                    if emit(prop.push(index, pts, rgb)) and chunk is not None and chunk["frames"] >= chunk_limit:
+                        close_chunk(prop.next_start)
+                emit(prop.close())
+                if chunk is not None:
+                    close_chunk(None)
+            except BaseException:
+                if writer is not None:  # an unfinished chunk is never kept
+                    try:
+                        writer.container.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+                    Path(chunk_tmp).unlink(missing_ok=True)
+                raise
+            if not manifest["chunks"]:
+                raise InputError(f"{src}: no frames between --start and --end")
+            if prop.hints:
+                warnings.warn(f"{src}: hints for frame(s) {', '.join(map(str, sorted(prop.hints)))} were not used "
+                              "(outside the frames done)")
+            manifest["done"] = True
+            save_manifest()
+        result.total = sum(ch["frames"] for ch in manifest["chunks"])
+        result.keyframes = sum(ch["keyframes"] for ch in manifest["chunks"])
+        result.cuts = sum(ch["cuts"] for ch in manifest["chunks"])
+        if kind == "video":
+            _join_chunks(manifest, work, dst, src, info, None if start is None else start + info.t0,
+                         None if end is None else end + info.t0)
+        elif info.audio:
+            warnings.warn(f"{dst}: a folder of frames holds no audio; the soundtrack was not kept")
+        shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        if not manifest["chunks"]:  # nothing to resume: undo what this run made
+            _discard(created, work, first_pngs)
+        raise
+    finally:
+        lock.close()
     result.seconds = time.perf_counter() - t0
     return result
