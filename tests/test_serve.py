@@ -20,6 +20,11 @@ from fastapi.testclient import TestClient  # noqa: E402
 from chromaprior import serve  # noqa: E402
 
 
+#: how long a browser test waits for the page (it goes on as soon as the page is ready: a
+#: generous bound for a loaded machine, not a timing check)
+_WAIT = 300
+
+
 @pytest.fixture
 def client(tiny_model):
     return TestClient(serve.create_app(models={"jgm": tiny_model}), base_url="http://127.0.0.1:8000")
@@ -115,22 +120,22 @@ def test_browser_upload_click_hint_and_result(tiny_model, tmp_path):
         from selenium.webdriver.support.ui import Select, WebDriverWait
 
         browser.get(url)
-        WebDriverWait(browser, 20).until(lambda b: b.execute_script("return document.body.dataset.ready") == "1")
+        WebDriverWait(browser, _WAIT).until(lambda b: b.execute_script("return document.body.dataset.ready") == "1")
         assert not browser.find_element(By.ID, "go").get_attribute("hidden")  # jobs: the Colorize button
         assert not browser.find_element(By.ID, "download").is_displayed()  # the steering download is not
         browser.find_element(By.ID, "file").send_keys(str(gray))
-        WebDriverWait(browser, 20).until(lambda b: "gray.png, 64×48" in b.find_element(By.ID, "photoname").text)
+        WebDriverWait(browser, _WAIT).until(lambda b: "gray.png, 64×48" in b.find_element(By.ID, "photoname").text)
         Select(browser.find_element(By.ID, "preset")).select_by_value("preview")
         browser.find_element(By.ID, "marks").click()  # a hint in the middle of the photo
-        WebDriverWait(browser, 20).until(lambda b: b.find_element(By.ID, "pop").get_attribute("data-ready") == "1")
+        WebDriverWait(browser, _WAIT).until(lambda b: b.find_element(By.ID, "pop").get_attribute("data-ready") == "1")
         assert not browser.find_element(By.ID, "swatches").is_displayed()  # no suggestions for jgm
         browser.find_element(By.ID, "pickuse").click()
         assert browser.find_element(By.ID, "nhints").text == "1 hint"
         browser.find_element(By.ID, "go").click()
-        WebDriverWait(browser, 60).until(lambda b: b.find_element(By.ID, "status").text == "done"
+        WebDriverWait(browser, _WAIT).until(lambda b: b.find_element(By.ID, "status").text == "done"
                                          or b.find_element(By.ID, "err").text)
         assert browser.find_element(By.ID, "err").text == ""
-        WebDriverWait(browser, 20).until(lambda b: b.execute_script(
+        WebDriverWait(browser, _WAIT).until(lambda b: b.execute_script(
             "return document.getElementById('after').naturalWidth") > 0)
         size = browser.execute_script("const i = document.getElementById('after'); return [i.naturalWidth, i.naturalHeight];")
         assert size == [64, 48]
@@ -701,7 +706,7 @@ def _shown(browser) -> np.ndarray:
 
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(browser, 60).until(lambda b: b.execute_script(
+    WebDriverWait(browser, _WAIT).until(lambda b: b.execute_script(
         "return !document.body.dataset.busy && document.getElementById('after').dataset.shown === "
         "document.body.dataset.version") or b.find_element("id", "err").text)
     assert browser.find_element("id", "err").text == ""
@@ -741,7 +746,7 @@ def test_browser_steering_suggestion_undo_delete_and_download(local_steerable, t
     downloads.mkdir()
     with browser_on(serve.create_app(models={"steerable": local_steerable}), downloads) as (browser, url):
         browser.get(url)
-        WebDriverWait(browser, 20).until(lambda b: b.execute_script("return document.body.dataset.ready") == "1")
+        WebDriverWait(browser, _WAIT).until(lambda b: b.execute_script("return document.body.dataset.ready") == "1")
         shown = {i: browser.find_element(By.ID, i).is_displayed() for i in ("vivl", "presetl", "go", "download")}
         assert shown == {"vivl": True, "presetl": False, "go": False, "download": True}  # the steerable's controls
         assert browser.find_element(By.ID, "temp").get_attribute("value") == "6500"  # unchanged light by default
@@ -749,7 +754,7 @@ def test_browser_steering_suggestion_undo_delete_and_download(local_steerable, t
         auto = _shown(browser)
         assert auto.shape == (96, 128, 3) and np.abs(auto.mean(axis=2) - gray).max() <= 1.0
         _click_photo(browser, 40, 48, 128)
-        WebDriverWait(browser, 30).until(lambda b: b.find_element(By.ID, "pop").get_attribute("data-ready") == "1")
+        WebDriverWait(browser, _WAIT).until(lambda b: b.find_element(By.ID, "pop").get_attribute("data-ready") == "1")
         swatches = browser.find_elements(By.CSS_SELECTOR, "#swatches button.swatch")
         assert len(swatches) == 6
         rgb = [int(v) for v in swatches[0].get_attribute("data-rgb").split(",")]
@@ -773,7 +778,7 @@ def test_browser_steering_suggestion_undo_delete_and_download(local_steerable, t
         browser.find_element(By.ID, "undo").click()  # the hint is back
         assert np.abs(_shown(browser) - hinted).max() <= 1.0
         browser.find_element(By.ID, "download").click()
-        WebDriverWait(browser, 60).until(lambda b: (downloads / "object-colorized.png").exists()
+        WebDriverWait(browser, _WAIT).until(lambda b: (downloads / "object-colorized.png").exists()
                                          and not list(downloads.glob("*.crdownload")))
         out = np.asarray(Image.open(downloads / "object-colorized.png")).astype(float)
         assert out.shape == (96, 128, 3) and np.abs(out.mean(axis=2) - gray).max() <= 1.0
@@ -796,7 +801,7 @@ def test_browser_strokes_export_import_examples_drop_and_paste(local_steerable, 
     app = serve.create_app(models={"steerable": local_steerable, "jgm": tiny_model})
     with browser_on(app, downloads) as (browser, url):
         browser.get(url)
-        WebDriverWait(browser, 20).until(lambda b: b.execute_script("return document.body.dataset.ready") == "1")
+        WebDriverWait(browser, _WAIT).until(lambda b: b.execute_script("return document.body.dataset.ready") == "1")
         browser.find_element(By.ID, "file").send_keys(str(tmp_path / "object.png"))
         _shown(browser)
         marks = browser.find_element(By.ID, "marks")
@@ -805,7 +810,7 @@ def test_browser_strokes_export_import_examples_drop_and_paste(local_steerable, 
         _shown(browser)
         assert browser.find_element(By.CSS_SELECTOR, "#hintlist li").text.startswith("stroke of ")
         browser.find_element(By.ID, "export").click()
-        WebDriverWait(browser, 30).until(lambda b: (downloads / "object.hints.json").exists())
+        WebDriverWait(browser, _WAIT).until(lambda b: (downloads / "object.hints.json").exists())
         exported = json.loads((downloads / "object.hints.json").read_text())
         assert len(exported) == 1 and isinstance(exported[0], list) and len(exported[0]) >= 2
         assert parse_hints(loads_hints(json.dumps(exported)), 128, 96)  # the CLI's format
@@ -813,17 +818,17 @@ def test_browser_strokes_export_import_examples_drop_and_paste(local_steerable, 
         points.write_text(json.dumps([{"x": 10, "y": 10, "rgb": [0, 0, 255], "radius": 3},
                                       {"x": 100, "y": 80, "rgb": [255, 255, 0]}]))
         browser.find_element(By.ID, "import").send_keys(str(points))
-        WebDriverWait(browser, 20).until(lambda b: b.find_element(By.ID, "nhints").text == "2 hints")
+        WebDriverWait(browser, _WAIT).until(lambda b: b.find_element(By.ID, "nhints").text == "2 hints")
         _shown(browser)
         bad = tmp_path / "bad hints.json"
         bad.write_text(json.dumps([{"x": 500, "y": 1, "rgb": [1, 2, 3]}]))
         browser.find_element(By.ID, "import").send_keys(str(bad))
-        WebDriverWait(browser, 20).until(lambda b: b.find_element(By.ID, "err").text)
+        WebDriverWait(browser, _WAIT).until(lambda b: b.find_element(By.ID, "err").text)
         err = browser.find_element(By.ID, "err").text
         assert err.startswith("error: bad hints.json: ") and "outside the 128x96" in err and "\n" not in err
         assert browser.find_element(By.ID, "nhints").text == "2 hints"  # kept
         browser.find_element(By.CSS_SELECTOR, "#examples img").click()
-        WebDriverWait(browser, 30).until(lambda b: ".jpg, " in b.find_element(By.ID, "photoname").text)
+        WebDriverWait(browser, _WAIT).until(lambda b: ".jpg, " in b.find_element(By.ID, "photoname").text)
         assert browser.find_element(By.ID, "nhints").text == "no hints"
         _shown(browser)
         for event in ("drop", "paste"):
@@ -834,8 +839,17 @@ def test_browser_strokes_export_import_examples_drop_and_paste(local_steerable, 
                                                   : new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true});
                 document.body.dispatchEvent(e);""", event, __import__("base64").b64encode(
                 (tmp_path / "object.png").read_bytes()).decode())
-            WebDriverWait(browser, 30).until(lambda b: f"{event}.png, 128×96" in b.find_element(By.ID, "photoname").text)
+            WebDriverWait(browser, _WAIT).until(lambda b: f"{event}.png, 128×96" in b.find_element(By.ID, "photoname").text)
             _shown(browser)
+        browser.execute_script("const c = document.getElementById('compare'); c.value = 30; c.dispatchEvent(new Event('input'))")
+        assert browser.execute_script("return document.getElementById('after').style.clipPath") == "inset(0px 0px 0px 30%)"
+        assert browser.find_element(By.ID, "divider").is_displayed()  # the before/after line
+        browser.find_element(By.ID, "fullsize").click()
+        WebDriverWait(browser, _WAIT).until(lambda b: b.execute_script(
+            "return document.getElementById('fullimg').naturalWidth") == 128)  # the full-size result, 1:1
+        assert browser.find_element(By.ID, "full").is_displayed()
+        ActionChains(browser).send_keys("\ue00c").perform()  # Escape closes it
+        assert not browser.find_element(By.ID, "full").is_displayed()
         Select(browser.find_element(By.ID, "method")).select_by_value("jgm")
         shown = {i: browser.find_element(By.ID, i).is_displayed() for i in ("vivl", "presetl", "go", "download")}
         assert shown == {"vivl": False, "presetl": True, "go": True, "download": False}

@@ -263,15 +263,13 @@ async function openPop(p) {
   const pop = $("pop"), box = $("swatches"), token = ++S.popToken;
   pop.hidden = false; pop.dataset.ready = "";
   box.replaceChildren();
-  const stage = $("stage");
-  pop.style.left = (p.cx + 14 + pop.offsetWidth > stage.clientWidth ? Math.max(0, p.cx - 14 - pop.offsetWidth) : p.cx + 14) + "px";
-  pop.style.top = (p.cy + 14 + pop.offsetHeight > stage.clientHeight ? Math.max(0, p.cy - 14 - pop.offsetHeight) : p.cy + 14) + "px";
   $("pick").value = $("colour").value;
-  if (!steering()) { box.hidden = true; pop.dataset.ready = "1"; return; }
+  if (!steering()) { box.hidden = true; placePop(p); pop.dataset.ready = "1"; return; }
   box.hidden = false;
   const wait = document.createElement("div");
   wait.className = "wait"; wait.textContent = "finding the likely colours…";
   box.append(wait);
+  placePop(p);
   let r = await postHints("suggest", S.hints, `x=${p.x}&y=${p.y}&top=6`);
   if (r.status === 404 && await reopen()) r = await postHints("suggest", S.hints, `x=${p.x}&y=${p.y}&top=6`);
   if (token !== S.popToken) return;
@@ -288,7 +286,16 @@ async function openPop(p) {
     b.onclick = () => choose(s.rgb);
     box.append(b);
   }
+  placePop(p);
   pop.dataset.ready = "1";
+}
+
+function placePop(p) {  // beside the click, inside the photo where it fits
+  const pop = $("pop"), stage = $("stage"), gap = 14;
+  const left = p.cx + gap + pop.offsetWidth > stage.clientWidth ? p.cx - gap - pop.offsetWidth : p.cx + gap;
+  const top = p.cy + gap + pop.offsetHeight > stage.clientHeight ? p.cy - gap - pop.offsetHeight : p.cy + gap;
+  pop.style.left = Math.max(0, left) + "px";
+  pop.style.top = Math.max(0, top) + "px";
 }
 
 function closePop() { S.popToken++; S.spot = null; $("pop").hidden = true; draw(); }
@@ -444,7 +451,12 @@ $("recolor").onchange = () => { if (S.file) openFile(S.file, true); };
 $("method").onchange = methodChanged;
 $("temp").oninput = () => { $("tempv").textContent = $("temp").value; changed(); };
 $("viv").oninput = () => { $("vivv").textContent = Number($("viv").value).toFixed(2); S.vivTouched = true; changed(); };
-$("compare").oninput = () => { $("after").style.clipPath = `inset(0 ${100 - Number($("compare").value)}% 0 0)`; };
+$("compare").oninput = () => {  // the gray (before) left of the divider, the colour (after) right of it
+  const v = Number($("compare").value);
+  $("after").style.clipPath = `inset(0 0 0 ${v}%)`;
+  $("divider").style.left = v + "%"; $("divider").hidden = v >= 100 || v <= 0;
+};
+$("showmarks").onchange = () => { $("marks").classList.toggle("faint", !$("showmarks").checked); };
 $("marks").addEventListener("pointerdown", pointerDown);
 $("marks").addEventListener("pointermove", pointerMove);
 $("marks").addEventListener("pointerup", pointerUp);
