@@ -59,6 +59,23 @@ def tiny_semantic_model(tmp_path_factory) -> str:
     return _tiny(tmp_path_factory.mktemp("tiny_semantic"), "semantic", ngf=8)
 
 
+@pytest.fixture(scope="session")
+def tiny_steerable(tmp_path_factory, tiny_semantic_model) -> str:
+    """A steerable colorizer on the tiny semantic one, its hint convolutions random (not zero)."""
+    from chromaprior.training.hints import steerable_from_guide
+
+    torch.manual_seed(0)
+    net = steerable_from_guide(tiny_semantic_model)
+    for weight in net.hint_parameters():
+        torch.nn.init.normal_(weight, std=0.5)
+    net.config.edge_radius = 2
+    folder = tmp_path_factory.mktemp("tiny_steerable")
+    trained = {k: v for k, v in net.state_dict().items() if not k.startswith("base.")}
+    save_model(folder, net, trained, {"method": "steerable", "task": "colorize", "lift": None, "work_size": 64,
+                                      "training": {"size": 64}})
+    return str(folder)
+
+
 @pytest.fixture
 def gray_png(tmp_path) -> str:
     path = tmp_path / "gray.png"

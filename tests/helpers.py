@@ -79,10 +79,11 @@ def export_tiny_features(path) -> None:
 
 
 @contextlib.contextmanager
-def browser_on(app):
+def browser_on(app, downloads=None):
     """Serve ``app`` with uvicorn on a free local port and yield ``(browser, url)``: a headless
-    Chromium (selenium) pointed at nothing yet. Skips without Chromium, fails under ``CI=true``
-    (``.ci/run`` installs it); the browser and the server are stopped afterwards."""
+    Chromium (selenium) pointed at nothing yet, saving downloads into the folder ``downloads``
+    (if given). Skips without Chromium, fails under ``CI=true`` (``.ci/run`` installs it); the
+    browser and the server are stopped afterwards."""
     import os
     import shutil
     import socket
@@ -110,7 +111,12 @@ def browser_on(app):
     opts.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         opts.add_argument(arg)
+    if downloads is not None:
+        opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                               "download.prompt_for_download": False})
     browser = webdriver.Chrome(service=webdriver.ChromeService(executable_path=driver_path), options=opts)
+    if downloads is not None:
+        browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     try:
         for _ in range(100):
             if server.started:

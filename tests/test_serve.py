@@ -8,6 +8,7 @@ import threading
 import time
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 
@@ -17,6 +18,11 @@ fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from chromaprior.apps import web as serve  # noqa: E402
+
+
+#: how long a browser test waits for the page (it goes on as soon as the page is ready: a
+#: generous bound for a loaded machine, not a timing check)
+_WAIT = 300
 
 
 @pytest.fixture
@@ -39,12 +45,21 @@ def _wait(client, job):
     raise AssertionError("job did not finish")
 
 
-def test_page_lists_methods_and_presets(client):
-    html = client.get("/").text
-    assert '<option value="jgm"' in html and '<option value="fast" selected>' in html
+def test_page_is_static_files_and_its_config_lists_methods_and_presets(client):
+    """The page is package data (index.html, app.js, style.css); what it offers comes from /api/config."""
     from chromaprior.core.io import IMAGE_SUFFIXES
 
-    assert f'accept="image/*,{",".join(IMAGE_SUFFIXES)}"' in html and ".npy" in IMAGE_SUFFIXES  # the io table
+    html = client.get("/")
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert 'src="static/app.js"' in html.text and 'href="static/style.css"' in html.text
+    assert html.text == (serve.WEB / "index.html").read_text()
+    for name, kind in [("app.js", "javascript"), ("style.css", "text/css")]:
+        r = client.get(f"/static/{name}")
+        assert r.status_code == 200 and kind in r.headers["content-type"]
+    config = client.get("/api/config").json()
+    assert [m["name"] for m in config["methods"]] == ["jgm"] and config["preset"] == "fast"
+    assert config["presets"] == list(serve.PRESETS)
+    assert config["accept"] == f'image/*,{",".join(IMAGE_SUFFIXES)}' and ".npy" in IMAGE_SUFFIXES  # the io table
 
 
 def test_upload_with_hints_gives_a_colour_png(client):
@@ -96,30 +111,35 @@ def _free_port() -> int:
 
 
 def test_browser_upload_click_hint_and_result(tiny_model, tmp_path):
-    """Headless Chromium: choose a file, click a hint, colorize, see the result image."""
+    """Headless Chromium, a queued method (jgm): choose a file, click a hint (a colour picker:
+    jgm has no suggestions), colorize, see the result image."""
     gray = tmp_path / "gray.png"
     Image.fromarray(synthetic_rgb(48, 64).mean(axis=2).astype(np.uint8)).save(gray)
     with browser_on(serve.create_app(models={"jgm": tiny_model})) as (browser, url):
         from selenium.webdriver.common.by import By
-        from selenium.webdriver.support.ui import WebDriverWait
+        from selenium.webdriver.support.ui import Select, WebDriverWait
 
         browser.get(url)
+        WebDriverWait(browser, _WAIT).until(lambda b: b.execute_script("return document.body.dataset.ready") == "1")
+        assert not browser.find_element(By.ID, "go").get_attribute("hidden")  # jobs: the Colorize button
+        assert not browser.find_element(By.ID, "download").is_displayed()  # the steering download is not
         browser.find_element(By.ID, "file").send_keys(str(gray))
-        WebDriverWait(browser, 20).until(lambda b: b.find_element(By.ID, "go").is_enabled())
-        browser.find_element(By.ID, "preset").send_keys("preview")
-        browser.find_element(By.ID, "canvas").click()  # a hint in the middle of the photo
-        assert browser.find_element(By.ID, "nhints").text == "1 hints"
+        WebDriverWait(browser, _WAIT).until(lambda b: "gray.png, 64×48" in b.find_element(By.ID, "photoname").text)
+        Select(browser.find_element(By.ID, "preset")).select_by_value("preview")
+        browser.find_element(By.ID, "marks").click()  # a hint in the middle of the photo
+        WebDriverWait(browser, _WAIT).until(lambda b: b.find_element(By.ID, "pop").get_attribute("data-ready") == "1")
+        assert not browser.find_element(By.ID, "swatches").is_displayed()  # no suggestions for jgm
+        browser.find_element(By.ID, "pickuse").click()
+        assert browser.find_element(By.ID, "nhints").text == "1 hint"
         browser.find_element(By.ID, "go").click()
-        WebDriverWait(browser, 60).until(lambda b: b.find_element(By.ID, "status").text == "done"
+        WebDriverWait(browser, _WAIT).until(lambda b: b.find_element(By.ID, "status").text == "done"
                                          or b.find_element(By.ID, "err").text)
         assert browser.find_element(By.ID, "err").text == ""
-        size = browser.execute_script("const i = document.getElementById('result');"
-                                      "return i.complete ? [i.naturalWidth, i.naturalHeight] : null;")
-        WebDriverWait(browser, 20).until(lambda b: b.execute_script(
-            "return document.getElementById('result').naturalWidth") > 0)
-        size = browser.execute_script("const i = document.getElementById('result'); return [i.naturalWidth, i.naturalHeight];")
+        WebDriverWait(browser, _WAIT).until(lambda b: b.execute_script(
+            "return document.getElementById('after').naturalWidth") > 0)
+        size = browser.execute_script("const i = document.getElementById('after'); return [i.naturalWidth, i.naturalHeight];")
         assert size == [64, 48]
-        assert browser.find_element(By.ID, "download").is_displayed()
+        assert browser.find_element(By.ID, "result").is_displayed()
 
 
 # ------------------------------------------------------------------------- reliability
@@ -263,21 +283,27 @@ def test_foreign_hosts_and_cross_origin_posts_are_refused(tiny_model):
     r = c.post("/api/colorize", files={"image": ("g.png", _png(np.zeros((16, 16), np.uint8)), "image/png")},
                data={"preset": "preview"}, headers={"Origin": "http://127.0.0.1:8000"})
     assert r.status_code == 200, r.text
+    r = c.post("/api/photos", files={"image": ("g.png", _png(np.zeros((16, 16), np.uint8)), "image/png")},
+               headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403 and "cross-origin" in r.json()["detail"]  # the steering endpoints alike
+    assert evil.post("/api/photos/x/preview", content=b"[]").status_code == 403
     public = TestClient(serve.create_app(models={"jgm": tiny_model}, host="0.0.0.0"), base_url="http://192.168.1.5:8000")
     assert public.get("/").status_code == 200
     assert public.get("/", headers={"Origin": "http://evil.example"}).status_code == 403
 
 
-def test_api_default_method_is_the_page_and_cli_default(tiny_model, tiny_unet_model, tiny_semantic_model):
+def test_api_default_method_is_the_page_and_cli_default(tiny_model, tiny_unet_model, tiny_semantic_model, tiny_steerable):
     """The API, the page and the CLI default to the same colorizer."""
     from chromaprior.models.checkpoint import read_card
     from chromaprior.models.registry import resolve_model_path
 
     default = read_card(resolve_model_path(None))["method"]
-    models = {"jgm": tiny_model, "unet": tiny_unet_model, "cgan": tiny_unet_model, "semantic": tiny_semantic_model}
+    models = {"jgm": tiny_model, "unet": tiny_unet_model, "cgan": tiny_unet_model, "semantic": tiny_semantic_model,
+              "steerable": tiny_steerable}
     app = serve.create_app(models=models)
     c = TestClient(app, base_url="http://127.0.0.1:8000")
-    assert f'<option value="{default}" selected>' in c.get("/").text
+    config = c.get("/api/config").json()
+    assert config["method"] == config["api_default"] == default
     job = _post(c).json()["job"]
     assert app.state.worker.jobs[job].params["method"] == default
     assert _wait(c, job)["state"] == "done"
@@ -409,8 +435,10 @@ def test_semantic_vividness_slider_and_parameter(tiny_semantic_model, tiny_unet_
     and passes it on (a more vivid read-out gives more chroma, the gray kept)."""
     client = TestClient(serve.create_app(models={"semantic": tiny_semantic_model, "unet": tiny_unet_model}),
                         base_url="http://127.0.0.1:8000")
-    html = client.get("/").text
-    assert 'id="viv"' in html and '<option value="semantic"' in html
+    assert 'id="viv"' in client.get("/").text
+    methods = {m["name"]: m for m in client.get("/api/config").json()["methods"]}
+    assert methods["semantic"]["vividness"] and not methods["unet"]["vividness"]  # the registry's rule
+    assert methods["semantic"]["default_vividness"] == 0.5
     gray = synthetic_rgb(48, 64).mean(axis=2).astype(np.uint8)
     files = {"image": ("g.png", _png(gray), "image/png")}
     r = client.post("/api/colorize", files=files, data={"method": "semantic", "vividness": "1.5"})
@@ -425,3 +453,404 @@ def test_semantic_vividness_slider_and_parameter(tiny_semantic_model, tiny_unet_
         assert np.abs(out.mean(axis=2) - gray).max() <= 1.0
         chroma.append(np.abs(out - out.mean(axis=2, keepdims=True)).mean())
     assert chroma[1] > chroma[0]
+
+
+# ---------------------------------------------------------------- steering: sessions and their API
+@pytest.fixture(scope="module")
+def local_steerable(tmp_path_factory, tiny_semantic_model) -> str:
+    """A tiny steerable colorizer whose hints enter only at the finest level (stride 4), with
+    strong random weights, and whose hinted read-out is the automatic one's: a hint changes
+    the colour around it (a receptive field of some 20 px) and nothing far away."""
+    from chromaprior.models.checkpoint import save_model
+    from chromaprior.training.hints import steerable_from_guide
+
+    torch.manual_seed(0)
+    net = steerable_from_guide(tiny_semantic_model)
+    torch.nn.init.normal_(net.hint_in[0].weight, std=40.0)
+    net.config.edge_radius = 2
+    net.config.vividness = net.base.config.vividness
+    folder = tmp_path_factory.mktemp("local_steerable")
+    trained = {k: v for k, v in net.state_dict().items() if not k.startswith("base.")}
+    save_model(folder, net, trained, {"method": "steerable", "task": "colorize", "lift": None, "work_size": 64,
+                                      "training": {"size": 64}})
+    return str(folder)
+
+
+@pytest.fixture
+def steer_client(tiny_steerable):
+    return TestClient(serve.create_app(models={"steerable": tiny_steerable}), base_url="http://127.0.0.1:8000")
+
+
+def _open(client, png=None, name="g.png", **data):
+    png = png if png is not None else _png(synthetic_rgb(40, 56).mean(axis=2).astype(np.uint8))
+    return client.post("/api/photos", files={"image": (name, png, "image/png")}, data=data)
+
+
+def _image(r) -> np.ndarray:
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text
+    return np.asarray(Image.open(io.BytesIO(r.content))).astype(float)
+
+
+def test_a_session_previews_at_512_px_and_downloads_full_size_with_the_metadata(steer_client, tiny_steerable):
+    """Upload -> session (size, preview size); the preview is the 512-px colouring with the
+    hints; the download is the full-size result the library gives for the same hints, with the
+    input's dpi kept, its gray exact and the hinted chroma exact."""
+    from chromaprior import api
+    from chromaprior.methods.colorize import Colorizer
+    from chromaprior.core.hints import Hint
+    from chromaprior.core.io import read_image
+
+    gray = synthetic_rgb(400, 640).mean(axis=2).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(gray).save(buf, format="PNG", dpi=(300, 300))
+    r = _open(steer_client, buf.getvalue(), name="scan.png")
+    assert r.status_code == 200, r.text
+    photo = r.json()
+    assert (photo["width"], photo["height"], photo["preview"], photo["steerable"]) == (640, 400, [512, 320], True)
+    sid = photo["id"]
+    before = _image(steer_client.get(f"/api/photos/{sid}/gray.png"))
+    assert before.shape == (320, 512)
+    hints = [{"x": 320, "y": 200, "rgb": [220, 60, 60], "radius": 12}]
+    auto = _image(steer_client.post(f"/api/photos/{sid}/preview", content=b"[]"))
+    hinted = _image(steer_client.post(f"/api/photos/{sid}/preview", content=json.dumps(hints)))
+    assert auto.shape == hinted.shape == (320, 512, 3)
+    assert np.abs(hinted.mean(axis=2) - before).max() <= 1.0  # the gray kept
+    assert hinted[160, 256, 0] > hinted[160, 256, 1] + 40 and not np.array_equal(auto, hinted)  # red at the hint
+    full = steer_client.post(f"/api/photos/{sid}/download?temperature=6500", content=json.dumps(hints))
+    assert 'filename="scan-colorized.png"' in full.headers["content-disposition"]
+    out = _image(full)
+    assert out.shape == (400, 640, 3) and np.abs(out.mean(axis=2) - gray).max() <= 1.0
+    assert out[200, 320, 0] > out[200, 320, 1] + 40
+    assert Image.open(io.BytesIO(full.content)).info["dpi"] == pytest.approx((300, 300), abs=0.5)
+    pic = read_image(_write(buf.getvalue()))
+    want = api.colorize_picture(pic, Colorizer(tiny_steerable), hints=[Hint(320, 200, (220, 60, 60), 12)])
+    assert np.abs(out - np.rint(want.pixels * 255)).max() <= 1.0  # the command line's colours
+
+
+def _write(data: bytes):
+    import tempfile
+
+    path = tempfile.NamedTemporaryFile(suffix=".png", delete=False).name
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def test_temperature_and_vividness_act_on_the_preview(steer_client):
+    sid = _open(steer_client).json()["id"]
+    hints = json.dumps([{"x": 20, "y": 20, "rgb": [60, 200, 60], "radius": 3}])
+    plain = _image(steer_client.post(f"/api/photos/{sid}/preview", content=hints))
+    warm = _image(steer_client.post(f"/api/photos/{sid}/preview?temperature=3000", content=hints))
+    assert warm[..., 0].mean() > plain[..., 0].mean() and warm[..., 2].mean() < plain[..., 2].mean()
+    vivid = _image(steer_client.post(f"/api/photos/{sid}/preview?vividness=1", content=hints))
+    assert not np.array_equal(vivid, plain)
+    for query, match in [("temperature=100", "temperature"), ("vividness=2", "vividness"),
+                         ("temperature=warm", "temperature")]:
+        r = steer_client.post(f"/api/photos/{sid}/preview?{query}", content=hints)
+        assert r.status_code == 400 and match in r.json()["detail"] and "\n" not in r.json()["detail"], r.text
+
+
+def test_suggestions_are_the_libraries_given_the_hints(steer_client, tiny_steerable):
+    """POST suggest: the colours SteeredPhoto.suggest gives for the spot, with the hints placed."""
+    from chromaprior.methods.colorize import Colorizer
+    from chromaprior.core.hints import Hint
+
+    gray = synthetic_rgb(40, 56).mean(axis=2).astype(np.uint8)
+    sid = _open(steer_client, _png(gray), name="cat.png").json()["id"]
+    r = steer_client.post(f"/api/photos/{sid}/suggest?x=30&y=12&top=4", content=b"[]")
+    assert r.status_code == 200, r.text
+    got = r.json()
+    photo = Colorizer(tiny_steerable).prepare(torch.from_numpy(gray.astype(np.float32) / 255))
+    assert [s["rgb"] for s in got] == [s["rgb"] for s in photo.suggest(30, 12, 4)]
+    assert all(abs(sum(s["rgb"]) / 3 - gray[12, 30]) <= 1.5 for s in got)  # each at the pixel's own gray
+    hints = [{"x": 28, "y": 12, "rgb": [250, 30, 30], "radius": 3}]
+    given = steer_client.post(f"/api/photos/{sid}/suggest?x=30&y=12&top=4", content=json.dumps(hints)).json()
+    assert given == photo.suggest(30, 12, 4, [Hint(28, 12, (250, 30, 30), 3)]) and given != got
+    r = steer_client.post(f"/api/photos/{sid}/suggest?x=56&y=1", content=b"[]")
+    assert r.status_code == 400 and r.json()["detail"].startswith("cat.png: ") and "outside" in r.json()["detail"]
+    r = steer_client.post(f"/api/photos/{sid}/suggest?x=1&y=1&top=99", content=b"[]")
+    assert r.status_code == 400 and "top" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("body,match", [
+    (b"{not json", "hints: hints are not valid JSON"),
+    (b'[{"x": 99, "y": 1, "rgb": [1, 2, 3]}]', "outside the 56x40"),
+    (b'[{"x": "3", "y": 1, "rgb": [1, 2, 3]}]', "x must be a number"),
+    (b'[{"x": 3, "y": 1, "rgb": [1, 2, 300]}]', "rgb must be three values"),
+    (b"[" * 1000 + b"]" * 1000, "nested too deeply"),
+    (json.dumps([{"x": 1, "y": 1, "rgb": [1, 2, 3]}] * 3000).encode(), "hint points"),
+    (b" " * (serve.MAX_HINT_BYTES + 1), "bytes"),
+])
+def test_bad_hints_are_one_line_400s(steer_client, body, match):
+    sid = _open(steer_client).json()["id"]
+    for path in ("preview", "suggest?x=1&y=1", "download", "hints"):
+        r = steer_client.post(f"/api/photos/{sid}/{path}", content=body)
+        detail = r.json()["detail"]
+        assert r.status_code == 400 and detail.startswith("hints: ") and match in detail and "\n" not in detail, r.text
+
+
+def test_check_hints_counts_the_joined_points(steer_client):
+    sid = _open(steer_client).json()["id"]
+    stroke = [[{"x": 0, "y": 0, "rgb": [1, 2, 3], "radius": 2}, {"x": 20, "y": 0, "rgb": [1, 2, 3], "radius": 2}]]
+    r = steer_client.post(f"/api/photos/{sid}/hints", content=json.dumps(stroke))
+    assert r.status_code == 200 and r.json() == {"points": 11}
+
+
+def test_unknown_sessions_are_404(steer_client):
+    for method, path in [("post", "preview"), ("post", "suggest?x=1&y=1"), ("post", "download"), ("post", "hints"),
+                         ("get", "gray.png")]:
+        r = getattr(steer_client, method)(f"/api/photos/nope/{path}", **({"content": b"[]"} if method == "post" else {}))
+        assert r.status_code == 404 and "open it again" in r.json()["detail"]
+
+
+def test_sessions_are_bounded_in_number_and_pixels(tiny_steerable):
+    """The oldest (least recently used) photos are forgotten beyond max_sessions or max_session_pixels."""
+    app = serve.create_app(models={"steerable": tiny_steerable}, max_sessions=3, max_session_pixels=40 * 56 * 3)
+    client, sessions = TestClient(app, base_url="http://127.0.0.1:8000"), app.state.server.sessions
+    ids = [_open(client).json()["id"] for _ in range(3)]
+    assert client.post(f"/api/photos/{ids[0]}/preview", content=b"[]").status_code == 200  # used: now the newest
+    ids.append(_open(client).json()["id"])
+    assert list(sessions.items) == [ids[2], ids[0], ids[3]]
+    assert client.post(f"/api/photos/{ids[1]}/preview", content=b"[]").status_code == 404
+    big = _open(client, _png(np.full((80, 112), 90, np.uint8))).json()["id"]  # 4 of the small ones' pixels
+    assert list(sessions.items) == [big] and sessions.pixels() == 80 * 112  # a single photo is always kept
+    for n in range(10):
+        _open(client)
+        assert len(sessions.items) <= 3 and sessions.pixels() <= 40 * 56 * 3
+
+
+def test_upload_errors_name_the_users_file(steer_client):
+    r = _open(steer_client, b"garbage", name="holiday photo.png")
+    assert r.status_code == 400 and r.json()["detail"].startswith("holiday photo.png: ") and "/tmp" not in r.text
+    r = _open(steer_client, _png(synthetic_rgb(24, 32)), name="colour.png")
+    assert r.status_code == 400 and r.json()["detail"].startswith("colour.png: already in colour")
+    assert _open(steer_client, _png(synthetic_rgb(24, 32)), name="colour.png", recolor="true").status_code == 200
+    r = _open(steer_client, b"\0" * (serve.MAX_UPLOAD_BYTES + 10))
+    assert r.status_code == 413
+
+
+def test_without_a_steerable_colorizer_photos_open_and_steering_says_why(client):
+    photo = _open(client).json()
+    assert photo["steerable"] is False and photo["preview"] == [56, 40]
+    assert _image(client.get(f"/api/photos/{photo['id']}/gray.png")).shape == (40, 56)
+    r = client.post(f"/api/photos/{photo['id']}/preview", content=b"[]")
+    assert r.status_code == 400 and "no steerable colorizer" in r.json()["detail"]
+
+
+def test_config_shows_each_methods_controls_from_the_registry(tiny_model, tiny_semantic_model, tiny_steerable):
+    """Which controls act on a method is the registry's (sampled, vividness, steerable), and the page
+    opens on the steerable colorizer, while the API's default stays the command line's."""
+    from chromaprior.models.registry import DEFAULT_METHOD, get_method
+
+    app = serve.create_app(models={"jgm": tiny_model, "semantic": tiny_semantic_model, "steerable": tiny_steerable})
+    client = TestClient(app, base_url="http://127.0.0.1:8000")
+    config = client.get("/api/config").json()
+    for m in config["methods"]:
+        spec = get_method(m["name"])
+        assert (m["sampled"], m["vividness"], m["steerable"]) == (spec.sampled, spec.vividness, spec.steerable)
+    assert config["method"] == "steerable" and config["api_default"] == DEFAULT_METHOD
+    r = _post(client, preset="preview")  # no method: the command line's default, as a job
+    assert r.status_code == 200 and app.state.worker.jobs[r.json()["job"]].params["method"] == DEFAULT_METHOD
+    r = _post(client, method="steerable", hints=json.dumps([{"x": 3, "y": 3, "rgb": [255, 0, 0]}]))
+    assert r.status_code == 200 and _wait(client, r.json()["job"])["state"] == "done"  # steerable as a job too
+
+
+def test_examples_are_gray_jpegs_of_about_512_px_shipped_in_the_package(client):
+    import tomllib
+    from pathlib import Path
+
+    examples = client.get("/api/config").json()["examples"]
+    assert len(examples) >= 4 and all(e.startswith("static/examples/") and e.endswith(".jpg") for e in examples)
+    for url in examples:
+        r = client.get("/" + url)
+        im = Image.open(io.BytesIO(r.content))
+        assert r.status_code == 200 and im.format == "JPEG" and im.mode == "L" and 256 <= max(im.size) <= 512
+        assert r.status_code == 200 and len(r.content) < 100_000
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    data = project["tool"]["setuptools"]["package-data"]["chromaprior"]
+    assert {"web/*.html", "web/*.js", "web/*.css", "web/examples/*.jpg"} <= set(data)
+
+
+def test_no_route_is_longer_than_80_lines():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(serve))
+    long = [(f.name, f.end_lineno - f.lineno + 1) for f in ast.walk(tree)
+            if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.end_lineno - f.lineno + 1 > 80]
+    assert not long, long
+
+
+def test_preview_latency_at_512_px_with_the_features_kept(tiny_steerable):
+    """Not a timing assertion: measures and prints the server-side preview time (features kept)."""
+    app = serve.create_app(models={"steerable": tiny_steerable})
+    client = TestClient(app, base_url="http://127.0.0.1:8000")
+    sid = _open(client, _png(synthetic_rgb(512, 768).mean(axis=2).astype(np.uint8))).json()["id"]
+    hints = json.dumps([{"x": 100 + 40 * k, "y": 200, "rgb": [200, 80, 40], "radius": 6} for k in range(5)])
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        assert client.post(f"/api/photos/{sid}/preview", content=hints).status_code == 200
+        times.append(time.perf_counter() - start)
+    print(f"preview 512x341 of a 768x512 photo, tiny model, 5 hints: {min(times) * 1000:.0f} ms")
+
+
+_PIXELS = """const img = document.getElementById(arguments[0]), c = document.createElement('canvas');
+c.width = img.naturalWidth; c.height = img.naturalHeight; c.getContext('2d').drawImage(img, 0, 0);
+return c.toDataURL('image/png');"""
+
+
+def _shown(browser) -> np.ndarray:
+    """The preview on the page once it shows the latest edit (the page marks each preview with the
+    edit it was computed for), as pixels."""
+    import base64
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, _WAIT).until(lambda b: b.execute_script(
+        "return !document.body.dataset.busy && document.getElementById('after').dataset.shown === "
+        "document.body.dataset.version") or b.find_element("id", "err").text)
+    assert browser.find_element("id", "err").text == ""
+    url = browser.execute_script(_PIXELS, "after")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB")).astype(float)
+
+
+def _click_photo(browser, x: float, y: float, width: int) -> None:
+    """Click the photo's pixel (x, y) (the canvas is scaled to the page)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    marks = browser.find_element("id", "marks")
+    scale = marks.rect["width"] / width
+    ActionChains(browser).move_to_element_with_offset(
+        marks, (x + 0.5) * scale - marks.rect["width"] / 2, (y + 0.5) * scale - marks.rect["height"] / 2).click().perform()
+
+
+def _object_photo(path):
+    """A 128x96 gray photo: a bright disc (the object) on a darker ground."""
+    yy, xx = np.mgrid[0:96, 0:128]
+    gray = np.full((96, 128), 80, np.uint8)
+    gray[(yy - 48) ** 2 + (xx - 40) ** 2 <= 24 ** 2] = 160
+    Image.fromarray(gray).save(path)
+    return gray, (yy - 48) ** 2 + (xx - 40) ** 2
+
+
+def test_browser_steering_suggestion_undo_delete_and_download(local_steerable, tmp_path):
+    """Headless Chromium on the steerable colorizer: upload, click on the object, choose a
+    suggested colour; the preview changes at the hinted object and not far from it; undo
+    restores the previous preview, redo and delete act on the hint list; the download is the
+    full-size colouring with the gray kept."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    gray, d2 = _object_photo(tmp_path / "object.png")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    with browser_on(serve.create_app(models={"steerable": local_steerable}), downloads) as (browser, url):
+        browser.get(url)
+        WebDriverWait(browser, _WAIT).until(lambda b: b.execute_script("return document.body.dataset.ready") == "1")
+        shown = {i: browser.find_element(By.ID, i).is_displayed() for i in ("vivl", "presetl", "go", "download")}
+        assert shown == {"vivl": True, "presetl": False, "go": False, "download": True}  # the steerable's controls
+        assert browser.find_element(By.ID, "temp").get_attribute("value") == "6500"  # unchanged light by default
+        browser.find_element(By.ID, "file").send_keys(str(tmp_path / "object.png"))
+        auto = _shown(browser)
+        assert auto.shape == (96, 128, 3) and np.abs(auto.mean(axis=2) - gray).max() <= 1.0
+        _click_photo(browser, 40, 48, 128)
+        WebDriverWait(browser, _WAIT).until(lambda b: b.find_element(By.ID, "pop").get_attribute("data-ready") == "1")
+        swatches = browser.find_elements(By.CSS_SELECTOR, "#swatches button.swatch")
+        assert len(swatches) == 6
+        rgb = [int(v) for v in swatches[0].get_attribute("data-rgb").split(",")]
+        swatches[0].click()
+        hinted = _shown(browser)
+        assert browser.find_element(By.ID, "nhints").text == "1 hint"
+        assert browser.find_element(By.ID, "pop").get_attribute("hidden") is not None
+        # the chosen colour at the spot (it is offered at the pixel's gray, in gamut; its edge rounds a few levels)
+        assert np.abs(hinted[48, 40] - rgb).max() <= 5.0
+        moved = np.abs(hinted - auto).sum(axis=2)
+        assert moved[(d2 > 4 ** 2) & (d2 <= 16 ** 2)].mean() > 3.0  # around the hint, on the object
+        assert moved[d2 >= 40 ** 2].max() <= 3.0  # and nothing far from it (8-bit rounding)
+        browser.find_element(By.ID, "undo").click()
+        assert browser.find_element(By.ID, "nhints").text == "no hints"
+        assert np.abs(_shown(browser) - auto).max() <= 1.0  # undo restores the previous result
+        browser.find_element(By.ID, "redo").click()
+        assert np.abs(_shown(browser) - hinted).max() <= 1.0
+        browser.find_element(By.CSS_SELECTOR, "#hintlist button.del").click()  # delete the one hint
+        assert browser.find_element(By.ID, "nhints").text == "no hints" and not browser.find_element(By.ID, "redo").is_enabled()
+        assert np.abs(_shown(browser) - auto).max() <= 1.0
+        browser.find_element(By.ID, "undo").click()  # the hint is back
+        assert np.abs(_shown(browser) - hinted).max() <= 1.0
+        browser.find_element(By.ID, "download").click()
+        WebDriverWait(browser, _WAIT).until(lambda b: (downloads / "object-colorized.png").exists()
+                                         and not list(downloads.glob("*.crdownload")))
+        out = np.asarray(Image.open(downloads / "object-colorized.png")).astype(float)
+        assert out.shape == (96, 128, 3) and np.abs(out.mean(axis=2) - gray).max() <= 1.0
+        assert np.abs(out - hinted).max() <= 1.0  # a photo this small is previewed at its own size
+
+
+def test_browser_strokes_export_import_examples_drop_and_paste(local_steerable, tiny_model, tmp_path):
+    """Drag for a stroke; export the hints (the CLI's JSON) and import them back, a bad file
+    named in one line; open an example, a dropped and a pasted photo; switching to a queued
+    method shows its own controls."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from chromaprior.core.hints import loads_hints, parse_hints
+
+    _object_photo(tmp_path / "object.png")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    app = serve.create_app(models={"steerable": local_steerable, "jgm": tiny_model})
+    with browser_on(app, downloads) as (browser, url):
+        browser.get(url)
+        WebDriverWait(browser, _WAIT).until(lambda b: b.execute_script("return document.body.dataset.ready") == "1")
+        browser.find_element(By.ID, "file").send_keys(str(tmp_path / "object.png"))
+        _shown(browser)
+        marks = browser.find_element(By.ID, "marks")
+        ActionChains(browser).move_to_element_with_offset(marks, -30, 0).click_and_hold().move_by_offset(20, 5) \
+            .move_by_offset(20, 5).release().perform()
+        _shown(browser)
+        assert browser.find_element(By.CSS_SELECTOR, "#hintlist li").text.startswith("stroke of ")
+        browser.find_element(By.ID, "export").click()
+        WebDriverWait(browser, _WAIT).until(lambda b: (downloads / "object.hints.json").exists())
+        exported = json.loads((downloads / "object.hints.json").read_text())
+        assert len(exported) == 1 and isinstance(exported[0], list) and len(exported[0]) >= 2
+        assert parse_hints(loads_hints(json.dumps(exported)), 128, 96)  # the CLI's format
+        points = tmp_path / "two.json"
+        points.write_text(json.dumps([{"x": 10, "y": 10, "rgb": [0, 0, 255], "radius": 3},
+                                      {"x": 100, "y": 80, "rgb": [255, 255, 0]}]))
+        browser.find_element(By.ID, "import").send_keys(str(points))
+        WebDriverWait(browser, _WAIT).until(lambda b: b.find_element(By.ID, "nhints").text == "2 hints")
+        _shown(browser)
+        bad = tmp_path / "bad hints.json"
+        bad.write_text(json.dumps([{"x": 500, "y": 1, "rgb": [1, 2, 3]}]))
+        browser.find_element(By.ID, "import").send_keys(str(bad))
+        WebDriverWait(browser, _WAIT).until(lambda b: b.find_element(By.ID, "err").text)
+        err = browser.find_element(By.ID, "err").text
+        assert err.startswith("error: bad hints.json: ") and "outside the 128x96" in err and "\n" not in err
+        assert browser.find_element(By.ID, "nhints").text == "2 hints"  # kept
+        browser.find_element(By.CSS_SELECTOR, "#examples img").click()
+        WebDriverWait(browser, _WAIT).until(lambda b: ".jpg, " in b.find_element(By.ID, "photoname").text)
+        assert browser.find_element(By.ID, "nhints").text == "no hints"
+        _shown(browser)
+        for event in ("drop", "paste"):
+            browser.execute_script("""
+                const dt = new DataTransfer(), a = new Uint8Array(atob(arguments[1]).split('').map(c => c.charCodeAt(0)));
+                dt.items.add(new File([a], arguments[0] + '.png', {type: 'image/png'}));
+                const e = arguments[0] === 'drop' ? new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})
+                                                  : new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true});
+                document.body.dispatchEvent(e);""", event, __import__("base64").b64encode(
+                (tmp_path / "object.png").read_bytes()).decode())
+            WebDriverWait(browser, _WAIT).until(lambda b: f"{event}.png, 128×96" in b.find_element(By.ID, "photoname").text)
+            _shown(browser)
+        browser.execute_script("const c = document.getElementById('compare'); c.value = 30; c.dispatchEvent(new Event('input'))")
+        assert browser.execute_script("return document.getElementById('after').style.clipPath") == "inset(0px 0px 0px 30%)"
+        assert browser.find_element(By.ID, "divider").is_displayed()  # the before/after line
+        browser.find_element(By.ID, "fullsize").click()
+        WebDriverWait(browser, _WAIT).until(lambda b: b.execute_script(
+            "return document.getElementById('fullimg').naturalWidth") == 128)  # the full-size result, 1:1
+        assert browser.find_element(By.ID, "full").is_displayed()
+        ActionChains(browser).send_keys("\ue00c").perform()  # Escape closes it
+        assert not browser.find_element(By.ID, "full").is_displayed()
+        Select(browser.find_element(By.ID, "method")).select_by_value("jgm")
+        shown = {i: browser.find_element(By.ID, i).is_displayed() for i in ("vivl", "presetl", "go", "download")}
+        assert shown == {"vivl": False, "presetl": True, "go": True, "download": False}

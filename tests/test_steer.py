@@ -7,32 +7,16 @@ import pytest
 import torch
 from PIL import Image
 
-from chromaprior.models.checkpoint import save_model
 from chromaprior.models.registry import load_model
 from chromaprior.core.color import rgb_to_lab
 from chromaprior.methods.colorize import Colorizer
 from chromaprior.core.filters import guided_coefficients
-from chromaprior.training.hints import FeatureCache, HintTrainConfig, training_hints, steerable_from_guide, train_steerable
+from chromaprior.training.hints import FeatureCache, HintTrainConfig, training_hints, train_steerable
 from chromaprior.core.hints import Hint, hint_files, rasterize, simulated_user
 from chromaprior.core.io import InputError
 from chromaprior.nets.steerable import hint_planes, pool_hints
 from chromaprior.core.tiles import finish
 from helpers import one_line_error, synthetic_rgb
-
-
-@pytest.fixture(scope="module")
-def tiny_steerable(tmp_path_factory, tiny_semantic_model) -> str:
-    """A steerable colorizer on the tiny semantic one, its hint convolutions random (not zero)."""
-    torch.manual_seed(0)
-    net = steerable_from_guide(tiny_semantic_model)
-    for weight in net.hint_parameters():
-        torch.nn.init.normal_(weight, std=0.5)
-    net.config.edge_radius = 2
-    folder = tmp_path_factory.mktemp("tiny_steerable")
-    trained = {k: v for k, v in net.state_dict().items() if not k.startswith("base.")}
-    save_model(folder, net, trained, {"method": "steerable", "task": "colorize", "lift": None, "work_size": 64,
-                                      "training": {"size": 64}})
-    return str(folder)
 
 
 def _gray(h=48, w=64, seed=0) -> torch.Tensor:
