@@ -8,6 +8,7 @@
 #   METHOD=learned-demosaick bash bench/gpu_train.sh     # carry ["gpu-pack-restore"]
 #   METHOD=learned-inpaint   bash bench/gpu_train.sh     # carry ["gpu-pack-restore"]
 #   METHOD=hgm-pixel-scale   bash bench/gpu_train.sh     # carry ["gpu-pack-restore"] (the HGM restoration prior)
+#   METHOD=steerable         bash bench/gpu_train.sh     # carry ["gpu-pack"] (the hint convolutions; its own loop)
 #
 # Needs (inside the checkout, git-ignored, made by bench/pack_photos.py; the pack and the checkout
 # together must stay under 64 MiB: the sizes are printed first):
@@ -59,7 +60,9 @@ case "$METHOD" in
               PACK=${PACK:-gpu-pack-restore}; SIZE=${SIZE:-64}; BATCH=${BATCH:-128}; NGF=${NGF:-32}; LR=${LR:-1e-3}
               [ "$METHOD" = hgm-pixel-scale ] && INIT=${INIT:-$W/hgm-restore}; INIT=${INIT:-none}
               EXTRA=(--task restore --downscale 1);;
-  *) echo "METHOD must be semantic, jgm-guided, learned-demosaick, learned-inpaint or hgm-pixel-scale, not $METHOD"; exit 2;;
+  steerable)  PACK=${PACK:-gpu-pack}; SIZE=${SIZE:-128}; BATCH=${BATCH:-128}; NGF=0; LR=${LR:-3e-3}
+              INIT=none; EXTRA=(); ENCODER=1;;
+  *) echo "METHOD must be semantic, jgm-guided, learned-demosaick, learned-inpaint, hgm-pixel-scale or steerable, not $METHOD"; exit 2;;
 esac
 [ "$INIT" != none ] && EXTRA+=(--init "$INIT")
 EXTRA+=(--lr "$LR")
@@ -107,6 +110,24 @@ for d in "$PACK"/photos/*/; do DATA+=(--data "${d%/}"); done
 [ ${#DATA[@]} -gt 0 ] || { say "no photo folders in $PACK/photos"; exit 2; }
 TRAIN=($PY -m chromaprior.apps.cli train --method "$METHOD" --ngf "$NGF" --size "$SIZE" --batch-size "$BATCH"
        "${EXTRA[@]}" --balance "${DATA[@]}" --device "$DEVICE" --quiet)
+if [ "$METHOD" = steerable ]; then  # its own loop: encode crops once, then train the hint convolutions
+  CACHE=${CACHE:-/tmp/steer-cache}
+  [ -f "$CACHE/cache.json" ] || $PY bench/steer_cache.py --out "$CACHE" --crops "${CROPS:-60000}" --size "$SIZE" \
+      "${DATA[@]}" --device "$DEVICE" > "$OUT/cache.log" 2>&1 || { say "the feature cache failed:"; tail -5 "$OUT/cache.log"; exit 3; }
+  say "feature cache: $(du -sh "$CACHE" | cut -f1)"
+  mkdir -p "$RUN"
+  [ -f "$RUN/state.pt" ] || { [ -f "$PACK/resume/state.pt" ] && cp "$PACK"/resume/* "$RUN"/ && say "resume from $PACK/resume"; }
+  RESUME=(); [ -f "$RUN/state.pt" ] && RESUME=(--resume)
+  LEFT=$(( DEADLINE - $(date +%s) - RESERVE ))
+  timeout --signal=INT --kill-after=20 "$LEFT" $PY bench/steer_train.py --cache "$CACHE" --out "$RUN" \
+      --iterations "${ITERS/auto/1000000}" --batch-size "$BATCH" --lr "$LR" --checkpoint-every "${CKPT/auto/250}" \
+      --device "$DEVICE" "${RESUME[@]}" >> "$OUT/train.log" 2>&1
+  say "train exited rc=$? at logged step $(tail -1 "$RUN/log.jsonl" 2>/dev/null)"
+  [ -f "$RUN/model.safetensors" ] || { say "no checkpoint was written"; exit 4; }
+  cp "$RUN/model.safetensors" "$RUN/model.json" "$RUN/state.pt" "$RUN/log.jsonl" "$OUT"/  # a few hundred KB
+  say "done: in $OUT; ship with python bench/ship_steer.py --run DIR ... (docs/steering.md)"
+  exit 0
+fi
 last_step() { $PY -c "import json,sys; l=[json.loads(x) for x in open(sys.argv[1]) if x.strip()]; print(l[-1]['step'] if l else 0)" "$1" 2>/dev/null || echo 0; }
 saved() { $PY -c "import torch,sys; s=torch.load(sys.argv[1], map_location='cpu', weights_only=False); print(s['config']['method'], s['step'])" "$1"; }
 

@@ -1,4 +1,4 @@
-"""Train the steerable colorizer's hinted decoder on a feature cache (chromaprior.training.hints).
+"""Train the steerable colorizer's hint convolutions on a feature cache (chromaprior.training.hints).
 
     python bench/steer_cache.py --out CACHE --crops 16000 --data ../shared/data/train/...   # once
     python bench/steer_train.py --cache CACHE --out runs/steerable --iterations 6000 [--resume]

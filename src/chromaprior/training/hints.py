@@ -96,7 +96,8 @@ def _memmap(folder: Path, name: str, shape: tuple, dtype, mode: str) -> np.memma
 
 
 def build_feature_cache(folder: str | Path, data: list[str], crops: int, size: int = 128, seed: int = 0,
-                        guide: str | Path | None = None, batch: int = 64, log=print, split: str = "train") -> None:
+                        guide: str | Path | None = None, batch: int = 64, log=print, split: str = "train",
+                        device: str = "cpu") -> None:
     """Encode ``crops`` random training crops (``size`` px, flipped, training split,
     every ``data`` folder drawn equally often) with the frozen encoder of the semantic
     colorizer ``guide``; writes ``rgb.npy`` (uint8) and ``s4..s32.npy`` (float16) and
@@ -106,7 +107,7 @@ def build_feature_cache(folder: str | Path, data: list[str], crops: int, size: i
     folder.mkdir(parents=True, exist_ok=True)
     if size % 32:
         raise InputError(f"size must be a multiple of 32, got {size}")
-    net = steerable_from_guide(guide)
+    net = steerable_from_guide(guide).to(device)
     images = ImageCache.build(list_images(data), size, split=split, roots=data)
     log(f"{len(images)} training photos decoded ({images.skipped_gray} near-gray skipped)")
     rgb = _memmap(folder, "rgb", (crops, 3, size, size), np.uint8, "w+")
@@ -118,8 +119,8 @@ def build_feature_cache(folder: str | Path, data: list[str], crops: int, size: i
             n = min(batch, crops - lo)
             q = torch.round(images.sample(n, gen) * 255)
             rgb[lo:lo + n] = q.to(torch.uint8).numpy()
-            for store, f in zip(feats, net.encode(operators.gray().forward(q / 255))):
-                store[lo:lo + n] = f.half().numpy()
+            for store, f in zip(feats, net.encode(operators.gray().forward(q / 255).to(device))):
+                store[lo:lo + n] = f.half().cpu().numpy()
             if lo // batch % 20 == 0:
                 log(f"{lo + n}/{crops} crops, {time.time() - start:.0f} s")
     for m in [rgb, *feats]:
@@ -155,7 +156,7 @@ def hint_loss(net: SteerableColorizer, feats: list[Tensor], rgb: Tensor, generat
     """Cross-entropy of the hinted path's bins against the soft-encoded truth at stride 4,
     with fresh simulated users (:func:`training_hints`)."""
     ab = rgb_to_lab(rgb)[:, 1:]
-    logits = net.hinted(feats, training_hints(ab, generator))
+    logits = net.hinted(feats, training_hints(ab.cpu(), generator).to(ab.device))
     target = soft_encode(F.avg_pool2d(ab, 4), net.centres)
     return -(target * torch.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
@@ -173,6 +174,7 @@ class HintTrainConfig:
     seed: int = 0
     checkpoint_every: int = 250
     log_every: int = 50
+    device: str = "cpu"
 
 
 def train_steerable(config: HintTrainConfig, out: str | Path, resume: bool = False, log=print) -> Path:
@@ -180,17 +182,17 @@ def train_steerable(config: HintTrainConfig, out: str | Path, resume: bool = Fal
     out = Path(out)
     cache = FeatureCache(config.cache)
     net = steerable_from_guide(None if cache.meta["guide"] == "semantic-colorize" else cache.meta["guide"],
-                               config.vividness)
+                               config.vividness).to(config.device)
     if net.config.guide_sha256 != cache.meta["guide_sha256"]:
         raise InputError(f"{config.cache}: the cache was encoded with other semantic-colorizer weights; rebuild it")
     opt = torch.optim.Adam(net.hint_parameters(), lr=config.lr)
     gen, step, seconds = torch.Generator().manual_seed(config.seed), 0, 0.0
     state_path = out / "state.pt"
     if resume and state_path.exists():
-        state = torch.load(state_path, weights_only=False)
+        state = torch.load(state_path, weights_only=False, map_location=config.device)
         net.load_state_dict(state["net"], strict=False)
         opt.load_state_dict(state["opt"])
-        gen.set_state(state["gen"])
+        gen.set_state(state["gen"].cpu())
         step, seconds = state["step"], state["seconds"]
     out.mkdir(parents=True, exist_ok=True)
     net.train()
@@ -199,7 +201,7 @@ def train_steerable(config: HintTrainConfig, out: str | Path, resume: bool = Fal
         for group in opt.param_groups:
             group["lr"] = config.lr * 0.5 ** (step // config.lr_halve_every if config.lr_halve_every else 0)
         feats, rgb = cache.sample(config.batch_size, gen)
-        loss = hint_loss(net, feats, rgb, gen)
+        loss = hint_loss(net, [f.to(config.device) for f in feats], rgb.to(config.device), gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -218,7 +220,7 @@ def _checkpoint(net, opt, gen, step, seconds, config, cache, out: Path) -> None:
     trained = {k: v for k, v in net.state_dict().items() if not k.startswith(net.frozen_prefixes())}
     card = {"method": "steerable", "task": "colorize", "lift": None, "work_size": 192,
             "training": dict(asdict(config), steps=step, seconds=round(seconds, 1), cache_meta=cache.meta,
-                             size=cache.meta["size"], images=cache.meta["images"], device="cpu",
+                             size=cache.meta["size"], images=cache.meta["images"],
                              parameters=sum(p.numel() for p in net.hint_parameters()))}
     save_model(out, net, trained, card)
     atomic_write(out / "state.pt", lambda f: torch.save({"net": trained, "opt": opt.state_dict(), "gen": gen.get_state(),
