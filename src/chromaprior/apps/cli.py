@@ -870,8 +870,9 @@ def info(model, task, list_, as_json):
         defaults = {DEFAULT_METHODS["colorize"]} | {_default_restorer(t) for t in ("demosaick", "inpaint")}
         for m in (m for m in METHODS.values() if m.shipped):
             size = sum(f.stat().st_size for f in model_files(shipped_model(m.name)) if f.exists()) / 1e6
-            click.echo(f"{m.shipped:22} --method {m.name:18} {m.task:9} {size:5.1f} MB"
-                       + ("  (default)" if m.name in defaults else ""))
+            guide = read_card(shipped_model(m.name)).get("net", {}).get("guide")  # built on another model
+            click.echo(f"{m.shipped:22} --method {m.name:18} {m.task:9} {size:5.2f} MB"
+                       + (f" + {guide}" if guide else "") + ("  (default)" if m.name in defaults else ""))
         return
     if model is None and task in ("demosaick", "inpaint"):
         model = shipped_model(_default_restorer(task))
