@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from helpers import one_line_error, synthetic_rgb
@@ -92,3 +93,52 @@ def test_info_lists_the_shipped_models_and_describes_each_commands_default(cli):
                          ("restore", "hgm-pixel-scale")):
         r = cli("info", "--task", task)
         assert r.exit_code == 0 and f"method:     {method} (restore)" in r.stdout, r.output
+
+
+class TestShards:
+    """``--shard K/N``: a stable hash of each input's path in its folder picks its part."""
+
+    def _folder(self, root, names):
+        for name in names:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.full((8, 8), 90, np.uint8)).save(root / name)
+
+    def test_parts_are_disjoint_cover_the_input_and_are_stable(self, tmp_path):
+        from chromaprior.core.io import in_shard
+
+        names = [f"sub{i % 3}/p{i}.png" for i in range(40)]
+        parts = [[n for n in names if in_shard(n, (k, 4))] for k in range(1, 5)]
+        assert sorted(sum(parts, [])) == sorted(names) and all(parts)
+        more = names + [f"new{i}.png" for i in range(10)]  # the archive grows: old files stay in their part
+        assert [[n for n in more if in_shard(n, (k, 4)) and n in names] for k in range(1, 5)] == parts
+
+    def test_the_command_writes_only_its_part(self, cli, tmp_path, tiny_unet_model):
+        from chromaprior.core.io import in_shard
+
+        names = [f"a{i}.png" for i in range(6)] + ["sub/b.png"]
+        self._folder(tmp_path / "in", names)
+        for k in (1, 2):
+            r = cli("colorize", tmp_path / "in", "-o", tmp_path / "out", "--model", tiny_unet_model,
+                    "--shard", f"{k}/2", "-q")
+            assert r.exit_code == 0, r.output
+        written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
+        assert written == sorted(names)
+        r = cli("colorize", tmp_path / "in", "-o", tmp_path / "one", "--model", tiny_unet_model, "--shard", "1/2", "-q")
+        got = sorted(str(p.relative_to(tmp_path / "one")) for p in (tmp_path / "one").rglob("*.png"))
+        assert got == sorted(n for n in names if in_shard(n, (1, 2)))
+
+    def test_collisions_are_seen_over_the_whole_list(self, cli, tmp_path, tiny_unet_model):
+        self._folder(tmp_path / "in1", ["x.png"])
+        self._folder(tmp_path / "in2", ["x.png"])  # both would be written to out/x.png, in whichever part
+        for k in (1, 2):
+            r = cli("colorize", tmp_path / "in1", tmp_path / "in2", "-o", tmp_path / "out", "--model", tiny_unet_model,
+                    "--shard", f"{k}/2")
+            one_line_error(r)
+            assert "would both be written" in r.output
+
+    @pytest.mark.parametrize("spec", ["0/3", "4/3", "3", "a/b", "1/0"])
+    def test_bad_specs_are_one_line_errors(self, cli, tmp_path, spec, tiny_unet_model):
+        self._folder(tmp_path / "in", ["x.png"])
+        r = cli("colorize", tmp_path / "in", "-o", tmp_path / "out", "--model", tiny_unet_model, "--shard", spec)
+        one_line_error(r)
+        assert "--shard takes K/N" in r.output

@@ -226,6 +226,10 @@ def _wrote(output, what: str = "image", quiet: bool = False) -> None:
 
 
 # ---------------------------------------------------------------------------------- colorize
+_SHARD = click.option(
+    "--shard", default=None, metavar="K/N",
+    help="Only part K of N of the inputs, by a stable hash of each input's path in its folder: N runs "
+         "(a job array, GNU parallel) share an archive with no shared state.")
 _SKIP_EXISTING = click.option(
     "--skip-existing", is_flag=True,
     help="Leave outputs that exist already (they are complete: outputs are written atomically); "
@@ -244,16 +248,21 @@ def _films_skipped(folder: Path) -> str:
 
 
 def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = False,
-                  protect: tuple = (), expand=None, suffixes: tuple[str, ...] | None = None) -> list[tuple[Path, Path]]:
+                  protect: tuple = (), expand=None, suffixes: tuple[str, ...] | None = None,
+                  shard: str | None = None) -> list[tuple[Path, Path]]:
     """Pair every input file with its output path (folders mirror their names), without the
     pairs whose output exists when ``skip_existing``. Everything about the outputs is
     checked here, before any work: formats, folders, inputs (and ``protect``ed files such
     as hints or a reference) that would be overwritten, and two inputs that map to one
     output (an error naming both). ``expand(dst) -> [dst, ...]``: the files one input
     writes (several samples), each paired and checked. ``suffixes``: the files a folder
-    lists (default: the image formats)."""
+    lists (default: the image formats). ``shard`` ``K/N``: only the inputs of part K
+    (:func:`chromaprior.core.io.in_shard` of their path in their input folder), after every
+    check has seen the whole list."""
     from ..training.data import list_images
-    from ..core.io import IMAGE_SUFFIXES
+    from ..core.io import IMAGE_SUFFIXES, in_shard, parse_shard
+
+    part = parse_shard(shard)
 
     out = Path(output)
     out_real = out.resolve()
@@ -264,6 +273,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
         raise InputError(f"{output}: several inputs need an output folder, not a file name")
     many = many or is_folder(output)
     pairs: list[tuple[Path, Path]] = []
+    names: dict[Path, Path] = {}  # an input's path in its input folder (its file name when given alone)
     for item in map(Path, inputs):
         if item.is_dir():  # without earlier outputs, when OUT lies inside the folder
             files = [f for f in list_images([item], suffixes or IMAGE_SUFFIXES) if out_real not in f.resolve().parents]
@@ -273,6 +283,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
             if films:
                 warnings.warn(f"{item}: {films}")
             pairs += [(f, out / f.relative_to(item)) for f in files]
+            names.update((f, f.relative_to(item)) for f in files)
         elif many or out.is_dir():
             pairs.append((item, out / item.name))
         else:
@@ -303,6 +314,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
             checked.add(dst.parent)
         elif dst.suffix.lower() not in OUTPUT_SUFFIXES or dst.is_dir():
             check_output(dst)
+    fixed = [(src, dst) for src, dst in fixed if in_shard(names.get(src, Path(src.name)), part)]
     if skip_existing:
         todo = [(src, dst) for src, dst in fixed if not dst.exists()]
         if len(todo) < len(fixed):
@@ -351,6 +363,7 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
               help="torch.compile the network: ~3x faster per step after a compilation of a minute or more; "
                    "for folders of many photos.")
 @_SKIP_EXISTING
+@_SHARD
 @click.option("--keyframe-every", type=click.IntRange(1, 1000), default=None,
               help="Video: colorize a keyframe every N frames (and at every scene cut); the frames between "
                    "get the keyframes' colours carried along the optical flow (1: every frame alone) [default: 8].")
@@ -362,8 +375,8 @@ def _plan_outputs(inputs: tuple[str, ...], output: str, skip_existing: bool = Fa
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def colorize(inputs, output, method, model, preset, seed, samples, temperature, hints_path, reference, device, gray,
-             recolor, vividness, work_size, max_pixels, threads, compile_, skip_existing, keyframe_every, codec, crf, start,
-             end, quiet):
+             recolor, vividness, work_size, max_pixels, threads, compile_, skip_existing, shard, keyframe_every, codec, crf,
+             start, end, quiet):
     """Colorize grayscale photos INPUT... (files or folders) into OUTPUT; or a film (.mp4, .mkv, ...)
     into a video (or a folder of PNG frames), without flicker."""
     from ..methods.colorize import Colorizer
@@ -371,8 +384,8 @@ def colorize(inputs, output, method, model, preset, seed, samples, temperature, 
 
     video_options = {"keyframe_every": keyframe_every, "codec": codec, "crf": crf, "start": start, "end": end}
     if any(is_video_path(i) for i in inputs):
-        if samples > 1:
-            raise InputError("--samples applies to photos, not to films")
+        if samples > 1 or shard:
+            raise InputError(f"{'--samples' if samples > 1 else '--shard'} applies to photos, not to films")
         _colorize_video(inputs, output, video_options, method=method, model=model, preset=preset, seed=seed,
                         temperature=temperature, hints_path=hints_path, reference=reference, device=device,
                         gray=gray, recolor=recolor, vividness=vividness, work_size=work_size, max_pixels=max_pixels,
@@ -389,7 +402,7 @@ def colorize(inputs, output, method, model, preset, seed, samples, temperature, 
         seeds.update(zip(paths, range(seed, seed + samples)))
         return paths
 
-    pairs = _plan_outputs(inputs, output, skip_existing, protect=(hints_path, reference),
+    pairs = _plan_outputs(inputs, output, skip_existing, protect=(hints_path, reference), shard=shard,
                           expand=expand if samples > 1 else None)
     hints_of = _hints_of(inputs, pairs, hints_path)
     _set_threads(threads)
@@ -607,9 +620,10 @@ def _refuse_sampler_options(learned: bool) -> None:
                    "[default: learned, or the kind of --model].")
 @_restore_options
 @_SKIP_EXISTING
+@_SHARD
 @user_errors
 def demosaick(inputs, output, pattern, method, model, first_stage, preset, start_level, seed, device, max_pixels,
-              threads, quiet, skip_existing):
+              threads, quiet, skip_existing, shard):
     """Demosaick Bayer mosaics (gray PNG/TIFF, 8/16 bit, or .npy) or camera raw files (DNG, CR2, NEF,
     ARW, ...: the raw extra) into colour images."""
     from ..methods.learned import load_demosaicker
@@ -617,7 +631,7 @@ def demosaick(inputs, output, pattern, method, model, first_stage, preset, start
     from ..core.io import IMAGE_SUFFIXES
     from .raw import RAW_SUFFIXES, demosaick_raw, is_raw
 
-    pairs = _plan_outputs(inputs, output, skip_existing, suffixes=IMAGE_SUFFIXES + RAW_SUFFIXES)
+    pairs = _plan_outputs(inputs, output, skip_existing, suffixes=IMAGE_SUFFIXES + RAW_SUFFIXES, shard=shard)
     _set_threads(threads)
     r = load_demosaicker(model, method, device=_device(device), first_stage=first_stage, start_level=start_level)
     learned = not r.sampled

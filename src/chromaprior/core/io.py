@@ -30,6 +30,8 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from .errors import InputError
 
 __all__ = [
+    "parse_shard",
+    "in_shard",
     "sha256_file",
     "atomic_write",
     "InputError",
@@ -183,6 +185,27 @@ class Picture:
     def has_colour(self) -> bool:
         """Colour beyond gray or a single tint (sepia, cyanotype): see :func:`is_monochrome`."""
         return self.is_color and not is_monochrome(self.pixels)
+
+
+def parse_shard(spec: str | None) -> tuple[int, int] | None:
+    """``"K/N"`` (K in 1..N) -> ``(K, N)``; None -> None; anything else a one-line :class:`InputError`."""
+    if spec is None:
+        return None
+    k, sep, n = str(spec).partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise InputError(f"--shard takes K/N with 1 <= K <= N (e.g. 3/8), got {spec!r}")
+    return int(k), int(n)
+
+
+def in_shard(name: str | Path, shard: tuple[int, int] | None) -> bool:
+    """Whether the input named ``name`` (its path relative to its input folder) belongs to part
+    ``K`` of ``N``: a stable hash of the name (SHA-1 of its POSIX form), so parts are disjoint,
+    cover every input and do not change when other files are added."""
+    if shard is None:
+        return True
+    k, n = shard
+    digest = hashlib.sha1(Path(name).as_posix().encode()).hexdigest()
+    return int(digest[:15], 16) % n == k - 1
 
 
 def sha256_file(path: str | Path) -> str:
