@@ -246,26 +246,27 @@ class Colorizer:
         if self.conditional:  # the working size is what the semantic colorizer sees; the prior samples at 1/scale
             big = F.interpolate(gray, size=(h, w), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
             h, w = h // self.scale, w // self.scale
+        if reference is not None:  # statistics only: a working-size copy is enough
+            rh, rw = working_size(*reference.shape[-2:], short=max(h, w))
+            reference = F.interpolate(reference.float(), size=(rh, rw), mode="area").to(self.device)
+        self.check_vividness(vividness)
+        if self.supervised and len(seeds) > 1:
+            raise InputError(f"{self.method} gives one answer per photo; it cannot draw {len(seeds)} samples")
+        if self.spec.steerable:  # the network takes the hints itself (methods.steer)
+            photo = SteeredPhoto(self.net, gray, (h, w), self.weights)
+            if callback:
+                callback(1, 1)
+            for _ in seeds:
+                yield photo.colorize(hints, vividness, temperature, reference)
+            return
         small = F.interpolate(gray, size=(h, w), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
         keep = hinted = None
         if hints:
             keep, colors = rasterize(hints, h, w, (h / height, w / width))
             keep, colors = keep.to(self.device), colors.to(self.device)
             hinted = colors - self.operator.forward(colors)  # the hints' chroma
-        if reference is not None:  # statistics only: a working-size copy is enough
-            rh, rw = working_size(*reference.shape[-2:], short=max(h, w))
-            reference = F.interpolate(reference.float(), size=(rh, rw), mode="area").to(self.device)
-        self.check_vividness(vividness)
         from ..core.tiles import finish  # upsample, clamp, re-light in row strips (bounded memory)
 
-        if self.supervised and len(seeds) > 1:
-            raise InputError(f"{self.method} gives one answer per photo; it cannot draw {len(seeds)} samples")
-        if self.spec.steerable:
-            if callback:
-                callback(1, 1)
-            for _ in seeds:
-                yield self.prepare(gray, work_size).colorize(hints, vividness, temperature, reference)
-            return
         if self.supervised:
             with torch.no_grad():
                 lightness = rgb_to_lab(small.expand(-1, 3, -1, -1))[:, :1]

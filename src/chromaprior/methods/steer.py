@@ -63,17 +63,15 @@ class SteeredPhoto:
     def _scale(self, grid: tuple[int, int]) -> tuple[float, float]:
         return grid[0] / self.size[0], grid[1] / self.size[1]
 
-    def _grid_hints(self, hints: list[Hint]) -> tuple[Tensor, Tensor]:
-        """The hinted pixels of the working grid and their colours ``(1, 3, h, w)``."""
+    def _grid_hints(self, hints: list[Hint]) -> tuple[Tensor, Tensor, Tensor]:
+        """The hints on the working grid: hinted pixels ``(1, 1, h, w)``, their colours
+        ``(1, 3, h, w)`` and the network's hint planes (:func:`hint_planes`)."""
         keep, colors = rasterize(hints, *self.work, self._scale(self.work))
-        return keep.to(self.small), colors.to(self.small)
+        keep, colors = keep.to(self.small), colors.to(self.small)
+        return keep, colors, hint_planes(keep, rgb_to_lab(colors)[:, 1:])
 
-    def logits(self, hints: list[Hint] | None = None) -> Tensor:
-        """The network's a*b*-bin logits ``(1, Q, h/4, w/4)`` given ``hints`` (input pixels)."""
-        planes = None
-        if hints:
-            keep, colors = self._grid_hints(hints)
-            planes = hint_planes(keep, rgb_to_lab(colors)[:, 1:])
+    def _logits(self, planes: Tensor | None) -> Tensor:
+        """The network's a*b*-bin logits ``(1, Q, h/4, w/4)`` given hint planes (None: none)."""
         with torch.no_grad():
             return self.net.decode(self.feats, planes)
 
@@ -84,15 +82,16 @@ class SteeredPhoto:
         then (``spread_decay`` > 0) what it leaves of each hint's correction spread edge-aware
         over the gray."""
         cfg = self.net.config
-        hinted = bool(hints) and cfg.colour_from == "hinted"
-        ab = self.net.read_out(self.logits(hints if hinted else None), hinted, vividness)
+        grid = self._grid_hints(hints) if hints else None
+        hinted = grid is not None and cfg.colour_from == "hinted"
+        ab = self.net.read_out(self._logits(grid[2] if hinted else None), hinted, vividness)
         ab = F.interpolate(ab, size=self.work, mode="bilinear", align_corners=False)
         x = lab_to_rgb(torch.cat([self.lightness, ab], dim=1))
         if reference is not None:
             x = transfer_palette(x, reference)
         chroma = x - self.operator.forward(x)
-        if hints and cfg.spread_decay > 0:
-            keep, colors = self._grid_hints(hints)
+        if grid is not None and cfg.spread_decay > 0:
+            keep, colors, _ = grid
             wanted = colors - self.operator.forward(colors)
             chroma = chroma + edge_aware_propagate(self.small, keep * (wanted - chroma), keep,
                                                    cfg.spread_decay, cfg.spread_sigma)
@@ -140,13 +139,13 @@ class SteeredPhoto:
             raise InputError(f"the spot ({x:g}, {y:g}) is outside the {width}x{height} photo")
         if not 1 <= top <= 50:
             raise InputError(f"top must be in 1..50, got {top}")
-        logits = self.logits(hints)
+        planes = self._grid_hints(hints)[2] if hints else None
+        logits = self._logits(planes)
         lh, lw = logits.shape[-2:]
         row, col = min(lh - 1, int((y + 0.5) * lh / height)), min(lw - 1, int((x + 0.5) * lw / width))
         p = torch.softmax(logits[0, :, row, col].float(), dim=0)
-        if hints:  # a hint in the cell is evidence of its colour: p(bin) x N(hint's a*b*; bin, HINT_SIGMA)
-            keep, colors = self._grid_hints(hints)
-            cell = pool_hints(hint_planes(keep, rgb_to_lab(colors)[:, 1:]), (lh, lw))[0, :, row, col]
+        if planes is not None:  # a hint in the cell is evidence of its colour: p(bin) x N(hint's a*b*; bin, HINT_SIGMA)
+            cell = pool_hints(planes, (lh, lw))[0, :, row, col]
             if cell[2] > 0:
                 d2 = ((self.net.centres.to(p) - cell[:2] * AB_SCALE) ** 2).sum(dim=1)
                 p = p * torch.exp(-d2 / (2 * HINT_SIGMA**2))
