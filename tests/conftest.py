@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from chromaprior.models.checkpoint import save_model
-from helpers import synthetic_rgb
+from helpers import save_steerable, synthetic_rgb
 from chromaprior.training.loop import TrainConfig, make_net
 
 
@@ -69,11 +69,7 @@ def tiny_steerable(tmp_path_factory, tiny_semantic_model) -> str:
     for weight in net.hint_parameters():
         torch.nn.init.normal_(weight, std=0.5)
     net.config.edge_radius = 2
-    folder = tmp_path_factory.mktemp("tiny_steerable")
-    trained = {k: v for k, v in net.state_dict().items() if not k.startswith("base.")}
-    save_model(folder, net, trained, {"method": "steerable", "task": "colorize", "lift": None, "work_size": 64,
-                                      "training": {"size": 64}})
-    return str(folder)
+    return save_steerable(tmp_path_factory.mktemp("tiny_steerable"), net)
 
 
 @pytest.fixture

@@ -127,3 +127,13 @@ def browser_on(app, downloads=None):
         browser.quit()
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def save_steerable(folder, net) -> str:
+    """Save a steerable colorizer built in a test (its hint weights set by the caller) as a model
+    folder with a small working size; returns the folder."""
+    from chromaprior.models.checkpoint import save_model
+
+    save_model(folder, net, net.state_dict(), {"method": "steerable", "task": "colorize", "lift": None,
+                                               "work_size": 64, "training": {"size": 64}})
+    return str(folder)

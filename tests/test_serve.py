@@ -14,7 +14,7 @@ import torch
 import pytest
 from PIL import Image
 
-from helpers import browser_on, synthetic_rgb
+from helpers import browser_on, save_steerable, synthetic_rgb
 
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -463,7 +463,6 @@ def local_steerable(tmp_path_factory, tiny_semantic_model) -> str:
     """A tiny steerable colorizer whose hints enter only at the finest level (stride 4), with
     strong random weights, and whose hinted read-out is the automatic one's: a hint changes
     the colour around it (a receptive field of some 20 px) and nothing far away."""
-    from chromaprior.models.checkpoint import save_model
     from chromaprior.training.hints import steerable_from_guide
 
     torch.manual_seed(0)
@@ -471,11 +470,7 @@ def local_steerable(tmp_path_factory, tiny_semantic_model) -> str:
     torch.nn.init.normal_(net.hint_in[0].weight, std=40.0)
     net.config.edge_radius = 2
     net.config.vividness = net.base.config.vividness
-    folder = tmp_path_factory.mktemp("local_steerable")
-    trained = {k: v for k, v in net.state_dict().items() if not k.startswith("base.")}
-    save_model(folder, net, trained, {"method": "steerable", "task": "colorize", "lift": None, "work_size": 64,
-                                      "training": {"size": 64}})
-    return str(folder)
+    return save_steerable(tmp_path_factory.mktemp("local_steerable"), net)
 
 
 @pytest.fixture

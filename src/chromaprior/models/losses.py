@@ -21,7 +21,7 @@ from ..nets import PatchDiscriminator
 from ..nets.semantic import rebalancing_weights, soft_encode
 
 __all__ = ["Loss", "DSMLoss", "GuidedDSMLoss", "RegressionLoss", "Pix2PixLoss", "BinCrossEntropy", "DemosaickLoss",
-           "InpaintLoss", "random_masks", "lab_pair", "rebalancing_weights"]
+           "InpaintLoss", "random_masks", "lab_pair", "rebalancing_weights", "bin_cross_entropy"]
 
 
 class Loss:
@@ -135,6 +135,17 @@ class Pix2PixLoss(Loss):
         self.opt.load_state_dict(state["discriminator_optimizer"])
 
 
+def bin_cross_entropy(logits: Tensor, ab: Tensor, centres: Tensor, weights: Tensor | None = None) -> Tensor:
+    """Cross-entropy between a*b*-bin logits ``(B, Q, h, w)`` and the soft-encoded truth: the
+    a*b* ``(B, 2, 4h, 4w)`` averaged over 4x4 cells (5 nearest of the ``centres``, sigma 5);
+    with ``weights`` ``(Q,)`` each cell counts by the weight of its most likely bin."""
+    target = soft_encode(F.avg_pool2d(ab, 4), centres)
+    ce = -(target * torch.log_softmax(logits.float(), dim=1)).sum(dim=1)
+    if weights is not None:
+        ce = ce * weights.to(ce)[target.argmax(dim=1)]
+    return ce.mean()
+
+
 class BinCrossEntropy(Loss):
     """The semantic colorizer: cross-entropy between the predicted a*b* bins and the
     soft-encoded truth (5 nearest bins, sigma 5) at stride 4; with ``weights`` each pixel
@@ -145,12 +156,7 @@ class BinCrossEntropy(Loss):
 
     def __call__(self, model: nn.Module, x: Tensor, generator: torch.Generator) -> Tensor:
         logits = model(operators.gray().forward(x))
-        ab = F.avg_pool2d(rgb_to_lab(x)[:, 1:], 4)
-        target = soft_encode(ab, getattr(model, "module", model).centres)
-        ce = -(target * torch.log_softmax(logits.float(), dim=1)).sum(dim=1)
-        if self.weights is not None:
-            ce = ce * self.weights.to(ce)[target.argmax(dim=1)]
-        return ce.mean()
+        return bin_cross_entropy(logits, rgb_to_lab(x)[:, 1:], getattr(model, "module", model).centres, self.weights)
 
     @staticmethod
     def bin_prior(sample, centres: Tensor, crops: int = 512, seed: int = 12345) -> Tensor:

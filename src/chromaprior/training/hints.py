@@ -26,7 +26,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..core import operators
@@ -34,9 +33,9 @@ from ..core.color import rgb_to_lab
 from ..core.errors import InputError
 from ..core.io import atomic_write
 from ..models.checkpoint import save_model
+from ..models.losses import bin_cross_entropy
 from ..models.registry import _steerable_net
 from ..nets.efficientnet import STAGE_CHANNELS
-from ..nets.semantic import soft_encode
 from ..nets.steerable import SteerableColorizer, hint_planes
 from .data import ImageCache, list_images
 
@@ -157,8 +156,7 @@ def hint_loss(net: SteerableColorizer, feats: list[Tensor], rgb: Tensor, generat
     with fresh simulated users (:func:`training_hints`)."""
     ab = rgb_to_lab(rgb)[:, 1:]
     logits = net.hinted(feats, training_hints(ab.cpu(), generator).to(ab.device))
-    target = soft_encode(F.avg_pool2d(ab, 4), net.centres)
-    return -(target * torch.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
+    return bin_cross_entropy(logits, ab, net.centres)
 
 
 @dataclass
